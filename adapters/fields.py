@@ -1,0 +1,100 @@
+"""Field-path selection in the style of Haal Centraal BRP Bevragen's ``fields`` parameter.
+
+A field path is a dot-separated path into a nested JSON record (``verblijfplaats.straat``).
+Asking for a group (``naam``) selects everything below it. Where a path crosses a list
+(``partners.naam``) the selection is applied to every element, so the shape of the record
+is kept. These functions are pure: the sandbox agencies use them to answer only what was
+asked, and the gateway uses them again to filter every answer against the decision.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+_SEGMENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+MAX_FIELD_DEPTH = 6
+
+
+class FieldPathError(ValueError):
+    """A field path is not well formed."""
+
+
+def parse_path(path: str) -> tuple[str, ...]:
+    """Split and validate a field path; raise FieldPathError on anything odd."""
+    if not isinstance(path, str) or not path:
+        raise FieldPathError("empty field path")
+    parts = tuple(path.split("."))
+    if len(parts) > MAX_FIELD_DEPTH or not all(_SEGMENT.match(p) for p in parts):
+        raise FieldPathError(f"malformed field path: {path[:80]!r}")
+    return parts
+
+
+def _build_tree(paths: Iterable[str]) -> dict[str, Any]:
+    """A selection tree: {segment: subtree}; an empty subtree selects the whole value."""
+    tree: dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        parts = parse_path(path)
+        for i, part in enumerate(parts):
+            if part in node and node[part] == {} and i > 0:
+                break  # a shorter path already selects this whole group
+            child = node.setdefault(part, {})
+            if i == len(parts) - 1:
+                child.clear()  # the whole group
+            node = child
+    return tree
+
+
+def _apply(value: Any, tree: Mapping[str, Any]) -> Any:
+    if not tree:
+        return value
+    if isinstance(value, list):
+        return [_apply(v, tree) for v in value]
+    if not isinstance(value, Mapping):
+        return None  # the path goes deeper than the data does: select nothing
+    out: dict[str, Any] = {}
+    for key, sub in tree.items():
+        if key in value:
+            selected = _apply(value[key], sub)
+            if selected is not None:
+                out[key] = selected
+    return out
+
+
+def project(record: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    """Return a copy of ``record`` that holds only the selected field paths."""
+    result = _apply(record, _build_tree(fields))
+    return result if isinstance(result, dict) else {}
+
+
+def get_path(record: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    """The value at ``path`` (mapped over lists) and whether it was present at all."""
+    value: Any = record
+    for part in parse_path(path):
+        if isinstance(value, list):
+            picked = [v[part] for v in value if isinstance(v, Mapping) and part in v]
+            if not picked and value:
+                return False, None
+            value = picked
+        elif isinstance(value, Mapping) and part in value:
+            value = value[part]
+        else:
+            return False, None
+    return True, value
+
+
+def leaf_paths(record: Mapping[str, Any], prefix: str = "") -> set[str]:
+    """Every leaf field path present in a record (list elements share one path)."""
+    paths: set[str] = set()
+    for key, value in record.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        items = value if isinstance(value, list) else [value]
+        nested = [v for v in items if isinstance(v, Mapping)]
+        if nested:
+            for v in nested:
+                paths |= leaf_paths(v, path)
+        else:
+            paths.add(path)
+    return paths

@@ -1,0 +1,163 @@
+"""Bearer-token authentication (PyJWT) and the built-in development issuer.
+
+Tokens are checked for signature against a key set (JWKS), issuer, audience, expiry and
+not-before, with the algorithms pinned to EdDSA/ES256: this refuses ``alg=none`` and HS/RS key
+confusion. A missing or wrong anything is a 401; nothing about the token is ever logged.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt import PyJWKClient
+
+from gateway.errors import NotAuthenticated
+
+ALLOWED_ALGORITHMS = ["EdDSA", "ES256"]
+DEV_KID = "loket-dev-1"
+
+
+class Role(StrEnum):
+    CASEMANAGER = "casemanager"
+    CITIZEN = "citizen"
+    PRIVACY_OFFICER = "privacy_officer"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling. ``bsn`` is only set for citizens and lives in memory only."""
+
+    sub: str
+    role: Role
+    name: str | None = None
+    organisation: str | None = None
+    bsn: str | None = None
+
+    def __repr__(self) -> str:  # keep the BSN out of any accidental repr in logs
+        return f"Principal(sub={self.sub!r}, role={self.role.value!r})"
+
+
+def public_jwk(key: Ed25519PrivateKey, kid: str = DEV_KID) -> dict[str, Any]:
+    jwk: dict[str, Any] = jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    jwk.update({"kid": kid, "use": "sig", "alg": "EdDSA"})
+    return jwk
+
+
+def mint_token(
+    key: Ed25519PrivateKey,
+    *,
+    issuer: str,
+    audience: str,
+    sub: str,
+    role: Role | str,
+    ttl_s: int = 3600,
+    bsn: str | None = None,
+    name: str | None = None,
+    organisation: str | None = None,
+    kid: str = DEV_KID,
+    now: float | None = None,
+) -> str:
+    """Sign a development token. Only the dev issuer and tests call this."""
+    issued = int(now if now is not None else time.time())
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": sub,
+        "role": Role(role).value,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl_s,
+        "jti": str(uuid.uuid4()),
+    }
+    if bsn is not None:
+        claims["bsn"] = bsn
+    if name is not None:
+        claims["name"] = name
+    if organisation is not None:
+        claims["org"] = organisation
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against a static key set or a JWKS URL (cached by PyJWKClient)."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks: dict[str, Any] | None = None,
+        jwks_url: str | None = None,
+        leeway_s: int = 30,
+        max_token_bytes: int = 8192,
+    ) -> None:
+        if (jwks is None) == (jwks_url is None):
+            raise ValueError("give exactly one of jwks or jwks_url")
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway_s = leeway_s
+        self.max_token_bytes = max_token_bytes
+        self._static = jwt.PyJWKSet.from_dict(jwks) if jwks is not None else None
+        self._client = PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
+
+    def _signing_key(self, token: str) -> Any:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as e:
+            raise NotAuthenticated("malformed bearer token", code="invalid-token") from e
+        if header.get("alg") not in ALLOWED_ALGORITHMS:
+            raise NotAuthenticated("token algorithm not accepted", code="invalid-token")
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise NotAuthenticated("token has no key id", code="invalid-token")
+        if self._static is not None:
+            for k in self._static.keys:
+                if k.key_id == kid:
+                    return k.key
+            raise NotAuthenticated("unknown signing key", code="invalid-token")
+        assert self._client is not None
+        try:
+            return self._client.get_signing_key(kid).key
+        except jwt.PyJWTError as e:
+            raise NotAuthenticated("unknown signing key", code="invalid-token") from e
+
+    def verify(self, token: str) -> Principal:
+        if not token or len(token) > self.max_token_bytes:
+            raise NotAuthenticated("bearer token missing or too large", code="invalid-token")
+        key = self._signing_key(token)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=ALLOWED_ALGORITHMS,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway_s,
+                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as e:
+            raise NotAuthenticated("token expired", code="token-expired") from e
+        except jwt.ImmatureSignatureError as e:
+            raise NotAuthenticated("token not yet valid", code="invalid-token") from e
+        except jwt.PyJWTError as e:
+            raise NotAuthenticated("token rejected", code="invalid-token") from e
+        try:
+            role = Role(claims.get("role"))
+        except ValueError as e:
+            raise NotAuthenticated("token carries no known role", code="invalid-token") from e
+        sub = claims["sub"]
+        if not isinstance(sub, str) or not 0 < len(sub) <= 128:
+            raise NotAuthenticated("token subject invalid", code="invalid-token")
+        bsn = claims.get("bsn") if role is Role.CITIZEN else None
+        if role is Role.CITIZEN and not isinstance(bsn, str):
+            raise NotAuthenticated("citizen token carries no BSN", code="invalid-token")
+        name = claims.get("name") if isinstance(claims.get("name"), str) else None
+        org = claims.get("org") if isinstance(claims.get("org"), str) else None
+        return Principal(sub=sub, role=role, name=name, organisation=org, bsn=bsn)

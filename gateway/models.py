@@ -1,0 +1,114 @@
+"""The gateway's own tables: cases, consents, consent requests, break-glass events and the
+decision log. The audit log's tables live in audit/models.py. No column holds a BSN in clear:
+citizens are a keyed pseudonym here, plus AES-GCM ciphertext where an adapter needs the BSN.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, LargeBinary, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from gateway.db import new_metadata
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Always aware UTC on the way out, whatever the backend keeps (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    citizen_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    citizen_bsn_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    purpose: Mapped[str] = mapped_column(String(64))
+    casemanager_sub: Mapped[str] = mapped_column(String(128), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    citizen_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    purpose: Mapped[str] = mapped_column(String(64))
+    agency: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(64))
+    explicit: Mapped[bool] = mapped_column(Boolean, default=True)
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    granted_by_sub: Mapped[str] = mapped_column(String(128))
+    consent_request_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ConsentRequest(Base):
+    __tablename__ = "consent_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    citizen_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    casemanager_sub: Mapped[str] = mapped_column(String(128))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class BreakGlassEvent(Base):
+    __tablename__ = "break_glass_events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    decision_id: Mapped[str] = mapped_column(String(36), unique=True)
+    casemanager_sub: Mapped[str] = mapped_column(String(128))
+    citizen_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    justification: Mapped[str] = mapped_column(Text)
+    review_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    reviewer_sub: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class LoggedDecisionRow(Base):
+    """Every policy decision with its exact input, like OPA's decision log, for replay."""
+
+    __tablename__ = "decision_log"
+
+    decision_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str | None] = mapped_column(String(36), index=True, nullable=True)
+    policy_revision: Mapped[str] = mapped_column(String(128))
+    input_json: Mapped[str] = mapped_column(Text)
+    result_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -1,0 +1,67 @@
+"""One settings object for the whole gateway (environment prefix ``LOKET_``).
+
+Built in the app factory or a CLI entry point, never at import time. Secrets have no default
+outside demo mode: ``loket demo`` generates them under the data dir on first run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOKET_", env_file=None, extra="ignore")
+
+    # Where keys and the default SQLite database live.
+    data_dir: Path = Path(".loket")
+    database_url: str | None = None  # default: sqlite:///<data_dir>/loket.db
+
+    # Policy engine: in-process Rego (regopy) by default, or a real OPA server.
+    policy_engine: Literal["embedded", "opa"] = "embedded"
+    opa_url: str = "http://127.0.0.1:8181"
+    policy_bundle_path: Path | None = None  # default: built from the packaged policies/
+    policy_timeout_s: float = 2.0
+
+    # Bearer tokens.
+    jwt_issuer: str = "http://127.0.0.1:8000/dev-issuer"
+    jwt_audience: str = "loket"
+    jwks_url: str | None = None  # default with dev issuer: the in-process dev key set
+    jwt_leeway_s: int = 30
+    max_token_bytes: int = 8192
+    dev_issuer: bool = False  # serve /dev-issuer and accept its tokens; never in production
+
+    # Secrets and keys.
+    pseudonym_key: SecretStr | None = None  # HMAC-SHA256 key (hex, >= 32 bytes)
+    bsn_encryption_key: SecretStr | None = None  # AES-256-GCM key (hex, 32 bytes)
+    signing_key_path: Path | None = None  # Ed25519 PEM for audit checkpoints
+    dev_issuer_key_path: Path | None = None  # Ed25519 PEM for the dev issuer
+
+    # Agencies: JSON object agency id -> base URL; set by `loket demo` for the sandbox.
+    agency_urls: dict[str, str] = Field(default_factory=dict)
+    agency_timeout_s: float = 2.0
+    max_agency_response_bytes: int = 256 * 1024
+
+    # Audit log.
+    log_origin: str = "loket.example/audit"
+    checkpoint_every_records: int = 256
+    checkpoint_every_s: float = 5.0
+
+    # Limits on untrusted input.
+    max_justification_chars: int = 2000
+    max_request_body_bytes: int = 64 * 1024
+
+    # Web pages.
+    session_secret: SecretStr | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    secure_cookies: bool = True
+
+    demo: bool = False
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'loket.db').resolve()}"
