@@ -1,0 +1,143 @@
+"""Cases and the dossier: the casemanager's API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Query, Response
+
+from audit.record import AuditEventKind
+from gateway.api.deps import CaseManager, LoketDep, TraceDep
+from gateway.api.schemas import (
+    AuditRef,
+    BasisPublic,
+    BreakGlassRequest,
+    CaseCreate,
+    CasePublic,
+    DossierPublic,
+    FieldPublic,
+    FlagPublic,
+    RefusalPublic,
+    UnavailablePublic,
+)
+from gateway.auditing import event_record
+from gateway.auth import Principal
+from gateway.cases import cases_of, load_own_case, open_case
+from gateway.context import Loket
+from gateway.dossier import DossierResult, request_dossier
+from gateway.errors import Forbidden, NotFound
+from gateway.models import Case
+from gateway.tracing import TraceContext
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+
+
+def _public(case: Case, loket: Loket) -> CasePublic:
+    info = loket.purposes.get(case.purpose) or {}
+    return CasePublic(
+        id=case.id,
+        purpose=case.purpose,
+        purpose_label=info.get("label_nl") if isinstance(info, dict) else None,
+        casemanager=case.casemanager_sub,
+        status=case.status,
+        created_at=case.created_at,
+    )
+
+
+@router.post("", status_code=201, response_model=CasePublic)
+async def create_case(body: CaseCreate, loket: LoketDep, principal: CaseManager,
+                      trace: TraceDep, response: Response) -> CasePublic:
+    started = datetime.now(UTC)
+
+    def create() -> Case:
+        with loket.sessions.begin() as session:
+            case = open_case(session, principal, bsn=body.burgerservicenummer, purpose=body.purpose,
+                             known_purposes=loket.known_purposes,
+                             pseudonymiser=loket.pseudonymiser, vault=loket.vault)
+        return case
+
+    case = await anyio.to_thread.run_sync(create)
+    record = event_record(kind=AuditEventKind.CASE_OPENED, principal=principal, trace=trace,
+                          started=started, status_code=1, outcome="opened",
+                          purposes=loket.purposes, purpose=case.purpose, case_id=case.id,
+                          data_subject=case.citizen_pseudonym)
+    await anyio.to_thread.run_sync(loket.audit.append, record)
+    response.headers["Location"] = f"/v1/cases/{case.id}"
+    return _public(case, loket)
+
+
+@router.get("", response_model=list[CasePublic])
+async def list_cases(loket: LoketDep, principal: CaseManager) -> list[CasePublic]:
+    def load() -> list[Case]:
+        with loket.sessions() as session:
+            return cases_of(session, principal)
+
+    return [_public(c, loket) for c in await anyio.to_thread.run_sync(load)]
+
+
+@router.get("/{case_id}", response_model=CasePublic)
+async def get_case(case_id: str, loket: LoketDep, principal: CaseManager) -> CasePublic:
+    def load() -> Case:
+        with loket.sessions() as session:
+            return load_own_case(session, principal, case_id)
+
+    return _public(await anyio.to_thread.run_sync(load), loket)
+
+
+def _dossier_public(result: DossierResult) -> DossierPublic:
+    d = result.decision
+    basis_of = {(g.agency, g.category): g.basis for g in d.grants}
+    fields = [
+        FieldPublic(agency=v.agency, category=v.category, field=v.field, value=v.value,
+                    source=v.source, retrieved_at=v.retrieved_at,
+                    basis=BasisPublic(**vars(basis_of[(v.agency, v.category)])))
+        for v in result.filtered.values
+    ]
+    refused = [RefusalPublic(agency=r.agency, category=r.category, code=r.code, reason=r.reason_nl)
+               for r in d.refusals]
+    refused += [RefusalPublic(agency="*", category="*", code=r.code, reason=r.reason_nl) for r in d.reasons]
+    return DossierPublic(
+        case_id=result.case_id, purpose=result.purpose, decision_id=d.decision_id,
+        policy_revision=d.policy_revision, trace_id=result.trace.trace_id,
+        break_glass=d.break_glass, review_required=d.review_required, fields=fields,
+        flags=[FlagPublic(agency=f.agency, flag=f.flag, value=f.value) for f in result.filtered.flags],
+        refused=refused,
+        unavailable=[UnavailablePublic(agency=u.agency, error_code=u.error_code)
+                     for u in result.filtered.unavailable],
+        audit=AuditRef(record_id=result.audit_record_id, index=result.audit_index),
+    )
+
+
+async def _audited_dossier(loket: Loket, principal: Principal, case_id: str, trace: TraceContext,
+                           categories: list[str] | None, justification: str | None) -> DossierPublic:
+    started = datetime.now(UTC)
+    try:
+        result = await request_dossier(loket, principal, case_id, trace=trace,
+                                       categories=categories, justification=justification)
+    except (NotFound, Forbidden) as e:
+        # A look at a case that is not yours is itself an event the FG must be able to see.
+        record = event_record(kind=AuditEventKind.ACCESS_DENIED, principal=principal, trace=trace,
+                              started=started, status_code=2, outcome=e.code,
+                              purposes=loket.purposes, case_id=None,
+                              extra={"requested_case": case_id[:64]})
+        await anyio.to_thread.run_sync(loket.audit.append, record)
+        raise
+    return _dossier_public(result)
+
+
+@router.get("/{case_id}/dossier", response_model=DossierPublic)
+async def get_dossier(
+    case_id: str, loket: LoketDep, principal: CaseManager, trace: TraceDep,
+    categories: Annotated[list[str] | None, Query(max_length=64, description="agency.category")] = None,
+) -> DossierPublic:
+    """The citizen's dossier view for this case: only the fields the purpose allows."""
+    return await _audited_dossier(loket, principal, case_id, trace, categories, None)
+
+
+@router.post("/{case_id}/dossier/break-glass", response_model=DossierPublic)
+async def break_glass_dossier(case_id: str, body: BreakGlassRequest, loket: LoketDep,
+                              principal: CaseManager, trace: TraceDep) -> DossierPublic:
+    """Emergency access: needs a written justification; flagged and queued for FG review."""
+    return await _audited_dossier(loket, principal, case_id, trace, body.categories, body.justification)

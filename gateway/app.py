@@ -1,0 +1,54 @@
+"""The FastAPI app factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from gateway.api import cases, consents, meta
+from gateway.context import Loket, build_loket
+from gateway.problems import install_problem_handlers, problem
+from gateway.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, loket: Loket | None = None) -> FastAPI:
+    """Build the gateway. Pass ``loket`` to share an already built context (tests, demo)."""
+    if loket is None:
+        loket = build_loket(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        for adapter in set(loket.adapters.values()):
+            close = getattr(adapter, "aclose", None)
+            if close is not None:
+                await close()
+
+    app = FastAPI(
+        title="Loket",
+        version="0.1.0",
+        description="Privacy-preserving data-sharing gateway for 1 Loket casework.",
+        lifespan=lifespan,
+    )
+    app.state.loket = loket
+    install_problem_handlers(app)
+
+    max_body = loket.settings.max_request_body_bytes
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_body):
+            return problem(413, "request-too-large", f"request body over {max_body} bytes")
+        response: Response = await call_next(request)
+        return response
+
+    app.include_router(meta.router)
+    app.include_router(cases.router)
+    app.include_router(consents.router)
+    if loket.dev_issuer_key is not None:
+        app.include_router(meta.dev_router)
+    return app

@@ -1,0 +1,62 @@
+"""Cases bind citizen + purpose + casemanager. A casemanager reaches only their own cases."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit.pseudonym import Pseudonymiser
+from gateway.auth import Principal, Role
+from gateway.bsn import BsnVault, require_valid_bsn
+from gateway.errors import BadInput, Forbidden, NotFound
+from gateway.models import Case
+
+
+def open_case(
+    session: Session,
+    principal: Principal,
+    *,
+    bsn: str,
+    purpose: str,
+    known_purposes: set[str],
+    pseudonymiser: Pseudonymiser,
+    vault: BsnVault,
+) -> Case:
+    if principal.role is not Role.CASEMANAGER:
+        raise Forbidden("only a casemanager can open a case")
+    require_valid_bsn(bsn)
+    if purpose not in known_purposes:
+        raise BadInput("unknown purpose", code="unknown-purpose")
+    pseudonym = pseudonymiser.pseudonym_for(bsn)
+    case = Case(
+        id=str(uuid.uuid4()),
+        citizen_pseudonym=pseudonym,
+        citizen_bsn_sealed=vault.seal(bsn, pseudonym),
+        purpose=purpose,
+        casemanager_sub=principal.sub,
+        status="open",
+    )
+    session.add(case)
+    return case
+
+
+def load_own_case(session: Session, principal: Principal, case_id: str) -> Case:
+    """The case, if it is this casemanager's. Someone else's case is reported as not found,
+    so case ids cannot be probed."""
+    if principal.role is not Role.CASEMANAGER:
+        raise Forbidden("only the case's casemanager can use a case")
+    try:
+        uuid.UUID(case_id)
+    except ValueError as e:
+        raise NotFound("no such case") from e
+    case = session.get(Case, case_id)
+    if case is None or case.casemanager_sub != principal.sub:
+        raise NotFound("no such case")
+    return case
+
+
+def cases_of(session: Session, principal: Principal) -> list[Case]:
+    stmt = select(Case).where(Case.casemanager_sub == principal.sub).order_by(Case.created_at.desc())
+    return list(session.scalars(stmt))

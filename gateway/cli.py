@@ -1,0 +1,162 @@
+"""The `loket` command. One place turns errors into exit codes:
+0 ok, 1 a check failed (e.g. tampering), 2 bad input or usage, 3 configuration, 4 unavailable."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from gateway.errors import (
+    AuditWriteError,
+    BadInput,
+    ConfigurationError,
+    IntegrityError,
+    LoketError,
+    PolicyEngineError,
+)
+from gateway.settings import Settings
+
+app = typer.Typer(name="loket", help="Loket — privacy-preserving 1 Loket data-sharing gateway.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+
+try:  # the policy tooling (gateway/policy/cli.py)
+    from gateway.policy.cli import policy_app
+
+    app.add_typer(policy_app, name="policy", help="Write, test, bundle and replay policies.")
+except ImportError:  # pragma: no cover
+    pass
+try:  # the audit tooling (audit/cli.py)
+    from audit.cli import audit_app
+
+    app.add_typer(audit_app, name="audit", help="Verify, export and prove the audit log.")
+except ImportError:  # pragma: no cover
+    pass
+
+EXIT_CODES: list[tuple[type[LoketError], int]] = [
+    (IntegrityError, 1),
+    (BadInput, 2),
+    (ConfigurationError, 3),
+    (PolicyEngineError, 4),
+    (AuditWriteError, 4),
+]
+
+
+def exit_code_for(e: LoketError) -> int:
+    for cls, code in EXIT_CODES:
+        if isinstance(e, cls):
+            return code
+    return 1
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Migrate the configured database to the newest schema."""
+    from gateway.migrate import upgrade
+
+    s = Settings()
+    upgrade(s.resolved_database_url(), revision)
+    err.print(f"database at revision {revision}")
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Option(help="casemanager | citizen | privacy_officer | admin")] = "casemanager",
+    sub: Annotated[str, typer.Option(help="subject (user id)")] = "cm-001",
+    bsn: Annotated[str | None, typer.Option(help="citizen's BSN (role citizen only)")] = None,
+    name: Annotated[str | None, typer.Option()] = None,
+    ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 3600,
+) -> None:
+    """Print a DEVELOPMENT bearer token signed by the built-in issuer."""
+    from gateway.auth import Role, mint_token
+    from gateway.bsn import require_valid_bsn
+    from gateway.context import dev_issuer_key
+
+    try:
+        role_v = Role(role)
+    except ValueError as e:
+        raise BadInput(f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}") from e
+    if role_v is Role.CITIZEN:
+        if bsn is None:
+            raise BadInput("a citizen token needs --bsn")
+        require_valid_bsn(bsn)
+    elif bsn is not None:
+        raise BadInput("--bsn is only for citizen tokens")
+    s = Settings()
+    key = dev_issuer_key(s.model_copy(update={"dev_issuer": True}))
+    typer.echo(mint_token(key, issuer=s.jwt_issuer, audience=s.jwt_audience, sub=sub, role=role_v,
+                          ttl_s=ttl, bsn=bsn, name=name))
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Run the gateway with the configured settings (LOKET_* environment)."""
+    import uvicorn
+
+    from gateway.context import build_loket
+
+    s = Settings()
+    build_loket(s).close()  # fail fast on configuration, migrate once before workers start
+    if workers > 1:
+        uvicorn.run("gateway.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
+    else:
+        from gateway.app import create_app
+
+        uvicorn.run(create_app(s), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    data_dir: Annotated[Path, typer.Option(help="where keys and the SQLite file go")] = Path(".loket"),
+    seed: int = 1,
+    run: Annotated[bool, typer.Option(help="serve until Ctrl-C (--no-run: set up, print, exit)")] = True,
+) -> None:
+    """The main job: gateway + sandbox agencies + synthetic citizens, embedded defaults."""
+    from gateway.demo import prepare_demo, print_demo
+
+    setup = prepare_demo(host=host, port=port, data_dir=data_dir, seed=seed)
+    print_demo(setup)
+    if not run:
+        setup.stop()
+        return
+    import uvicorn
+
+    try:
+        uvicorn.run(setup.app, host=host, port=port, log_level="warning")
+    finally:
+        setup.stop()
+
+
+def main(argv: list[str] | None = None) -> Any:
+    try:
+        return app(args=argv, standalone_mode=False)
+    except LoketError as e:
+        err.print(f"[red]error:[/red] {e.detail or e.code}")
+        sys.exit(exit_code_for(e))
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as e:  # click usage errors and the like
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(2)
+        raise
+
+

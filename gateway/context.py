@@ -1,0 +1,140 @@
+"""The wiring: everything one gateway process needs, built once from Settings.
+
+Secrets come from settings; only in demo mode are missing ones generated under the data dir
+(0600 files), so a demo works on a fresh machine and production never runs on a default key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from adapters.catalog import Catalog, load_catalog
+from adapters.registry import build_adapters
+from audit.log import AuditLog
+from audit.pseudonym import HmacPseudonymiser
+from gateway import migrate
+from gateway.auth import TokenVerifier, public_jwk
+from gateway.bsn import BsnVault
+from gateway.db import create_db_engine, session_factory
+from gateway.errors import ConfigurationError
+from gateway.keys import load_ed25519, load_or_create_secret_hex
+from gateway.policy import PolicyEngine, create_policy_engine, load_policy_data
+from gateway.settings import Settings
+
+
+@dataclass
+class Loket:
+    settings: Settings
+    db: Engine
+    sessions: sessionmaker[Any]
+    policy: PolicyEngine
+    policy_data: dict[str, Any]
+    audit: AuditLog
+    adapters: dict[str, Any]
+    pseudonymiser: HmacPseudonymiser
+    vault: BsnVault
+    verifier: TokenVerifier
+    catalog: Catalog
+    dev_issuer_key: Ed25519PrivateKey | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def purposes(self) -> dict[str, Any]:
+        return dict(self.policy_data.get("purposes", {}))
+
+    @property
+    def known_purposes(self) -> set[str]:
+        return set(self.purposes)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def _secret(settings: Settings, value: Any, filename: str) -> bytes:
+    if value is not None:
+        raw = value.get_secret_value()
+    elif settings.demo or (settings.data_dir / filename).exists():
+        raw = load_or_create_secret_hex(settings.data_dir / filename)
+    else:
+        raise ConfigurationError(f"missing secret: set LOKET_{filename.replace('.key', '').upper()}_KEY")
+    try:
+        return bytes.fromhex(raw)
+    except ValueError as e:
+        raise ConfigurationError(f"secret {filename} is not hex") from e
+
+
+def _key_path(settings: Settings, configured: Path | None, default_name: str) -> Path:
+    return configured if configured is not None else settings.data_dir / default_name
+
+
+def signing_key(settings: Settings) -> Ed25519PrivateKey:
+    path = _key_path(settings, settings.signing_key_path, "audit-signing-key.pem")
+    return load_ed25519(path, create=settings.demo)
+
+
+def dev_issuer_key(settings: Settings) -> Ed25519PrivateKey:
+    path = _key_path(settings, settings.dev_issuer_key_path, "dev-issuer-key.pem")
+    return load_ed25519(path, create=settings.demo or settings.dev_issuer)
+
+
+def build_loket(settings: Settings, *, run_migrations: bool = True) -> Loket:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url()
+    if run_migrations:
+        migrate.upgrade(url)
+    db = create_db_engine(url)
+    pseudonymiser = HmacPseudonymiser(_secret(settings, settings.pseudonym_key, "pseudonym.key"))
+    vault = BsnVault(_secret(settings, settings.bsn_encryption_key, "bsn-encryption.key"))
+    dev_key = dev_issuer_key(settings) if settings.dev_issuer else None
+    if settings.jwks_url:
+        verifier = TokenVerifier(
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            jwks_url=settings.jwks_url,
+            leeway_s=settings.jwt_leeway_s,
+            max_token_bytes=settings.max_token_bytes,
+        )
+    elif dev_key is not None:
+        verifier = TokenVerifier(
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            jwks={"keys": [public_jwk(dev_key)]},
+            leeway_s=settings.jwt_leeway_s,
+            max_token_bytes=settings.max_token_bytes,
+        )
+    else:
+        raise ConfigurationError("no token keys: set LOKET_JWKS_URL (or LOKET_DEV_ISSUER=true locally)")
+    catalog = load_catalog()
+    audit_log = AuditLog(
+        db,
+        signing_key(settings),
+        origin=settings.log_origin,
+        key_name=settings.log_origin,
+        checkpoint_every_records=settings.checkpoint_every_records,
+        checkpoint_every_s=settings.checkpoint_every_s,
+    )
+    adapters = build_adapters(
+        settings.agency_urls,
+        timeout_s=settings.agency_timeout_s,
+        max_response_bytes=settings.max_agency_response_bytes,
+    )
+    return Loket(
+        settings=settings,
+        db=db,
+        sessions=session_factory(db),
+        policy=create_policy_engine(settings),
+        policy_data=load_policy_data(),
+        audit=audit_log,
+        adapters=adapters,
+        pseudonymiser=pseudonymiser,
+        vault=vault,
+        verifier=verifier,
+        catalog=catalog,
+        dev_issuer_key=dev_key,
+    )

@@ -1,0 +1,113 @@
+"""`loket demo`: the gateway, the sandbox agencies and synthetic citizens on localhost.
+
+Everything runs with embedded defaults: SQLite under the data dir, in-process Rego, the
+development token issuer, and keys generated on first run (0600 files, never committed).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from rich.console import Console
+
+from adapters.sandbox.runner import start_sandbox
+from audit.record import AuditEventKind
+from gateway.app import create_app
+from gateway.auditing import event_record
+from gateway.auth import Principal, Role, mint_token
+from gateway.cases import open_case
+from gateway.context import Loket, build_loket
+from gateway.settings import Settings
+from gateway.tracing import TraceContext
+
+DEMO_CASEMANAGER = "cm-001"
+PREFERRED_DEMO_PURPOSES = ("student_in_crisis", "student_in_crisis_eva", "schuldhulp_intake")
+
+
+@dataclass
+class DemoSetup:
+    app: FastAPI
+    loket: Loket
+    sandbox: Any
+    base_url: str
+    token: str
+    case_id: str
+    purpose: str
+    citizen_name: str
+    citizen_bsn: str
+
+    def stop(self) -> None:
+        self.loket.close()
+        self.sandbox.stop()
+
+
+def _demo_citizen(citizens: Any) -> tuple[str, str]:
+    """(name, BSN) of the demo persona Eva, else the first synthetic citizen."""
+    items = list(citizens.values()) if isinstance(citizens, dict) else list(citizens)
+    for c in items:
+        name = getattr(c, "name", None) or getattr(c, "display_name", "")
+        if str(name).lower().startswith("eva"):
+            return str(name), str(c.bsn)
+    first = items[0]
+    return str(getattr(first, "name", "burger")), str(first.bsn)
+
+
+def prepare_demo(*, host: str, port: int, data_dir: Path, seed: int = 1) -> DemoSetup:
+    sandbox = start_sandbox(host=host, seed=seed)
+    base_url = f"http://{host}:{port}"
+    settings = Settings(
+        demo=True,
+        dev_issuer=True,
+        data_dir=data_dir,
+        agency_urls=sandbox.agency_urls,
+        jwt_issuer=f"{base_url}/dev-issuer",
+        public_base_url=base_url,
+        secure_cookies=False,
+        session_secret=None,
+    )
+    loket = build_loket(settings)
+    if loket.settings.session_secret is None:
+        loket.extra["session_secret"] = secrets.token_hex(32)
+    app = create_app(loket=loket)
+    name, bsn = _demo_citizen(sandbox.citizens)
+    purpose = next((p for p in PREFERRED_DEMO_PURPOSES if p in loket.known_purposes),
+                   sorted(loket.known_purposes)[0])
+    principal = Principal(sub=DEMO_CASEMANAGER, role=Role.CASEMANAGER, name="Demo casemanager")
+    started = datetime.now(UTC)
+    with loket.sessions.begin() as session:
+        case = open_case(session, principal, bsn=bsn, purpose=purpose,
+                         known_purposes=loket.known_purposes,
+                         pseudonymiser=loket.pseudonymiser, vault=loket.vault)
+    loket.audit.append(event_record(
+        kind=AuditEventKind.CASE_OPENED, principal=principal, trace=TraceContext.from_header(None),
+        started=started, status_code=1, outcome="opened", purposes=loket.purposes,
+        purpose=purpose, case_id=case.id, data_subject=case.citizen_pseudonym))
+    assert loket.dev_issuer_key is not None
+    token = mint_token(loket.dev_issuer_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                       sub=DEMO_CASEMANAGER, role=Role.CASEMANAGER, ttl_s=8 * 3600,
+                       name="Demo casemanager")
+    return DemoSetup(app=app, loket=loket, sandbox=sandbox, base_url=base_url, token=token,
+                     case_id=case.id, purpose=purpose, citizen_name=name, citizen_bsn=bsn)
+
+
+def print_demo(setup: DemoSetup) -> None:
+    out = Console(highlight=False, soft_wrap=True)
+    b = setup.base_url
+    out.print("[bold]Loket demo[/bold] — gateway, sandbox agencies and synthetic citizens (all local)\n")
+    out.print(f"  API            {b}/v1   (OpenAPI: {b}/openapi.json, docs: {b}/docs)")
+    out.print(f"  Citizen pages  {b}/burger   (log in as a synthetic citizen)")
+    out.print(f"  Privacy officer {b}/fg")
+    out.print("  Agencies       " + ", ".join(f"{a}={u}" for a, u in sorted(setup.sandbox.agency_urls.items())))
+    out.print(f"\nSample case     {setup.case_id}  ({setup.citizen_name}, purpose {setup.purpose})")
+    out.print(f"Casemanager token (cm-001, 8 h):\n{setup.token}\n")
+    out.print("Try:")
+    out.print(f"  export TOKEN={setup.token}")
+    out.print(f"  curl -s -H \"Authorization: Bearer $TOKEN\" {b}/v1/cases/{setup.case_id}/dossier")
+    out.print("\nMore tokens: loket token --role citizen --sub burger-1 --bsn <BSN>   "
+              "(synthetic BSNs only)")
+    out.print("Press Ctrl-C to stop.")

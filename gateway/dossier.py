@@ -1,0 +1,203 @@
+"""One dossier request, top to bottom:
+
+authenticate → load case → build policy input → decide → fetch allowed fields → filter →
+audit → respond.
+
+Every step is a call into the module that owns it. The fail-closed rules live here and only
+here: an engine error, an unparseable decision, or a failed audit write means no data
+leaves; an agency that fails is reported as unavailable, never as partial silent data.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import anyio
+
+from adapters.registry import fetch_all
+from audit.record import AuditEventKind
+from gateway.auditing import event_record
+from gateway.auth import Principal
+from gateway.bsn import is_valid_bsn
+from gateway.cases import load_own_case
+from gateway.consents import consent_facts
+from gateway.context import Loket
+from gateway.decision_log import record_decision
+from gateway.decisions import Decision, build_policy_input, parse_decision
+from gateway.disclosure import FilteredDossier, filter_answers
+from gateway.errors import AuditWriteError, BadInput, PolicyEngineError
+from gateway.models import BreakGlassEvent
+from gateway.tracing import TraceContext
+
+MIN_JUSTIFICATION_CHARS = 20
+_NINE_DIGITS = re.compile(r"(?<!\d)\d{9}(?!\d)")
+
+
+@dataclass(frozen=True)
+class DossierResult:
+    case_id: str
+    purpose: str
+    decision: Decision
+    filtered: FilteredDossier
+    audit_index: int
+    audit_record_id: str
+    trace: TraceContext
+
+
+def check_justification(text: str | None, max_chars: int) -> str:
+    """A break-glass justification must say something, fit the limit, and hold no BSN."""
+    if text is None or len(text.strip()) < MIN_JUSTIFICATION_CHARS:
+        raise BadInput(
+            f"a break-glass request needs a written justification of at least "
+            f"{MIN_JUSTIFICATION_CHARS} characters",
+            code="justification-required",
+        )
+    if len(text) > max_chars:
+        raise BadInput(f"justification longer than {max_chars} characters", code="justification-too-long")
+    if any(is_valid_bsn(m) for m in _NINE_DIGITS.findall(text)):
+        raise BadInput("the justification must not contain a BSN", code="bsn-in-free-text")
+    return text.strip()
+
+
+def parse_categories(raw: Sequence[str] | None, loket: Loket) -> list[tuple[str, str]] | None:
+    """``agency.category`` strings, checked against the catalog (unknown → 422)."""
+    if not raw:
+        return None
+    out: list[tuple[str, str]] = []
+    for item in raw:
+        agency, _, category = item.partition(".")
+        agency_def = loket.catalog.agencies.get(agency)
+        if agency_def is None or category not in agency_def.categories:
+            raise BadInput("unknown agency or category requested", code="unknown-category")
+        if (agency, category) not in out:
+            out.append((agency, category))
+    return out
+
+
+async def _append(loket: Loket, record: object) -> object:
+    try:
+        return await anyio.to_thread.run_sync(loket.audit.append, record)
+    except AuditWriteError:
+        raise
+    except Exception as e:  # any other failure of the log is a failed write too
+        raise AuditWriteError("audit record could not be written") from e
+
+
+async def request_dossier(
+    loket: Loket,
+    principal: Principal,
+    case_id: str,
+    *,
+    trace: TraceContext,
+    categories: Sequence[str] | None = None,
+    justification: str | None = None,
+) -> DossierResult:
+    started = datetime.now(UTC)
+    break_glass = justification is not None
+    if break_glass:
+        justification = check_justification(justification, loket.settings.max_justification_chars)
+    wanted = parse_categories(categories, loket)
+
+    def load() -> tuple[str, str, str, bytes, dict[str, object]]:
+        with loket.sessions() as session:
+            case = load_own_case(session, principal, case_id)
+            facts = consent_facts(session, case.citizen_pseudonym, case.purpose)
+            policy_input = build_policy_input(
+                now=started,
+                subject_sub=principal.sub,
+                subject_role=principal.role.value,
+                case_id=case.id,
+                case_purpose=case.purpose,
+                case_casemanager=case.casemanager_sub,
+                citizen_pseudonym=case.citizen_pseudonym,
+                consents=facts,
+                break_glass=break_glass,
+                justification_given=break_glass,
+                categories=wanted,
+            )
+            return case.id, case.purpose, case.citizen_pseudonym, case.citizen_bsn_sealed, policy_input
+
+    case_id, purpose, pseudonym, sealed_bsn, policy_input = await anyio.to_thread.run_sync(load)
+    decision_id = str(uuid.uuid4())
+    revision = loket.policy.revision
+
+    # Decide. Any failure here is a refusal that is itself audited, then a 503.
+    try:
+        with anyio.fail_after(loket.settings.policy_timeout_s + 1.0):
+            raw = await anyio.to_thread.run_sync(loket.policy.evaluate, policy_input)
+        decision = parse_decision(raw, decision_id=decision_id, policy_revision=revision, catalog=loket.catalog)
+    except (PolicyEngineError, TimeoutError) as e:
+        err = e if isinstance(e, PolicyEngineError) else PolicyEngineError("policy engine timed out", code="policy-timeout")
+        record = event_record(
+            kind=AuditEventKind.DOSSIER_ERROR, principal=principal, trace=trace, started=started,
+            status_code=2, outcome=err.code, purposes=loket.purposes, purpose=purpose,
+            case_id=case_id, data_subject=pseudonym, break_glass=break_glass,
+            justification=justification,
+        )
+        try:
+            await _append(loket, record)
+        except AuditWriteError:
+            pass  # still no data; the 503 below is what the caller gets
+        raise err from e
+
+    def log_decision() -> None:
+        with loket.sessions.begin() as session:
+            record_decision(session, decision_id=decision_id, case_id=case_id,
+                            policy_revision=revision, policy_input=policy_input, result=raw)
+            if break_glass and decision.break_glass:
+                session.add(BreakGlassEvent(
+                    id=str(uuid.uuid4()), case_id=case_id, decision_id=decision_id,
+                    casemanager_sub=principal.sub, citizen_pseudonym=pseudonym,
+                    justification=justification or "",
+                ))
+
+    try:
+        await anyio.to_thread.run_sync(log_decision)
+    except Exception as e:
+        raise AuditWriteError("decision could not be logged") from e
+
+    # Fetch only what was granted, from only the agencies that were granted.
+    answers = []
+    wanted_fields = decision.fields_by_agency()
+    if wanted_fields:
+        bsn = loket.vault.open(sealed_bsn, pseudonym)
+        answers = await fetch_all(
+            loket.adapters, list(wanted_fields.items()), bsn, traceparent=trace.traceparent()
+        )
+        del bsn
+    filtered = filter_answers(
+        decision,
+        answers,
+        source_names={a: d.organisation for a, d in loket.catalog.agencies.items()},
+        flag_names=loket.catalog.always_included_flags,
+    )
+
+    if decision.break_glass:
+        kind = AuditEventKind.DOSSIER_BREAK_GLASS
+    elif filtered.disclosed:
+        kind = AuditEventKind.DOSSIER_READ
+    else:
+        kind = AuditEventKind.DOSSIER_REFUSED
+    extra = {"dropped_fields": str(len(filtered.dropped))} if filtered.dropped else {}
+    record = event_record(
+        kind=kind, principal=principal, trace=trace, started=started, status_code=1,
+        outcome="disclosed" if filtered.disclosed else "nothing_disclosed",
+        purposes=loket.purposes, purpose=purpose, case_id=case_id, data_subject=pseudonym,
+        decision=decision, filtered=filtered, break_glass=decision.break_glass,
+        justification=justification, extra=extra,
+    )
+    # No disclosure without a durable record: the append returns only after commit.
+    receipt = await _append(loket, record)
+    return DossierResult(
+        case_id=case_id,
+        purpose=purpose,
+        decision=decision,
+        filtered=filtered,
+        audit_index=int(getattr(receipt, "index")),
+        audit_record_id=record.record_id,
+        trace=trace,
+    )

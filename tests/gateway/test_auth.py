@@ -1,0 +1,102 @@
+"""Bearer tokens: every forged, stale or misdirected token is a 401, never a crash."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gateway.auth import DEV_KID, Role, TokenVerifier, mint_token, public_jwk
+from gateway.errors import NotAuthenticated
+
+ISS, AUD = "https://issuer.test", "loket"
+KEY = Ed25519PrivateKey.generate()
+
+
+def verifier(**kw: object) -> TokenVerifier:
+    return TokenVerifier(issuer=ISS, audience=AUD, jwks={"keys": [public_jwk(KEY)]}, **kw)  # type: ignore[arg-type]
+
+
+def good(**kw: object) -> str:
+    args: dict[str, object] = dict(issuer=ISS, audience=AUD, sub="cm-001", role="casemanager")
+    args.update(kw)
+    return mint_token(KEY, **args)  # type: ignore[arg-type]
+
+
+def b64(obj: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+
+def test_valid_token_gives_principal() -> None:
+    p = verifier().verify(good())
+    assert (p.sub, p.role) == ("cm-001", Role.CASEMANAGER)
+
+
+def _alg_none() -> str:
+    claims = jwt.decode(good(), options={"verify_signature": False})
+    return f"{b64({'alg': 'none', 'kid': DEV_KID})}.{b64(claims)}."
+
+
+def _hs256_with_public_key() -> str:
+    pub = public_jwk(KEY)["x"].encode()
+    claims = jwt.decode(good(), options={"verify_signature": False})
+    return jwt.encode(claims, pub, algorithm="HS256", headers={"kid": DEV_KID})
+
+
+def _tampered() -> str:
+    h, p, s = good().split(".")
+    claims = json.loads(base64.urlsafe_b64decode(p + "=="))
+    claims["role"] = "privacy_officer"
+    return f"{h}.{b64(claims)}.{s}"
+
+
+def _other_key() -> str:
+    return mint_token(Ed25519PrivateKey.generate(), issuer=ISS, audience=AUD, sub="x", role="casemanager")
+
+
+def _es256_unknown_kid() -> str:
+    k = ec.generate_private_key(ec.SECP256R1())
+    pem = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                          serialization.NoEncryption())
+    claims = jwt.decode(good(), options={"verify_signature": False})
+    return jwt.encode(claims, pem, algorithm="ES256", headers={"kid": "attacker"})
+
+
+@pytest.mark.parametrize("make", [
+    _alg_none,
+    _hs256_with_public_key,
+    _tampered,
+    _other_key,
+    _es256_unknown_kid,
+    lambda: good(issuer="https://evil.test"),
+    lambda: good(audience="someone-else"),
+    lambda: good(ttl_s=-3600),  # expired
+    lambda: good(now=time.time() + 3600),  # not yet valid
+    lambda: good(kid="nope"),
+    lambda: "a.b.c",
+    lambda: "",
+    lambda: good() + "x" * 9000,
+], ids=["alg-none", "hs256-key-confusion", "tampered-payload", "foreign-key", "es256-unknown-kid",
+        "wrong-iss", "wrong-aud", "expired", "not-yet-valid", "unknown-kid", "garbage", "empty", "huge"])
+def test_bad_tokens_are_not_authenticated(make) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(NotAuthenticated):
+        verifier().verify(make())
+
+
+def test_unknown_role_claim_is_rejected() -> None:
+    claims = {"iss": ISS, "aud": AUD, "sub": "x", "role": "superuser", "iat": int(time.time()),
+              "exp": int(time.time()) + 60}
+    tok = jwt.encode(claims, KEY, algorithm="EdDSA", headers={"kid": DEV_KID})
+    with pytest.raises(NotAuthenticated):
+        verifier().verify(tok)
+
+
+def test_citizen_token_without_bsn_is_rejected() -> None:
+    with pytest.raises(NotAuthenticated):
+        verifier().verify(good(role="citizen"))
