@@ -98,3 +98,79 @@ def leaf_paths(record: Mapping[str, Any], prefix: str = "") -> set[str]:
         else:
             paths.add(path)
     return paths
+
+
+def _leaf_parts(record: Mapping[str, Any], prefix: tuple[str, ...]) -> set[tuple[str, ...]]:
+    parts: set[tuple[str, ...]] = set()
+    for key, value in record.items():
+        path = (*prefix, str(key))
+        if isinstance(value, (list, Mapping)) and not value:
+            continue  # an empty list or object carries no data to report
+        items = value if isinstance(value, list) else [value]
+        nested = [v for v in items if isinstance(v, Mapping)]
+        if nested:
+            for v in nested:
+                parts |= _leaf_parts(v, path)
+        else:
+            parts.add(path)
+    return parts
+
+
+def unselected_leaf_paths(record: Mapping[str, Any], fields: Iterable[str]) -> set[str]:
+    """Leaf paths of ``record`` that no path in ``fields`` selects (exactly or as a group).
+
+    ``leaf_paths(record) - leaf_paths(project(record, fields))`` would also count a selected
+    field whose value is ``null`` (``project`` leaves nulls out), so this compares paths, not
+    values: it is what defence in depth reports as "returned but not asked for". Keys are
+    compared segment by segment, so a key that itself contains a dot (``"naam.voornamen"``)
+    is never mistaken for the nested path it imitates. Empty lists and objects hold no data
+    and are not reported.
+    """
+    selected = [parse_path(f) for f in fields]
+    return {
+        ".".join(parts)
+        for parts in _leaf_parts(record, ())
+        if not any(parts[: len(sel)] == sel for sel in selected)
+    }
+
+
+def _apply_strict(value: Any, tree: Mapping[str, Any]) -> Any:
+    if not tree:
+        return value
+    if isinstance(value, list):
+        kept = [_apply_strict(v, tree) for v in value if isinstance(v, Mapping)]
+        return kept if kept or not value else None
+    if not isinstance(value, Mapping):
+        return None
+    out: dict[str, Any] = {}
+    for key, sub in tree.items():
+        if key in value:
+            selected = _apply_strict(value[key], sub)
+            if selected is not None:
+                out[key] = selected
+    return out
+
+
+def normalise_fields(fields: Iterable[str]) -> tuple[str, ...]:
+    """Validated field paths without duplicates and without paths a shorter one already selects
+    (``["naam", "naam.voornamen"]`` -> ``("naam",)``), in first-seen order."""
+    parsed = [(f, parse_path(f)) for f in dict.fromkeys(fields)]
+    return tuple(
+        f
+        for f, parts in parsed
+        if not any(len(o) < len(parts) and parts[: len(o)] == o for _, o in parsed)
+    )
+
+
+def minimise(record: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    """Like :func:`project`, but a path that goes deeper than a list's scalar elements selects
+    nothing, instead of a ``null`` per element.
+
+    ``project({"partners": ["A", "B"]}, ["partners.naam"])`` gives ``{"partners": [None,
+    None]}``: no values, but the list's length and a path nobody asked for. The adapters use
+    this function on untrusted agency answers so that such a shape is dropped outright.
+    The fields are normalised first, so a group is never narrowed by a deeper path listed
+    after it (``project(r, ["naam", "naam.voornamen"])`` selects only ``naam.voornamen``).
+    """
+    result = _apply_strict(record, _build_tree(normalise_fields(fields)))
+    return result if isinstance(result, dict) else {}

@@ -1,0 +1,307 @@
+"""The adapter seam between the gateway and one kind of agency.
+
+Modelled on python-tuf's fetcher: the public :meth:`AgencyAdapter.fetch` is the only thing the
+gateway calls, and it never raises. Whatever the plug-in's ``_fetch`` raises (timeout,
+connection error, an HTTP status, a malformed, oversized or wrongly shaped body, a bug) becomes
+an :class:`AgencyAnswer` with ``status="unavailable"`` and a stable ``error_code``, so one
+failing agency can never take a dossier down or leak partial data.
+
+The limits on what an agency may send back are enforced here, in one place:
+
+* ``timeout_s`` — a wall-clock deadline for the whole exchange (connect, send, read), so a slow
+  agency cannot hold a dossier up beyond it;
+* ``max_response_bytes`` — enforced while reading (see ``adapters/haalcentraal.py``);
+* minimisation, defence in depth — any field the agency returned that was not asked for is
+  dropped and reported in ``extra_fields_dropped`` (the catalog's ``always_included_flags``
+  are always kept: they change how the rest must be read).
+
+The BSN is a parameter of ``fetch`` and goes only into the POST body. It is never put into a
+URL, a log line, an exception message or an ``error_code``.
+
+"No record" is an answer, not a failure: a citizen unknown at an agency is ``status="ok"`` with
+``data == {}``. A citizen the agency knows always carries the flags, so ``data`` is non-empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from adapters.catalog import Catalog, load_catalog
+from adapters.fields import FieldPathError, minimise, normalise_fields, unselected_leaf_paths
+
+logger = logging.getLogger("loket.adapters")
+
+#: More fields than the whole catalog holds is a caller bug, not a request to forward.
+MAX_FIELDS_PER_REQUEST = 128
+
+# W3C Trace Context §3.2: version-traceid-parentid-flags, lower-case hex. Anything else is
+# dropped rather than forwarded, so a caller cannot smuggle text into an agency's headers.
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+_BSN_SHAPE = re.compile(r"^[0-9]{9}$")
+
+
+class AgencyErrorCode(StrEnum):
+    """Why an agency is reported as unavailable. HTTP statuses become ``http_<status>``."""
+
+    TIMEOUT = "timeout"  # the deadline (timeout_s) passed
+    CONNECTION_ERROR = "connection_error"  # could not connect / connection dropped
+    MALFORMED = "malformed"  # not JSON, not the Haal Centraal shape, or an encoded body
+    TOO_LARGE = "too_large"  # more than max_response_bytes
+    INVALID_REQUEST = "invalid_request"  # refused before sending: bad fields, agency or BSN shape
+    NOT_CONFIGURED = "not_configured"  # no base URL for this agency
+    INTERNAL = "internal"  # a bug in the adapter; still reported, never raised
+
+
+def http_error_code(status: int) -> str:
+    return f"http_{int(status)}"
+
+
+class AgencyFetchError(Exception):
+    """Raised inside ``_fetch`` to report a failure with a stable code.
+
+    The message is for developers and must never hold the BSN or response content; ``fetch``
+    does not log it anyway, only the code.
+    """
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(detail or code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class AgencyAnswer:
+    """What one agency said about one citizen, already minimised to the fields asked for."""
+
+    agency: str
+    status: Literal["ok", "unavailable"]
+    data: dict[str, Any]
+    retrieved_at: datetime
+    error_code: str | None
+    duration_ms: float
+    extra_fields_dropped: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.status == "ok" and self.error_code is not None:
+            raise ValueError("an ok answer has no error_code")
+        if self.status == "unavailable" and (not self.error_code or self.data):
+            raise ValueError("an unavailable answer has an error_code and no data")
+        if self.status not in ("ok", "unavailable"):
+            raise ValueError(f"unknown status {self.status!r}")
+        if self.retrieved_at.utcoffset() is None:
+            raise ValueError("retrieved_at must be timezone-aware (UTC)")
+
+    @property
+    def known(self) -> bool:
+        """True when the agency has a record of this citizen (ok and non-empty data)."""
+        return self.status == "ok" and bool(self.data)
+
+    @classmethod
+    def unavailable(
+        cls,
+        agency: str,
+        error_code: str,
+        *,
+        duration_ms: float = 0.0,
+        retrieved_at: datetime | None = None,
+    ) -> AgencyAnswer:
+        return cls(
+            agency=agency,
+            status="unavailable",
+            data={},
+            retrieved_at=retrieved_at or datetime.now(UTC),
+            error_code=str(error_code),
+            duration_ms=duration_ms,
+            extra_fields_dropped=(),
+        )
+
+
+class AgencyAdapter(ABC):
+    """One kind of agency (``kind`` matches the catalog's ``adapter``), reached over HTTP.
+
+    One adapter instance serves every agency of its kind and owns one ``httpx.AsyncClient``
+    (unless a client is passed in; then the caller closes it).
+    """
+
+    kind: ClassVar[str]
+
+    def __init__(
+        self,
+        agency_urls: Mapping[str, str],
+        *,
+        timeout_s: float,
+        max_response_bytes: int,
+        client: httpx.AsyncClient | None = None,
+        catalog: Catalog | None = None,
+    ) -> None:
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        if max_response_bytes <= 0:
+            raise ValueError("max_response_bytes must be positive")
+        self.catalog = catalog or load_catalog()
+        self.agencies: frozenset[str] = frozenset(
+            a.id for a in self.catalog.agencies.values() if a.adapter == self.kind
+        )
+        urls = {}
+        for agency, url in agency_urls.items():
+            if agency not in self.agencies:
+                raise ValueError(f"agency {agency!r} is not of adapter kind {self.kind!r}")
+            parsed = httpx.URL(url)
+            if parsed.scheme not in ("http", "https") or not parsed.host:
+                raise ValueError(f"agency {agency!r} needs an http(s) base URL")
+            urls[agency] = url.rstrip("/")
+        self.agency_urls: Mapping[str, str] = urls
+        self.timeout_s = float(timeout_s)
+        self.max_response_bytes = int(max_response_bytes)
+        self._owns_client = client is None
+        self.client = client if client is not None else self.new_client(timeout_s=timeout_s)
+
+    @staticmethod
+    def new_client(*, timeout_s: float, max_connections: int = 20) -> httpx.AsyncClient:
+        """The HTTP client settings every agency connection uses.
+
+        Redirects are not followed (a redirect would re-send the BSN body to another place),
+        and the environment's proxy settings are not trusted (``trust_env=False``): where
+        agency traffic goes is configuration, not an accident of the process environment.
+        """
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self.client.aclose()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(agencies={sorted(self.agency_urls)})"
+
+    # -- the public, never-raising entry point -------------------------------------------
+
+    async def fetch(
+        self,
+        agency: str,
+        bsn: str,
+        fields: Sequence[str],
+        *,
+        traceparent: str | None = None,
+    ) -> AgencyAnswer:
+        """Ask ``agency`` for ``fields`` of the citizen ``bsn``. Never raises."""
+        started = time.perf_counter()
+
+        def elapsed_ms() -> float:
+            return (time.perf_counter() - started) * 1000.0
+
+        code: str
+        try:
+            requested = self._check_request(agency, bsn, fields)
+            if traceparent is not None and not _TRACEPARENT.match(traceparent):
+                traceparent = None
+            async with asyncio.timeout(self.timeout_s):
+                person = await self._fetch(
+                    agency, self.agency_urls[agency], bsn, requested, traceparent=traceparent
+                )
+            retrieved_at = datetime.now(UTC)
+            if person is None:
+                return self._ok(agency, {}, (), retrieved_at, elapsed_ms())
+            person = self._normalise(agency, dict(person))
+            asked = (*requested, *self.catalog.always_included_flags)
+            data = minimise(person, asked)
+            dropped = tuple(sorted(unselected_leaf_paths(person, asked)))
+            if dropped:
+                # Field names only: never values, never the BSN.
+                logger.warning(
+                    "agency %s returned fields that were not asked for; dropped: %s",
+                    agency,
+                    ", ".join(dropped),
+                )
+            return self._ok(agency, data, dropped, retrieved_at, elapsed_ms())
+        except AgencyFetchError as e:
+            code = e.code
+        except TimeoutError:
+            code = AgencyErrorCode.TIMEOUT
+        except httpx.TimeoutException:
+            code = AgencyErrorCode.TIMEOUT
+        except (httpx.TransportError, OSError):
+            code = AgencyErrorCode.CONNECTION_ERROR
+        except (ValueError, RecursionError):
+            # a JSON decode error (ValueError) or a body nested deeper than Python recurses
+            code = AgencyErrorCode.MALFORMED
+        except Exception as e:  # noqa: BLE001 - the contract is "never raises"
+            logger.error("adapter %s failed unexpectedly (%s)", self.kind, type(e).__name__)
+            code = AgencyErrorCode.INTERNAL
+        duration = elapsed_ms()
+        # The exception text is deliberately not logged: it may quote the response body.
+        logger.warning("agency %s unavailable: %s after %.0f ms", agency, code, duration)
+        return AgencyAnswer.unavailable(agency, str(code), duration_ms=duration)
+
+    def _check_request(self, agency: str, bsn: str, fields: Sequence[str]) -> tuple[str, ...]:
+        """Refuse before sending anything the agency must never see."""
+        if agency not in self.agencies:
+            raise AgencyFetchError(AgencyErrorCode.INVALID_REQUEST, "agency not of this kind")
+        if agency not in self.agency_urls:
+            raise AgencyFetchError(AgencyErrorCode.NOT_CONFIGURED, "no base URL")
+        if not isinstance(bsn, str) or not _BSN_SHAPE.match(bsn):
+            # The gateway validates the elfproef; this only keeps garbage off the wire.
+            raise AgencyFetchError(AgencyErrorCode.INVALID_REQUEST, "BSN is not nine digits")
+        if isinstance(fields, str) or not fields or len(fields) > MAX_FIELDS_PER_REQUEST:
+            raise AgencyFetchError(AgencyErrorCode.INVALID_REQUEST, "bad fields list")
+        try:
+            # De-duplicated, and a path inside a requested group is folded into the group.
+            return normalise_fields(fields)
+        except FieldPathError as e:
+            raise AgencyFetchError(AgencyErrorCode.INVALID_REQUEST, "bad field path") from e
+
+    def _ok(
+        self,
+        agency: str,
+        data: dict[str, Any],
+        dropped: tuple[str, ...],
+        retrieved_at: datetime,
+        duration_ms: float,
+    ) -> AgencyAnswer:
+        return AgencyAnswer(
+            agency=agency,
+            status="ok",
+            data=data,
+            retrieved_at=retrieved_at,
+            error_code=None,
+            duration_ms=duration_ms,
+            extra_fields_dropped=dropped,
+        )
+
+    # -- what a kind implements ----------------------------------------------------------
+
+    @abstractmethod
+    async def _fetch(
+        self,
+        agency: str,
+        base_url: str,
+        bsn: str,
+        fields: tuple[str, ...],
+        *,
+        traceparent: str | None,
+    ) -> Mapping[str, Any] | None:
+        """Return the agency's raw record for the citizen, or None if it has none.
+
+        Raise :class:`AgencyFetchError` (or let httpx/json errors escape) on failure; the
+        caller turns every exception into an unavailable answer.
+        """
+
+    def _normalise(self, agency: str, person: dict[str, Any]) -> dict[str, Any]:
+        """Hook for per-kind conventions, applied before minimisation."""
+        return person

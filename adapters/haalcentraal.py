@@ -1,0 +1,82 @@
+"""The HTTP exchange every Loket agency speaks: Haal Centraal BRP Bevragen style.
+
+``POST {base_url}/{agency}/personen`` with
+``{"type": "RaadpleegMetBurgerservicenummer", "burgerservicenummer": [bsn], "fields": [...]}``
+answers ``{"personen": [ {...} ]}``; an empty list means the agency has no record. The BSN is
+in the body only (Haal Centraal uses POST for exactly this reason), and the body is read as a
+stream that is abandoned as soon as it passes ``max_response_bytes``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.base import AgencyAdapter, AgencyErrorCode, AgencyFetchError, http_error_code
+
+QUERY_TYPE = "RaadpleegMetBurgerservicenummer"
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+class HaalCentraalAdapter(AgencyAdapter):
+    """Shared transport for all kinds; a kind subclass sets ``kind`` and, if needed, hooks."""
+
+    async def _fetch(
+        self,
+        agency: str,
+        base_url: str,
+        bsn: str,
+        fields: tuple[str, ...],
+        *,
+        traceparent: str | None,
+    ) -> Mapping[str, Any] | None:
+        headers = {
+            "Accept": "application/json",
+            # A compressed body would be inflated past the limit before we could count it.
+            "Accept-Encoding": "identity",
+        }
+        if traceparent:
+            headers["traceparent"] = traceparent
+        body = {"type": QUERY_TYPE, "burgerservicenummer": [bsn], "fields": list(fields)}
+        async with self.client.stream(
+            "POST", f"{base_url}/{agency}/personen", json=body, headers=headers
+        ) as response:
+            if response.status_code != 200:
+                raise AgencyFetchError(http_error_code(response.status_code))
+            encoding = response.headers.get("content-encoding", "identity").strip().lower()
+            if encoding not in ("", "identity"):
+                raise AgencyFetchError(AgencyErrorCode.MALFORMED, "encoded body refused")
+            if not _is_json_media_type(response.headers.get("content-type", "")):
+                raise AgencyFetchError(AgencyErrorCode.MALFORMED, "not JSON")
+            declared = response.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_response_bytes:
+                raise AgencyFetchError(AgencyErrorCode.TOO_LARGE, "declared length over limit")
+            raw = bytearray()
+            # Raw bytes: with identity encoding these are exactly what is on the wire, so the
+            # limit counts what the agency sent, and reading stops at the first chunk past it.
+            async for chunk in response.aiter_raw():
+                raw += chunk
+                if len(raw) > self.max_response_bytes:
+                    raise AgencyFetchError(AgencyErrorCode.TOO_LARGE, "body over limit")
+        return self._parse(bytes(raw))
+
+    def _parse(self, raw: bytes) -> Mapping[str, Any] | None:
+        try:
+            doc = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:
+            raise AgencyFetchError(AgencyErrorCode.MALFORMED, "body is not JSON") from e
+        if not isinstance(doc, dict) or not isinstance(doc.get("personen"), list):
+            raise AgencyFetchError(AgencyErrorCode.MALFORMED, "no personen list")
+        personen = doc["personen"]
+        if not personen:
+            return None
+        # We asked for one BSN; more than one person back is an agency error, not a choice.
+        if len(personen) != 1 or not isinstance(personen[0], dict):
+            raise AgencyFetchError(AgencyErrorCode.MALFORMED, "expected exactly one person")
+        person: dict[str, Any] = personen[0]
+        return person
