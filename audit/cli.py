@@ -1,0 +1,241 @@
+"""`loket audit …`: verify, export, pubkey, checkpoint, prove, verify-proof.
+
+Mounted by gateway/cli.py as ``loket audit``. Settings, engine and keys are built inside each
+command, never at import. Exit codes: 0 verified/ok, 1 integrity failure (tampering — the
+message names the record index or checkpoint size), 2 any other error (bad input, missing
+key or database, write failure).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from audit.checkpoint import NoteVerifier
+from audit.log import AuditFilter, AuditLog
+from audit.record import AuditEventKind, utc_timestamp
+from audit.verify import load_proof_bundle, read_verifier, verify_export_file, verify_proof_bundle
+from gateway.errors import BadInput, IntegrityError, LoketError
+
+audit_app = typer.Typer(name="audit", help="The verifiable audit log.", no_args_is_help=True)
+
+EXIT_INTEGRITY = 1
+EXIT_ERROR = 2
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, soft_wrap=True)
+
+
+def _fail(err: Exception) -> NoReturn:
+    if isinstance(err, IntegrityError):
+        _stderr().print(f"[bold red]INTEGRITY FAILURE:[/] {err.detail or err}", highlight=False)
+        raise typer.Exit(EXIT_INTEGRITY)
+    detail = err.detail if isinstance(err, LoketError) else str(err)
+    _stderr().print(f"[red]error:[/] {detail}", highlight=False)
+    raise typer.Exit(EXIT_ERROR)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except (LoketError, OSError) as e:
+        _fail(e)
+
+
+def open_log_from_settings(*, require_key: bool) -> AuditLog:
+    """The configured audit log (database URL, signing key, origin from ``LOKET_*``)."""
+    from gateway.db import create_db_engine
+    from gateway.keys import load_ed25519
+    from gateway.settings import Settings
+
+    s = Settings()
+    key_path = s.signing_key_path or s.data_dir / "audit-signing-key.pem"
+    key = load_ed25519(key_path) if (require_key or key_path.exists()) else None
+    return AuditLog(
+        create_db_engine(s.resolved_database_url()),
+        key,
+        origin=s.log_origin,
+        key_name=s.log_origin,
+        checkpoint_every_records=s.checkpoint_every_records,
+        checkpoint_every_s=s.checkpoint_every_s,
+    )
+
+
+def _verifier(pubkey: str | None, log: AuditLog | None = None) -> NoteVerifier:
+    if pubkey:
+        return read_verifier(pubkey)
+    if log is None:
+        log = open_log_from_settings(require_key=False)
+    if log.verifier is None:
+        raise BadInput("no --pubkey given and no local signing key configured")
+    return log.verifier
+
+
+@contextmanager
+def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_stderr(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+def _time(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError as e:
+        raise BadInput(f"--{name} must be an ISO 8601 date or time, e.g. 2026-11-25T10:00:00+01:00") from e
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return utc_timestamp(dt)
+
+
+PubkeyOpt = Annotated[
+    str | None, typer.Option("--pubkey", help="Verifier key (C2SP vkey) or a file holding it.")
+]
+
+
+@audit_app.command("verify")
+def verify_cmd(
+    export_file: Annotated[
+        Path | None, typer.Argument(help="A full export; without it, the configured database.")
+    ] = None,
+    pubkey: PubkeyOpt = None,
+    checkpoint: Annotated[
+        list[Path] | None, typer.Option("--checkpoint", help="A trusted checkpoint note obtained elsewhere.")
+    ] = None,
+    deep: Annotated[bool, typer.Option("--deep", help="Also decode and validate every record.")] = False,
+) -> None:
+    """Verify the log: every leaf, every checkpoint signature and root; exit 1 on tampering."""
+    with _errors():
+        trusted = [p.read_text(encoding="utf-8") for p in checkpoint or []]
+        if export_file is not None:
+            verifier = _verifier(pubkey)
+            with _progress("verifying", None) as progress:
+                report = verify_export_file(
+                    str(export_file), verifier, trusted_checkpoints=trusted, deep=deep, progress=progress
+                )
+        else:
+            log = open_log_from_settings(require_key=False)
+            verifier = _verifier(pubkey, log)
+            if trusted:
+                raise BadInput("--checkpoint applies to export files")
+            with _progress("verifying", log.head().tree_size) as progress:
+                report = log.verify(verifier, progress=progress)
+        typer.echo(
+            f"OK: {report.tree_size} records, {report.checkpoints_verified} signed checkpoints verified "
+            f"(origin {report.origin}); root {base64.b64encode(report.root_hash).decode()}; "
+            f"{report.records_per_s:,.0f} records/s"
+        )
+
+
+@audit_app.command("export")
+def export_cmd(
+    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    since: Annotated[str | None, typer.Option(help="From this time (inclusive, ISO 8601; UTC if no offset).")] = None,
+    until: Annotated[str | None, typer.Option(help="Until this time (exclusive).")] = None,
+    actor: Annotated[str | None, typer.Option(help="Casemanager (actor sub).")] = None,
+    purpose: Annotated[str | None, typer.Option()] = None,
+    pseudonym: Annotated[str | None, typer.Option(help="Data subject pseudonym (64 hex).")] = None,
+    kind: Annotated[AuditEventKind | None, typer.Option()] = None,
+    case: Annotated[str | None, typer.Option("--case")] = None,
+    break_glass: Annotated[bool | None, typer.Option("--break-glass/--no-break-glass")] = None,
+) -> None:
+    """Export records as JSONL (verifiable when unfiltered) or CSV, with filters."""
+    from audit.export import write_csv, write_full_export, write_jsonl
+
+    with _errors():
+        if fmt not in ("jsonl", "csv"):
+            raise BadInput("--format must be jsonl or csv")
+        flt = AuditFilter(
+            since=_time(since, "since"),
+            until=_time(until, "until"),
+            actor_sub=actor,
+            purpose=purpose,
+            data_subject_id=pseudonym,
+            kind=kind,
+            break_glass=break_glass,
+            case_id=case,
+        )
+        log = open_log_from_settings(require_key=False)
+        if fmt == "jsonl" and flt.is_empty():
+            if log.verifier is not None:
+                log.checkpoint(force=True)  # cover the newest records
+            latest = log.latest_checkpoint()
+            with out.open("wb") as f, _progress("exporting", latest.tree_size if latest else None) as p:
+                summary = write_full_export(log, f, progress=p)
+        elif fmt == "jsonl":
+            with out.open("wb") as f, _progress("exporting", log.count(flt)) as p:
+                summary = write_jsonl(log, f, flt, progress=p)
+        else:
+            with out.open("w", encoding="utf-8", newline="") as t, _progress("exporting", log.count(flt)) as p:
+                summary = write_csv(log, t, flt, progress=p)
+        kind_text = "full, verifiable" if summary.complete else "filtered"
+        typer.echo(f"wrote {summary.records} records ({kind_text}) to {out}")
+
+
+@audit_app.command("pubkey")
+def pubkey_cmd() -> None:
+    """Print the log's verifier key (C2SP vkey) for publishing."""
+    with _errors():
+        typer.echo(open_log_from_settings(require_key=True).vkey())
+
+
+@audit_app.command("checkpoint")
+def checkpoint_cmd() -> None:
+    """Sign a checkpoint for the current tree (if it grew) and print it."""
+    with _errors():
+        signed = open_log_from_settings(require_key=True).checkpoint(force=True)
+        sys.stdout.write(signed.note)
+
+
+@audit_app.command("prove")
+def prove_cmd(
+    index: Annotated[int, typer.Argument(help="Leaf index of the record.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the proof bundle (JSON).")],
+) -> None:
+    """Write a single-record proof bundle: record + inclusion proof + signed checkpoint."""
+    from audit.export import proof_bundle
+
+    with _errors():
+        bundle = proof_bundle(open_log_from_settings(require_key=False), index)
+        out.write_text(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        typer.echo(f"wrote proof of record {index} in tree size {bundle['tree_size']} to {out}")
+
+
+@audit_app.command("verify-proof")
+def verify_proof_cmd(
+    file: Annotated[Path, typer.Argument(help="A proof bundle from `loket audit prove`.")],
+    pubkey: PubkeyOpt = None,
+) -> None:
+    """Verify a single-record proof bundle offline; exit 1 if it does not verify."""
+    with _errors():
+        verifier = _verifier(pubkey)
+        report = verify_proof_bundle(load_proof_bundle(file.read_bytes()), verifier)
+        r = report.record
+        typer.echo(
+            f"OK: record {report.index} ({r.kind.value}, {r.start_time}, actor {r.actor_sub}) is in the log "
+            f"{report.checkpoint.origin} at tree size {report.checkpoint.tree_size}"
+        )

@@ -1,0 +1,222 @@
+"""Streaming exports of the audit log: a full verifiable JSONL export, filtered JSONL and CSV,
+and single-record proof bundles. Formats: docs/adr/0003-audit-log-format.md.
+
+Full export (``loket-audit-export-v1``), one JSON object per line::
+
+    {"checkpoints":K,"complete":true,"format":"loket-audit-export-v1",...,"tree_size":N}
+    {"checkpoint":"<signed note>"}                                  # K lines, by tree size
+    {"index":0,"leaf_hash":"<hex>","record":<leaf body, RFC 8785>}  # N lines, in index order
+
+The ``record`` value is byte for byte the leaf body, so a verifier hashes the line slice
+without re-encoding. The records run from 0 to the last signed checkpoint, so every exported
+record is covered by a signature.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from audit.log import AuditFilter, AuditLog, StoredRecord
+from audit.record import LEAF_FORMAT, LEAF_PREFIX, AuditRecord, utc_timestamp
+from audit.verify import EXPORT_FORMAT, PROOF_FORMAT
+from gateway.errors import IntegrityError, NotFound
+
+Progress = Callable[[int], None]
+
+# Logboek Dataverwerkingen names first (dpl.core.* attributes), then Loket's own (loket.*).
+CSV_COLUMNS = (
+    "trace_id",
+    "span_id",
+    "name",
+    "start_time",
+    "end_time",
+    "status_code",
+    "dpl.core.processing_activity_id",
+    "dpl.core.data_subject_id",
+    "dpl.core.data_subject_id_type",
+    "loket.receiver",
+    "loket.index",
+    "loket.leaf_hash",
+    "loket.record_id",
+    "loket.actor_sub",
+    "loket.actor_role",
+    "loket.case_id",
+    "loket.purpose",
+    "loket.decision_id",
+    "loket.policy_revision",
+    "loket.break_glass",
+    "loket.justification_sha256",
+    "loket.disclosed",
+    "loket.refused",
+    "loket.unavailable",
+    "loket.outcome",
+    "loket.extra",
+)
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    records: int
+    tree_size: int
+    checkpoints: int
+    complete: bool
+
+
+def _header(log: AuditLog, *, tree_size: int, checkpoints: int, complete: bool) -> bytes:
+    header: dict[str, Any] = {
+        "format": EXPORT_FORMAT,
+        "leaf_format": LEAF_FORMAT,
+        "origin": log.origin,
+        "tree_size": tree_size,
+        "checkpoints": checkpoints,
+        "complete": complete,
+        "exported_at": utc_timestamp(),
+    }
+    if log.verifier is not None:
+        header["vkey"] = log.verifier.vkey()  # informational: verifiers bring their own key
+    return json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+
+
+def record_line(rec: StoredRecord) -> bytes:
+    body = rec.leaf[len(LEAF_PREFIX) :] if rec.leaf.startswith(LEAF_PREFIX) else rec.leaf
+    return b'{"index":%d,"leaf_hash":"%s","record":%s}\n' % (rec.index, rec.leaf_hash.hex().encode(), body)
+
+
+def write_full_export(log: AuditLog, out: IO[bytes], *, progress: Progress | None = None) -> ExportSummary:
+    """Export the log up to its latest signed checkpoint, with all checkpoints, verifiably.
+
+    Sign a fresh checkpoint first (``log.checkpoint(force=True)``) to include the newest records.
+    """
+    latest = log.latest_checkpoint()
+    if latest is None:
+        raise NotFound("the audit log has no signed checkpoint yet; run `loket audit checkpoint`")
+    n = latest.tree_size
+    notes = log.checkpoints(up_to=n)
+    out.write(_header(log, tree_size=n, checkpoints=len(notes), complete=True))
+    for note in notes:
+        out.write(json.dumps({"checkpoint": note}, separators=(",", ":")).encode() + b"\n")
+    count = 0
+    for rec in log.iter_records(stop=n):
+        out.write(record_line(rec))
+        count += 1
+        if progress is not None and count % 1000 == 0:
+            progress(count)
+    if progress is not None:
+        progress(count)
+    return ExportSummary(count, n, len(notes), True)
+
+
+def write_jsonl(
+    log: AuditLog, out: IO[bytes], flt: AuditFilter, *, progress: Progress | None = None
+) -> ExportSummary:
+    """Export the records matching ``flt`` (same line layout; header says ``complete: false``)."""
+    stop = log.head().tree_size
+    out.write(_header(log, tree_size=stop, checkpoints=0, complete=False))
+    count = 0
+    for rec in log.iter_records(flt, stop=stop):
+        out.write(record_line(rec))
+        count += 1
+        if progress is not None and count % 1000 == 0:
+            progress(count)
+    if progress is not None:
+        progress(count)
+    return ExportSummary(count, stop, 0, False)
+
+
+def _cell(value: str) -> str:
+    # Spreadsheet formula injection: a cell must not start with = + - @ (OWASP CSV injection).
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def csv_row(rec: StoredRecord) -> list[str]:
+    try:
+        r = AuditRecord.from_leaf(rec.leaf)
+    except ValueError as e:
+        raise IntegrityError(f"record {rec.index}: stored leaf is not a valid audit record") from e
+
+    def js(v: object) -> str:
+        return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    d = r.to_dict()
+    values = [
+        r.trace_id,
+        r.span_id,
+        r.name,
+        r.start_time,
+        r.end_time or "",
+        str(r.status_code),
+        r.processing_activity_id or "",
+        r.data_subject_id or "",
+        r.data_subject_id_type or "",
+        r.receiver or "",
+        str(rec.index),
+        rec.leaf_hash.hex(),
+        r.record_id,
+        r.actor_sub,
+        r.actor_role,
+        r.case_id or "",
+        r.purpose or "",
+        r.decision_id or "",
+        r.policy_revision or "",
+        "true" if r.break_glass else "false",
+        r.justification_sha256 or "",
+        js(d["disclosed"]),
+        js(d["refused"]),
+        js(d["unavailable"]),
+        r.outcome,
+        js(d["extra"]),
+    ]
+    return [_cell(v) for v in values]
+
+
+def write_csv(log: AuditLog, out: IO[str], flt: AuditFilter, *, progress: Progress | None = None) -> ExportSummary:
+    """CSV with Logboek Dataverwerkingen column names (``out`` opened with ``newline=""``)."""
+    stop = log.head().tree_size
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    count = 0
+    for rec in log.iter_records(flt, stop=stop):
+        w.writerow(csv_row(rec))
+        count += 1
+        if progress is not None and count % 1000 == 0:
+            progress(count)
+    if progress is not None:
+        progress(count)
+    return ExportSummary(count, stop, 0, False)
+
+
+def proof_bundle(log: AuditLog, index: int) -> dict[str, Any]:
+    """A single-record proof bundle (``loket-audit-proof-v1``) against the latest checkpoint.
+
+    Signs a fresh checkpoint if the record is not yet covered and the log can sign.
+    """
+    latest = log.latest_checkpoint()
+    if latest is None or latest.tree_size <= index:
+        if log.verifier is None:
+            raise NotFound(f"record {index} is not yet covered by a signed checkpoint")
+        latest = log.checkpoint(force=True)
+        if latest.tree_size <= index:
+            raise NotFound(f"no audit record at index {index}")
+    rec = log.get_record(index)
+    proof = log.inclusion_proof(index, latest.tree_size)
+    try:
+        record_obj = json.loads(rec.leaf[len(LEAF_PREFIX) :])
+    except ValueError as e:
+        raise IntegrityError(f"record {index}: stored leaf is not JSON") from e
+    bundle: dict[str, Any] = {
+        "format": PROOF_FORMAT,
+        "origin": log.origin,
+        "index": index,
+        "tree_size": latest.tree_size,
+        "leaf_hash": rec.leaf_hash.hex(),
+        "record": record_obj,
+        "inclusion_proof": [h.hex() for h in proof.hashes],
+        "checkpoint": latest.note,
+    }
+    if log.verifier is not None:
+        bundle["vkey"] = log.verifier.vkey()  # informational: verifiers bring their own key
+    return bundle

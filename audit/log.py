@@ -1,0 +1,597 @@
+"""The audit log on a database: durable appends, signed checkpoints, proofs, search.
+
+Appends are serialised *by the database*, so several gateway processes can share one log:
+SQLite takes the write lock up front (``BEGIN IMMEDIATE``; WAL, ``synchronous=FULL``),
+PostgreSQL takes a transaction-scoped advisory lock and then ``SELECT … FOR UPDATE`` on the
+single head row. Inside that lock an append reads the head (tree size + frontier), adds the
+leaves, the perfect subtrees they complete, and the new head, and commits; ``append`` returns
+only after the commit. A process-local lock is used only to *gather* concurrent appends from
+threads into one transaction (group commit, at most ``max_batch`` records), never as the guard.
+
+The log signs a checkpoint (C2SP) every ``checkpoint_every_records`` records or
+``checkpoint_every_s`` seconds (checked after appends; call :meth:`AuditLog.maybe_checkpoint`
+from a timer to cover idle periods) and on demand — and only after checking that the new tree
+is consistent with the last checkpoint it signed (RFC 9162 §2.1.4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, text, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from audit import merkle
+from audit.checkpoint import (
+    Checkpoint,
+    NoteVerifier,
+    SignedCheckpoint,
+    open_checkpoint,
+    parse_checkpoint_body,
+    sign_checkpoint,
+)
+from audit.merkle import ConsistencyProof, InclusionProof, NodeId, ProofError
+from audit.models import audit_checkpoints, audit_log_head, audit_records, audit_subtrees
+from audit.record import LEAF_FORMAT, LEAF_PREFIX, AuditEventKind, AuditRecord, utc_timestamp
+from audit.verify import VerifyReport, verify_leaf_stream
+from gateway.errors import AuditWriteError, IntegrityError, NotFound
+
+log = logging.getLogger(__name__)
+
+HEAD_ID = 1
+# pg_advisory_xact_lock key for "the audit log head" (a fixed signed 64-bit number).
+_PG_LOCK_KEY = int.from_bytes(hashlib.sha256(b"loket:audit_log_head").digest()[:8], "big", signed=True)
+
+
+@dataclass(frozen=True)
+class AppendReceipt:
+    """Proof of a durable append: the leaf index and hash of the record."""
+
+    index: int
+    leaf_hash: bytes
+    record_id: str
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    index: int
+    leaf: bytes
+    leaf_hash: bytes
+
+    @property
+    def record(self) -> AuditRecord:
+        return AuditRecord.from_leaf(self.leaf)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """The privacy officer's search. Times are RFC 3339 UTC ms strings; ``until`` is exclusive."""
+
+    since: str | None = None
+    until: str | None = None
+    actor_sub: str | None = None
+    purpose: str | None = None
+    data_subject_id: str | None = None
+    kind: AuditEventKind | None = None
+    break_glass: bool | None = None
+    case_id: str | None = None
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, f) is None for f in self.__dataclass_fields__)
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        c = audit_records.c
+        out: list[ColumnElement[bool]] = []
+        if self.since is not None:
+            out.append(c.start_time >= self.since)
+        if self.until is not None:
+            out.append(c.start_time < self.until)
+        if self.actor_sub is not None:
+            out.append(c.actor_sub == self.actor_sub)
+        if self.purpose is not None:
+            out.append(c.purpose == self.purpose)
+        if self.data_subject_id is not None:
+            out.append(c.data_subject_id == self.data_subject_id)
+        if self.kind is not None:
+            out.append(c.kind == AuditEventKind(self.kind).value)
+        if self.break_glass is not None:
+            out.append(c.break_glass == self.break_glass)
+        if self.case_id is not None:
+            out.append(c.case_id == self.case_id)
+        return out
+
+
+@dataclass(frozen=True)
+class LogHead:
+    tree_size: int
+    root_hash: bytes
+
+
+@dataclass
+class _Pending:
+    record: AuditRecord
+    leaf: bytes
+    done: threading.Event = field(default_factory=threading.Event)
+    receipt: AppendReceipt | None = None
+    error: BaseException | None = None
+
+
+class AuditLog:
+    def __init__(
+        self,
+        engine: Engine,
+        signing_key: Ed25519PrivateKey | None,
+        *,
+        origin: str,
+        key_name: str,
+        checkpoint_every_records: int = 256,
+        checkpoint_every_s: float = 5.0,
+        max_batch: int = 256,
+    ) -> None:
+        if checkpoint_every_records < 1 or checkpoint_every_s <= 0 or not 1 <= max_batch <= 10_000:
+            raise ValueError("checkpoint intervals and batch size must be positive")
+        Checkpoint(origin, 0, merkle.EMPTY_ROOT)  # validates the origin
+        self.engine = engine
+        self.origin = origin
+        self.key_name = key_name
+        self.checkpoint_every_records = checkpoint_every_records
+        self.checkpoint_every_s = checkpoint_every_s
+        self.max_batch = max_batch
+        self._signing_key = signing_key
+        self.verifier: NoteVerifier | None = (
+            NoteVerifier.for_private_key(key_name, signing_key) if signing_key is not None else None
+        )
+        self._dialect = engine.dialect.name
+        self._queue: deque[_Pending] = deque()
+        self._queue_lock = threading.Lock()
+        self._flush_lock = threading.Lock()  # gathers a batch; NOT the append guard (the DB is)
+        self._last_cp_size: int | None = None  # process-local hint only
+        self._last_cp_time = time.monotonic()
+
+    def __repr__(self) -> str:  # never show the key
+        return f"AuditLog(origin={self.origin!r}, dialect={self._dialect!r})"
+
+    def vkey(self) -> str:
+        """The C2SP verifier key to publish (``loket audit pubkey``, well-known URL)."""
+        if self.verifier is None:
+            raise RuntimeError("this AuditLog has no signing key")
+        return self.verifier.vkey()
+
+    # --- the database lock --------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[Connection]:
+        """A write transaction holding the log's database lock until commit."""
+        with self.engine.connect() as conn:
+            if self._dialect == "sqlite":
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+            elif self._dialect == "postgresql":
+                # Each statement must see what the previous lock holder committed.
+                conn.execution_options(isolation_level="READ COMMITTED")
+            with conn.begin():
+                if self._dialect == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+                yield conn
+
+    def _read_head(self, conn: Connection, *, lock: bool) -> tuple[int, bytes, list[bytes]]:
+        q = select(audit_log_head.c.tree_size, audit_log_head.c.root_hash, audit_log_head.c.frontier).where(
+            audit_log_head.c.id == HEAD_ID
+        )
+        row = conn.execute(q.with_for_update() if lock else q).first()
+        if row is None:
+            if lock:
+                conn.execute(
+                    insert(audit_log_head).values(
+                        id=HEAD_ID, tree_size=0, root_hash=merkle.EMPTY_ROOT, frontier=b"", updated_at=utc_timestamp()
+                    )
+                )
+            return 0, merkle.EMPTY_ROOT, []
+        size = int(row.tree_size)
+        frontier = merkle.unpack_frontier(bytes(row.frontier), size)
+        return size, bytes(row.root_hash), frontier
+
+    # --- appends ------------------------------------------------------------------------
+
+    def append(self, record: AuditRecord) -> AppendReceipt:
+        """Durably append one record; concurrent callers share one transaction (group commit).
+
+        Returns only after the commit. Raises AuditWriteError (chained) if the record could not
+        be written; then none of the records of that transaction are in the log.
+        """
+        if not isinstance(record, AuditRecord):
+            raise TypeError("append() takes an AuditRecord")
+        pending = _Pending(record, record.to_leaf())
+        with self._queue_lock:
+            self._queue.append(pending)
+        while not pending.done.is_set():
+            with self._flush_lock:
+                if pending.done.is_set():
+                    break
+                with self._queue_lock:
+                    batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+                self._flush(batch)
+        if pending.error is not None:
+            raise AuditWriteError("audit record could not be written") from pending.error
+        assert pending.receipt is not None
+        return pending.receipt
+
+    def append_many(self, records: Sequence[AuditRecord]) -> list[AppendReceipt]:
+        """Durably append records in order, in transactions of at most ``max_batch``.
+
+        All-or-nothing per transaction; raises AuditWriteError on the first failure.
+        """
+        for r in records:
+            if not isinstance(r, AuditRecord):
+                raise TypeError("append_many() takes AuditRecords")
+        leaves = [r.to_leaf() for r in records]
+        receipts: list[AppendReceipt] = []
+        for start in range(0, len(records), self.max_batch):
+            chunk = [_Pending(r, leaf) for r, leaf in zip(records[start : start + self.max_batch], leaves[start:])]
+            try:
+                receipts.extend(self._write(chunk))
+            except Exception as e:
+                raise AuditWriteError("audit records could not be written") from e
+        self._after_append(receipts[-1].index + 1 if receipts else None)
+        return receipts
+
+    def _flush(self, batch: list[_Pending]) -> None:
+        if not batch:
+            return
+        try:
+            receipts = self._write(batch)
+        except Exception as e:
+            if len(batch) == 1:
+                batch[0].error = e
+                batch[0].done.set()
+                return
+            # One bad record (e.g. a duplicate record id) must not fail its neighbours.
+            for p in batch:
+                try:
+                    (p.receipt,) = self._write([p])
+                except Exception as e1:
+                    p.error = e1
+                p.done.set()
+            self._after_append(None)
+            return
+        for p, r in zip(batch, receipts):
+            p.receipt = r
+            p.done.set()
+        self._after_append(receipts[-1].index + 1)
+
+    def _write(self, batch: Sequence[_Pending]) -> list[AppendReceipt]:
+        with self._locked() as conn:
+            size, _root, frontier = self._read_head(conn, lock=True)
+            rows = []
+            nodes = []
+            receipts = []
+            for p in batch:
+                h = merkle.leaf_hash(p.leaf)
+                frontier, completed = merkle.frontier_append(frontier, size, h)
+                rec = p.record
+                rows.append(
+                    {
+                        "idx": size,
+                        "record_id": rec.record_id,
+                        "leaf": p.leaf,
+                        "leaf_hash": h,
+                        "kind": rec.kind.value,
+                        "start_time": rec.start_time,
+                        "actor_sub": rec.actor_sub,
+                        "actor_role": rec.actor_role,
+                        "purpose": rec.purpose,
+                        "case_id": rec.case_id,
+                        "data_subject_id": rec.data_subject_id,
+                        "break_glass": rec.break_glass,
+                        "trace_id": rec.trace_id,
+                    }
+                )
+                nodes.extend({"level": lvl, "idx": i, "hash": nh} for lvl, i, nh in completed)
+                receipts.append(AppendReceipt(size, h, rec.record_id))
+                size += 1
+            conn.execute(insert(audit_records), rows)
+            if nodes:
+                conn.execute(insert(audit_subtrees), nodes)
+            conn.execute(
+                update(audit_log_head)
+                .where(audit_log_head.c.id == HEAD_ID)
+                .values(
+                    tree_size=size,
+                    root_hash=merkle.frontier_root(frontier),
+                    frontier=merkle.pack_frontier(frontier),
+                    updated_at=utc_timestamp(),
+                )
+            )
+        return receipts  # committed: the `with` block exited without error
+
+    # --- checkpoints --------------------------------------------------------------------
+
+    def _after_append(self, new_size: int | None) -> None:
+        if self._signing_key is None or new_size is None:
+            return
+        if self._last_cp_size is None:
+            latest = self._latest_row()
+            self._last_cp_size = 0 if latest is None else latest[0]
+        due = new_size - self._last_cp_size >= self.checkpoint_every_records or (
+            new_size > self._last_cp_size and time.monotonic() - self._last_cp_time >= self.checkpoint_every_s
+        )
+        if due:
+            try:
+                self.checkpoint(force=True)
+            except Exception:  # the records are committed; a late checkpoint is only late
+                log.exception("audit checkpoint failed")
+
+    def maybe_checkpoint(self) -> SignedCheckpoint | None:
+        """Sign a checkpoint if the tree grew and one is due (call this from a timer)."""
+        if self._signing_key is None:
+            return None
+        return self.checkpoint(force=False)
+
+    def checkpoint(self, force: bool = False) -> SignedCheckpoint:
+        """Return the latest checkpoint, signing a new one for the current tree if it grew and
+        ``force`` is set or one is due. Never signs a tree inconsistent with the last one."""
+        if self._signing_key is None:
+            raise RuntimeError("this AuditLog has no signing key; it cannot sign checkpoints")
+        assert self.verifier is not None
+        try:
+            with self._locked() as conn:
+                size, root, _ = self._read_head(conn, lock=True)
+                last_row = conn.execute(
+                    select(audit_checkpoints.c.tree_size, audit_checkpoints.c.note, audit_checkpoints.c.created_at)
+                    .order_by(audit_checkpoints.c.tree_size.desc())
+                    .limit(1)
+                ).first()
+                last: Checkpoint | None = None
+                if last_row is not None:
+                    last = open_checkpoint(last_row.note, self.verifier, origin=self.origin)
+                    if last.tree_size > size:
+                        raise IntegrityError(
+                            f"log head at size {size} is behind the signed checkpoint at size {last.tree_size}"
+                        )
+                    if last.tree_size == size:
+                        if last.root_hash != root:
+                            raise IntegrityError(f"log head root differs from the signed checkpoint at size {size}")
+                        self._note_checkpoint(size)
+                        return SignedCheckpoint(last, last_row.note)
+                    if not force and not self._due(size, last.tree_size, last_row.created_at):
+                        return SignedCheckpoint(last, last_row.note)
+                # Recompute the root from stored subtrees; it must match the head.
+                plan = (merkle.root_plan(size),) if size else ()
+                if plan and merkle.assemble(plan, self._fetch_nodes(conn, merkle.plan_nodes(plan)))[0] != root:
+                    raise IntegrityError(f"stored subtrees do not reproduce the head root at size {size}")
+                if last is not None:
+                    proof = self._consistency_hashes(conn, last.tree_size, size)
+                    try:
+                        merkle.verify_consistency(last.tree_size, size, last.root_hash, root, proof)
+                    except ProofError as e:
+                        raise IntegrityError(
+                            f"refusing to sign: tree at size {size} is not consistent with "
+                            f"the signed checkpoint at size {last.tree_size}"
+                        ) from e
+                signed = sign_checkpoint(Checkpoint(self.origin, size, root), self._signing_key, self.key_name)
+                conn.execute(
+                    insert(audit_checkpoints).values(
+                        tree_size=size, root_hash=root, note=signed.note, created_at=utc_timestamp()
+                    )
+                )
+        except IntegrityError:
+            raise
+        except Exception as e:
+            raise AuditWriteError("audit checkpoint could not be written") from e
+        self._note_checkpoint(size)
+        return signed
+
+    def _due(self, size: int, last_size: int, last_created_at: str) -> bool:
+        if size - last_size >= self.checkpoint_every_records:
+            return True
+        age_cutoff = utc_timestamp(_now_minus(self.checkpoint_every_s))
+        return bool(last_created_at <= age_cutoff)
+
+    def _note_checkpoint(self, size: int) -> None:
+        self._last_cp_size = size
+        self._last_cp_time = time.monotonic()
+
+    def _latest_row(self) -> tuple[int, str] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(audit_checkpoints.c.tree_size, audit_checkpoints.c.note)
+                .order_by(audit_checkpoints.c.tree_size.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else (int(row.tree_size), str(row.note))
+
+    def latest_checkpoint(self) -> SignedCheckpoint | None:
+        """The most recent signed checkpoint, verified with this log's key if it has one."""
+        row = self._latest_row()
+        if row is None:
+            return None
+        _, note = row
+        if self.verifier is not None:
+            return SignedCheckpoint(open_checkpoint(note, self.verifier, origin=self.origin), note)
+        return SignedCheckpoint(parse_checkpoint_body(note.partition("\n\n")[0] + "\n"), note)
+
+    def checkpoints(self, up_to: int | None = None) -> list[str]:
+        """All signed checkpoint notes (oldest first), optionally up to a tree size."""
+        q = select(audit_checkpoints.c.note).order_by(audit_checkpoints.c.tree_size)
+        if up_to is not None:
+            q = q.where(audit_checkpoints.c.tree_size <= up_to)
+        with self.engine.connect() as conn:
+            return [str(n) for n in conn.execute(q).scalars()]
+
+    def checkpoint_at(self, tree_size: int) -> str | None:
+        with self.engine.connect() as conn:
+            note = conn.execute(
+                select(audit_checkpoints.c.note).where(audit_checkpoints.c.tree_size == tree_size)
+            ).scalar()
+        return None if note is None else str(note)
+
+    # --- proofs -------------------------------------------------------------------------
+
+    def head(self) -> LogHead:
+        with self.engine.connect() as conn:
+            size, root, _ = self._read_head(conn, lock=False)
+        return LogHead(size, root)
+
+    def _fetch_nodes(self, conn: Connection, ids: set[NodeId]) -> dict[NodeId, bytes]:
+        """Perfect subtree hashes in one query per table (level 0 = leaf hashes)."""
+        out: dict[NodeId, bytes] = {}
+        leaves = sorted(i for lvl, i in ids if lvl == 0)
+        if leaves:
+            for idx, h in conn.execute(
+                select(audit_records.c.idx, audit_records.c.leaf_hash).where(audit_records.c.idx.in_(leaves))
+            ):
+                out[(0, int(idx))] = bytes(h)
+        by_level: dict[int, list[int]] = {}
+        for lvl, i in ids:
+            if lvl:
+                by_level.setdefault(lvl, []).append(i)
+        if by_level:
+            cond = or_(
+                *(
+                    and_(audit_subtrees.c.level == lvl, audit_subtrees.c.idx.in_(idxs))
+                    for lvl, idxs in by_level.items()
+                )
+            )
+            for lvl, idx, h in conn.execute(
+                select(audit_subtrees.c.level, audit_subtrees.c.idx, audit_subtrees.c.hash).where(cond)
+            ):
+                out[(int(lvl), int(idx))] = bytes(h)
+        missing = ids - out.keys()
+        if missing:
+            raise IntegrityError(f"audit log is missing subtree hashes {sorted(missing)[:5]}")
+        return out
+
+    def _consistency_hashes(self, conn: Connection, old_size: int, new_size: int) -> tuple[bytes, ...]:
+        plan = merkle.consistency_plan(old_size, new_size)
+        return merkle.assemble(plan, self._fetch_nodes(conn, merkle.plan_nodes(plan)))
+
+    def inclusion_proof(self, index: int, tree_size: int) -> InclusionProof:
+        """RFC 9162 §2.1.3 proof that leaf ``index`` is in the tree of ``tree_size``."""
+        with self.engine.connect() as conn:
+            size, _, _ = self._read_head(conn, lock=False)
+            if not 0 <= index < tree_size <= size:
+                raise NotFound(f"no leaf {index} in a tree of size {tree_size} (log size {size})")
+            plan = merkle.inclusion_plan(index, tree_size)
+            hashes = merkle.assemble(plan, self._fetch_nodes(conn, merkle.plan_nodes(plan)))
+        return InclusionProof(index, tree_size, hashes)
+
+    def consistency_proof(self, old_size: int, new_size: int) -> ConsistencyProof:
+        """RFC 9162 §2.1.4 proof that the tree of ``old_size`` is a prefix of ``new_size``."""
+        with self.engine.connect() as conn:
+            size, _, _ = self._read_head(conn, lock=False)
+            if not 0 <= old_size <= new_size <= size:
+                raise NotFound(f"no consistency proof {old_size} -> {new_size} (log size {size})")
+            hashes = self._consistency_hashes(conn, old_size, new_size)
+        return ConsistencyProof(old_size, new_size, hashes)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def get_record(self, index: int) -> StoredRecord:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(audit_records.c.idx, audit_records.c.leaf, audit_records.c.leaf_hash).where(
+                    audit_records.c.idx == index
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"no audit record at index {index}")
+        return StoredRecord(int(row.idx), bytes(row.leaf), bytes(row.leaf_hash))
+
+    def find_index(self, record_id: str) -> int:
+        with self.engine.connect() as conn:
+            idx = conn.execute(select(audit_records.c.idx).where(audit_records.c.record_id == record_id)).scalar()
+        if idx is None:
+            raise NotFound("no audit record with that id")
+        return int(idx)
+
+    def find(
+        self,
+        flt: AuditFilter | None = None,
+        *,
+        after: int = -1,
+        before: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> list[StoredRecord]:
+        """One page of matching records. Keyset pagination on the leaf index:
+        pass the last index seen as ``after`` (oldest first) or ``before`` (newest first)."""
+        if not 1 <= limit <= 10_000:
+            raise ValueError("limit must be between 1 and 10000")
+        c = audit_records.c
+        q = select(c.idx, c.leaf, c.leaf_hash).where(*(flt or AuditFilter()).clauses())
+        if after >= 0:
+            q = q.where(c.idx > after)
+        if before is not None:
+            q = q.where(c.idx < before)
+        q = q.order_by(c.idx.desc() if newest_first else c.idx).limit(limit)
+        with self.engine.connect() as conn:
+            return [StoredRecord(int(r.idx), bytes(r.leaf), bytes(r.leaf_hash)) for r in conn.execute(q)]
+
+    def iter_records(
+        self, flt: AuditFilter | None = None, *, start: int = 0, stop: int | None = None, page_size: int = 2000
+    ) -> Iterator[StoredRecord]:
+        """Stream matching records with ``start <= index < stop`` in index order, page by page."""
+        after = start - 1
+        while True:
+            page = self.find(flt, after=after, before=stop, limit=page_size)
+            yield from page
+            if len(page) < page_size:
+                return
+            after = page[-1].index
+
+    # --- verification of the database itself ------------------------------------------------
+
+    def verify(
+        self, verifier: NoteVerifier | None = None, *, progress: Callable[[int], None] | None = None
+    ) -> VerifyReport:
+        """Recompute the whole log from the database: every leaf hash, the root at every signed
+        checkpoint and at the head; raise IntegrityError naming the record or checkpoint."""
+        v = verifier or self.verifier
+        if v is None:
+            raise RuntimeError("verify() needs a verifier key")
+        started = time.perf_counter()
+        checkpoints = [open_checkpoint(note, v, origin=self.origin) for note in self.checkpoints()]
+        head = self.head()
+
+        def leaves() -> Iterator[tuple[int, bytes, bytes | None]]:
+            for r in self.iter_records(page_size=5000):
+                if r.index >= head.tree_size:
+                    raise IntegrityError(f"record {r.index}: stored beyond the log head at size {head.tree_size}")
+                if not r.leaf.startswith(LEAF_PREFIX):
+                    raise IntegrityError(f"record {r.index}: stored leaf is not a {LEAF_FORMAT} leaf")
+                yield r.index, r.leaf[len(LEAF_PREFIX) :], r.leaf_hash
+
+        size, root = verify_leaf_stream(leaves(), checkpoints, expected_size=head.tree_size, progress=progress)
+        if root != head.root_hash:
+            raise IntegrityError(f"log head at tree size {size}: stored root does not match the records")
+        if checkpoints:
+            # The subtree hashes that proofs are served from must agree with the signed trees.
+            last = max(checkpoints, key=lambda c: c.tree_size)
+            with self.engine.connect() as conn:
+                proof = self._consistency_hashes(conn, last.tree_size, size)
+            try:
+                merkle.verify_consistency(last.tree_size, size, last.root_hash, root, proof)
+            except ProofError as e:
+                raise IntegrityError(
+                    f"checkpoint at tree size {last.tree_size}: stored subtree hashes give a bad consistency proof"
+                ) from e
+        return VerifyReport(size, root, len(checkpoints), self.origin, time.perf_counter() - started)
+
+    def count(self, flt: AuditFilter | None = None, *, stop: int | None = None) -> int:
+        q = select(func.count()).select_from(audit_records).where(*(flt or AuditFilter()).clauses())
+        if stop is not None:
+            q = q.where(audit_records.c.idx < stop)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())
+
+
+def _now_minus(seconds: float) -> datetime:
+    return datetime.now(UTC) - timedelta(seconds=seconds)

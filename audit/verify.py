@@ -1,0 +1,324 @@
+"""Offline verification with only the public key: whole exports and single-record proofs.
+
+No database, no secrets. A full export (format in docs/adr/0003-audit-log-format.md) is
+checked by recomputing every leaf hash (RFC 9162 §2.1.1) and the tree root at every signed
+checkpoint size from the one sequence of leaves — which also shows that all checkpoints are
+consistent with each other — and by verifying each checkpoint's Ed25519 signature (C2SP
+signed note). Errors are IntegrityError with a message naming where the log broke: the record
+index / export line, or the checkpoint's tree size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+import rfc8785
+
+from audit import merkle
+from audit.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
+from audit.record import LEAF_FORMAT, LEAF_PREFIX, AuditRecord
+from gateway.errors import BadInput, IntegrityError
+
+EXPORT_FORMAT = "loket-audit-export-v1"
+PROOF_FORMAT = "loket-audit-proof-v1"
+MAX_EXPORT_LINE_BYTES = 64 * 1024
+MAX_PROOF_BUNDLE_BYTES = 256 * 1024
+
+# A record line exactly as audit.export writes it; the record object is the leaf body.
+_RECORD_LINE = re.compile(rb'\{"index":(0|[1-9][0-9]{0,18}),"leaf_hash":"([0-9a-f]{64})","record":')
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What a successful verification established."""
+
+    tree_size: int
+    root_hash: bytes
+    checkpoints_verified: int
+    origin: str
+    elapsed_s: float
+
+    @property
+    def records_per_s(self) -> float:
+        return self.tree_size / self.elapsed_s if self.elapsed_s > 0 else float("inf")
+
+
+@dataclass(frozen=True)
+class ProofReport:
+    record: AuditRecord
+    index: int
+    checkpoint: Checkpoint
+
+
+def _sorted_checkpoints(checkpoints: Iterable[Checkpoint]) -> list[Checkpoint]:
+    by_size: dict[int, Checkpoint] = {}
+    for cp in checkpoints:
+        seen = by_size.get(cp.tree_size)
+        if seen is not None and seen.root_hash != cp.root_hash:
+            # The log signed two different trees of one size: a split view (C2SP / RFC 9162 §8).
+            raise IntegrityError(f"checkpoint at tree size {cp.tree_size}: two signed checkpoints disagree")
+        by_size[cp.tree_size] = cp
+    return [by_size[s] for s in sorted(by_size)]
+
+
+def verify_leaf_stream(
+    leaves: Iterable[tuple[int, bytes, bytes | None]],
+    checkpoints: Sequence[Checkpoint],
+    *,
+    expected_size: int,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, bytes]:
+    """Check ``(index, leaf body, claimed leaf hash)`` items against signed checkpoints.
+
+    ``leaf body`` is the leaf without its ``loket-audit-v1\\n`` prefix. The items must be the
+    log from index 0 in order. Every checkpoint root must equal the root recomputed at its
+    size, and the stream must end at ``expected_size``. Returns (tree size, root).
+    """
+    cps = _sorted_checkpoints(checkpoints)
+    sizes = [cp.tree_size for cp in cps]
+    if cps and sizes[-1] > expected_size:
+        raise IntegrityError(
+            f"checkpoint at tree size {sizes[-1]} covers records beyond the end of the log "
+            f"({expected_size} records): the log was truncated"
+        )
+    pending = iter(cps)
+    nxt = next(pending, None)
+    while nxt is not None and nxt.tree_size == 0:
+        if nxt.root_hash != merkle.EMPTY_ROOT:
+            raise IntegrityError("checkpoint at tree size 0: root is not the empty-tree hash")
+        nxt = next(pending, None)
+    leaf_base = hashlib.sha256(merkle.LEAF_PREFIX + LEAF_PREFIX)
+    sha256 = hashlib.sha256
+    node = merkle.NODE_PREFIX
+    frontier: list[bytes] = []
+    size = 0
+    prev_cp = 0
+    # The hot loop: one leaf hash and, on average, one node hash per record.
+    for index, body, claimed in leaves:
+        if index != size:
+            raise IntegrityError(
+                f"record {size}: found index {index} where index {size} belongs "
+                "(records were deleted, inserted or reordered)"
+            )
+        h = leaf_base.copy()
+        h.update(body)
+        x = h.digest()
+        if claimed is not None and claimed != x:
+            raise IntegrityError(f"record {index}: content does not match its leaf hash (the record was changed)")
+        n = size
+        while n & 1:
+            x = sha256(node + frontier.pop() + x).digest()
+            n >>= 1
+        frontier.append(x)
+        size += 1
+        if nxt is not None and size == nxt.tree_size:
+            if merkle.frontier_root(frontier) != nxt.root_hash:
+                raise IntegrityError(
+                    f"checkpoint at tree size {size}: root does not match records {prev_cp}..{size - 1} "
+                    f"(a record in that range was changed, inserted, removed or reordered; "
+                    f"everything before record {prev_cp} verified)"
+                )
+            prev_cp = size
+            nxt = next(pending, None)
+        if progress is not None and size & 0x3FFF == 0:
+            progress(size)
+    if progress is not None:
+        progress(size)
+    if size != expected_size:
+        raise IntegrityError(
+            f"record {size}: the log ends after {size} records but should hold {expected_size} (truncated)"
+        )
+    if nxt is not None:
+        raise IntegrityError(f"checkpoint at tree size {nxt.tree_size}: the log has only {size} records (truncated)")
+    return size, merkle.frontier_root(frontier)
+
+
+def _export_records(stream: IO[bytes], first_line: int, *, deep: bool) -> Iterator[tuple[int, bytes, bytes | None]]:
+    line_no = first_line
+    for line in stream:
+        line_no += 1
+        m = _RECORD_LINE.match(line)
+        if m is None or not line.endswith(b"}\n") or len(line) > MAX_EXPORT_LINE_BYTES:
+            near = f" near record {m.group(1).decode()}" if m else ""
+            raise IntegrityError(f"export line {line_no}{near}: not a record line in the export layout")
+        body = line[m.end() : -2]
+        index = int(m.group(1))
+        if deep:
+            try:
+                AuditRecord.from_leaf(LEAF_PREFIX + body)
+            except ValueError as e:
+                raise IntegrityError(f"record {index} (export line {line_no}): not a valid audit record: {e}") from e
+        yield index, body, bytes.fromhex(m.group(2).decode("ascii"))
+
+
+def _json_line(line: bytes, line_no: int, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise IntegrityError(f"export line {line_no}: {what} is not JSON") from e
+    if not isinstance(value, dict):
+        raise IntegrityError(f"export line {line_no}: {what} is not a JSON object")
+    return value
+
+
+def verify_export(
+    stream: IO[bytes],
+    verifier: NoteVerifier,
+    *,
+    trusted_checkpoints: Sequence[str] = (),
+    origin: str | None = None,
+    deep: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> VerifyReport:
+    """Verify a full export read from a binary stream; raise IntegrityError naming where.
+
+    ``trusted_checkpoints`` are notes obtained elsewhere (the gateway's published checkpoint,
+    a citizen's proof bundle): they must verify and match the export too, which is how a
+    truncation that also removed the trailing checkpoints is caught.
+    """
+    started = time.perf_counter()
+    header_line = stream.readline(MAX_EXPORT_LINE_BYTES)
+    header = _json_line(header_line, 1, "the header")
+    if header.get("format") != EXPORT_FORMAT or header.get("leaf_format") != LEAF_FORMAT:
+        raise IntegrityError(f"export line 1: not a {EXPORT_FORMAT} export with {LEAF_FORMAT} leaves")
+    if header.get("complete") is not True:
+        raise IntegrityError("export line 1: a filtered export cannot be verified as a whole; use a full export")
+    tree_size = header.get("tree_size")
+    n_cps = header.get("checkpoints")
+    if type(tree_size) is not int or tree_size < 0 or type(n_cps) is not int or n_cps < 0:
+        raise IntegrityError("export line 1: header tree_size/checkpoints are not counts")
+    want_origin = origin if origin is not None else header.get("origin")
+    if not isinstance(want_origin, str):
+        raise IntegrityError("export line 1: header has no origin")
+    checkpoints: list[Checkpoint] = []
+    for i in range(n_cps):
+        line_no = 2 + i
+        obj = _json_line(stream.readline(MAX_EXPORT_LINE_BYTES), line_no, "a checkpoint line")
+        note = obj.get("checkpoint")
+        if not isinstance(note, str) or set(obj) != {"checkpoint"}:
+            raise IntegrityError(f"export line {line_no}: expected a checkpoint line")
+        try:
+            cp = open_checkpoint(note, verifier, origin=want_origin)
+        except IntegrityError as e:
+            raise IntegrityError(f"export line {line_no}: {e}") from e
+        checkpoints.append(cp)
+    if not checkpoints:
+        raise IntegrityError("export has no signed checkpoint: nothing vouches for its records")
+    sizes = [cp.tree_size for cp in checkpoints]
+    if sizes != sorted(set(sizes)):
+        raise IntegrityError("export checkpoints are not in strictly increasing tree-size order")
+    if sizes[-1] != tree_size:
+        raise IntegrityError(
+            f"checkpoint at tree size {sizes[-1]}: the export claims {tree_size} records, "
+            "but the last signed checkpoint must cover exactly the exported records"
+        )
+    for note in trusted_checkpoints:
+        cp = open_checkpoint(note, verifier, origin=want_origin)
+        if cp.tree_size > tree_size:
+            raise IntegrityError(
+                f"checkpoint at tree size {cp.tree_size} (trusted) is beyond the export's "
+                f"{tree_size} records: the export was truncated"
+            )
+        checkpoints.append(cp)
+    size, root = verify_leaf_stream(
+        _export_records(stream, 1 + n_cps, deep=deep),
+        checkpoints,
+        expected_size=tree_size,
+        progress=progress,
+    )
+    return VerifyReport(size, root, len(checkpoints), want_origin, time.perf_counter() - started)
+
+
+def verify_export_file(path: str, verifier: NoteVerifier, **kwargs: Any) -> VerifyReport:
+    with open(path, "rb") as f:
+        return verify_export(f, verifier, **kwargs)
+
+
+# --- single-record proof bundles -----------------------------------------------------------
+
+
+def _unhex(value: object, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise IntegrityError(f"proof bundle: {what} is missing")
+    try:
+        out = bytes.fromhex(value)
+    except ValueError as e:
+        raise IntegrityError(f"proof bundle: {what} is not hex") from e
+    if len(out) != merkle.HASH_SIZE:
+        raise IntegrityError(f"proof bundle: {what} is not 32 bytes")
+    return out
+
+
+def verify_proof_bundle(bundle: Mapping[str, Any], verifier: NoteVerifier, *, origin: str | None = None) -> ProofReport:
+    """Verify a single-record proof bundle (format ``loket-audit-proof-v1``, see audit.export).
+
+    The record is re-encoded canonically (RFC 8785) into its leaf, its inclusion proof
+    (RFC 9162 §2.1.3.2) must lead to the root of the signed checkpoint, and the checkpoint
+    must carry a valid signature by ``verifier`` — the bundle's own ``vkey`` is never trusted.
+    """
+    if bundle.get("format") != PROOF_FORMAT:
+        raise IntegrityError(f"not a {PROOF_FORMAT} bundle")
+    index, tree_size = bundle.get("index"), bundle.get("tree_size")
+    if type(index) is not int or type(tree_size) is not int:
+        raise IntegrityError("proof bundle: index and tree_size must be integers")
+    record_data = bundle.get("record")
+    if not isinstance(record_data, dict):
+        raise IntegrityError("proof bundle: record is missing")
+    try:
+        leaf = LEAF_PREFIX + rfc8785.dumps(record_data)
+        record = AuditRecord.from_leaf(leaf)
+    except (ValueError, TypeError, rfc8785.CanonicalizationError) as e:
+        raise IntegrityError(f"proof bundle: record {index} is not a valid audit record: {e}") from e
+    lh = merkle.leaf_hash(leaf)
+    if "leaf_hash" in bundle and _unhex(bundle["leaf_hash"], "leaf_hash") != lh:
+        raise IntegrityError(f"record {index}: content does not match its leaf hash (the record was changed)")
+    proof_hex = bundle.get("inclusion_proof")
+    if not isinstance(proof_hex, list):
+        raise IntegrityError("proof bundle: inclusion_proof is missing")
+    proof = [_unhex(h, "inclusion proof hash") for h in proof_hex]
+    note = bundle.get("checkpoint")
+    if not isinstance(note, str):
+        raise IntegrityError("proof bundle: checkpoint is missing")
+    cp = open_checkpoint(note, verifier, origin=origin)
+    if cp.tree_size != tree_size:
+        raise IntegrityError(f"checkpoint at tree size {cp.tree_size}: the proof is for tree size {tree_size}")
+    try:
+        merkle.verify_inclusion(index, tree_size, lh, proof, cp.root_hash)
+    except merkle.ProofError as e:
+        raise IntegrityError(f"record {index}: not included in the checkpoint at tree size {tree_size}: {e}") from e
+    return ProofReport(record, index, cp)
+
+
+def load_proof_bundle(data: bytes) -> dict[str, Any]:
+    if len(data) > MAX_PROOF_BUNDLE_BYTES:
+        raise IntegrityError("proof bundle too large")
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise IntegrityError("proof bundle is not JSON") from e
+    if not isinstance(value, dict):
+        raise IntegrityError("proof bundle is not a JSON object")
+    return value
+
+
+def read_verifier(value: str) -> NoteVerifier:
+    """A vkey given inline or as the path of a file holding it."""
+    text = value
+    if "+" not in value or os.path.exists(value):
+        try:
+            with open(value, encoding="utf-8") as f:
+                text = f.read().strip()
+        except OSError as e:
+            raise BadInput(f"cannot read verifier key file {value!r}: {e.strerror}") from e
+    try:
+        return NoteVerifier.from_vkey(text)
+    except ValueError as e:
+        raise BadInput(f"not a usable verifier key (expected <name>+<hex id>+<base64 key>): {e}") from e
+

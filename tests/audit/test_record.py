@@ -1,0 +1,167 @@
+"""Audit records: validation, no BSN anywhere, canonical versioned leaf encoding."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from audit.record import (
+    LEAF_PREFIX,
+    AuditEventKind,
+    AuditRecord,
+    Disclosure,
+    Refusal,
+    contains_bsn_like,
+    iter_strings,
+)
+
+MakeRecord = Callable[..., AuditRecord]
+
+
+def test_leaf_is_versioned_canonical_json(make_record: MakeRecord) -> None:
+    r = make_record(1)
+    leaf = r.to_leaf()
+    assert leaf.startswith(b"loket-audit-v1\n")
+    body = leaf[len(LEAF_PREFIX) :]
+    assert b"\n" not in body
+    data = json.loads(body)
+    assert list(data) == sorted(data)  # RFC 8785 orders keys
+    assert data["name"] == data["kind"] == "dossier:read"
+    assert AuditRecord.from_leaf(leaf) == r
+
+
+def test_logboek_fields_are_present_with_defaults(make_record: MakeRecord) -> None:
+    r = make_record(2)
+    assert len(r.trace_id) == 32 and len(r.span_id) == 16
+    assert r.end_time == r.start_time and r.start_time.endswith("Z")
+    assert r.status_code == 1
+    assert r.processing_activity_id == "urn:loket:processing-activity:wmo_ondersteuning"
+    assert r.data_subject_id_type == "loket:hmac-sha256:bsn"
+    assert r.receiver == "casemanager:cm-002"
+    assert r.name == "dossier:read"
+
+
+def test_non_canonical_leaf_is_rejected(make_record: MakeRecord) -> None:
+    data = make_record(1).to_dict()
+    pretty = LEAF_PREFIX + json.dumps(data, indent=1).encode()
+    with pytest.raises(ValueError, match="canonical"):
+        AuditRecord.from_leaf(pretty)
+
+
+@pytest.mark.parametrize(
+    "leaf",
+    [b"loket-audit-v2\n{}", b"loket-audit-v1\n[]", b"loket-audit-v1\n{", b"loket-audit-v1\n{}"],
+)
+def test_malformed_leaves_are_rejected(leaf: bytes) -> None:
+    with pytest.raises(ValueError):
+        AuditRecord.from_leaf(leaf)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"trace_id": "ABC"}, "trace_id"),
+        ({"trace_id": "0" * 32}, "trace_id"),
+        ({"span_id": "12345"}, "span_id"),
+        ({"record_id": "not-a-uuid"}, "record_id"),
+        ({"start_time": "2026-11-25 10:00:00"}, "start_time"),
+        ({"start_time": "2026-11-25T10:00:01.000Z", "end_time": "2026-11-25T10:00:00.000Z"}, "end_time"),
+        ({"status_code": 3}, "status_code"),
+        ({"processing_activity_id": "no scheme"}, "URI"),
+        ({"data_subject_id": "abc"}, "pseudonym"),
+        ({"justification_sha256": "ab" * 32}, "break-glass"),
+        ({"justification_sha256": "xyz", "break_glass": True}, "justification_sha256"),
+        ({"actor_sub": ""}, "actor_sub"),
+        ({"actor_sub": "a\nb"}, "one line"),
+        ({"outcome": "x" * 300}, "longer"),
+        ({"extra": {f"k{i}": "v" for i in range(20)}}, "extra"),
+    ],
+)
+def test_invalid_fields_raise_value_error(make_record: MakeRecord, override: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_record(1, **override)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"actor_sub": "999993847"},
+        {"case_id": "case-999993847"},
+        {"purpose": "bijstand 999993847"},
+        {"extra": {"bsn": "999993847"}},
+        {"extra": {"999993847": "x"}},
+        {"unavailable": ("999993847",)},
+        {"receiver": "casemanager:999993847"},
+        {"decision_id": "999993847"},
+    ],
+)
+def test_no_nine_digit_bsn_anywhere(make_record: MakeRecord, override: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="BSN"):
+        make_record(1, **override)
+
+
+def test_no_bsn_in_disclosures_or_refusals() -> None:
+    with pytest.raises(ValueError, match="BSN"):
+        Refusal("uwv", "999993847", "x")
+    with pytest.raises(ValueError, match="BSN"):
+        Disclosure("uwv", "inkomen", ("burgerservicenummer:999993847",), "consent", "c1")
+
+
+@pytest.mark.parametrize(
+    ("value", "bsn_like"),
+    [
+        ("999993847", True),
+        ("bsn=999993847;", True),
+        ("12345678", False),
+        ("1234567890", False),
+        ("ab123456789cd", False),  # inside a hex token: an opaque id, not a BSN
+        ("2026-11-25T10:00:00.000Z", False),
+    ],
+)
+def test_bsn_like_detection(value: str, bsn_like: bool) -> None:
+    assert contains_bsn_like(value) is bsn_like
+
+
+def test_random_identifiers_never_trip_the_bsn_check(make_record: MakeRecord) -> None:
+    # Hex ids contain digit runs; they must not make appends fail at random.
+    for i in range(300):
+        make_record(i)
+
+
+_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"), min_size=1, max_size=40
+).filter(lambda s: not contains_bsn_like(s))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    actor=_text,
+    purpose=st.none() | _text,
+    extra=st.dictionaries(_text.filter(lambda s: len(s) <= 64), _text, max_size=4),
+    kind=st.sampled_from(list(AuditEventKind)),
+    status=st.sampled_from([0, 1, 2]),
+)
+def test_any_valid_record_round_trips_through_its_leaf(
+    actor: str, purpose: str | None, extra: dict[str, str], kind: AuditEventKind, status: int
+) -> None:
+    r = AuditRecord(
+        kind=kind, actor_sub=actor, actor_role="casemanager", outcome="ok", purpose=purpose, extra=extra,
+        status_code=status,
+    )
+    leaf = r.to_leaf()
+    assert AuditRecord.from_leaf(leaf) == r
+    assert AuditRecord.from_leaf(leaf).to_leaf() == leaf
+    assert not any(contains_bsn_like(s) for s in iter_strings(r))
+
+
+def test_record_is_frozen(make_record: MakeRecord) -> None:
+    r = make_record(1)
+    with pytest.raises(AttributeError):
+        r.actor_sub = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        r.extra["x"] = "y"  # type: ignore[index]
