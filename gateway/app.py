@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from adapters.registry import aclose_adapters
 from gateway.api import cases, consents, meta
 from gateway.context import Loket, build_loket
 from gateway.problems import install_problem_handlers, problem
@@ -22,10 +23,7 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        for adapter in set(loket.adapters.values()):
-            close = getattr(adapter, "aclose", None)
-            if close is not None:
-                await close()
+        await aclose_adapters(loket.adapters)
 
     app = FastAPI(
         title="Loket",

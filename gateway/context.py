@@ -24,7 +24,7 @@ from gateway.bsn import BsnVault
 from gateway.db import create_db_engine, session_factory
 from gateway.errors import ConfigurationError
 from gateway.keys import load_ed25519, load_or_create_secret_hex
-from gateway.policy import PolicyEngine, create_policy_engine, load_policy_data
+from gateway.policy import PolicyData, PolicyEngine, create_policy_engine, load_policy_data
 from gateway.settings import Settings
 
 
@@ -34,7 +34,7 @@ class Loket:
     db: Engine
     sessions: sessionmaker[Any]
     policy: PolicyEngine
-    policy_data: dict[str, Any]
+    policy_data: PolicyData
     audit: AuditLog
     adapters: dict[str, Any]
     pseudonymiser: HmacPseudonymiser
@@ -46,7 +46,8 @@ class Loket:
 
     @property
     def purposes(self) -> dict[str, Any]:
-        return dict(self.policy_data.get("purposes", {}))
+        """Purpose id -> its full policy data (label_nl, description_nl, scope, …)."""
+        return dict(self.policy_data.raw_purposes)
 
     @property
     def known_purposes(self) -> set[str]:

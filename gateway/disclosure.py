@@ -95,6 +95,8 @@ def filter_answers(
     for agency, answer in by_agency.items():
         if answer.status != "ok":
             continue
+        # The adapter already cut what the agency sent unasked; report it alongside our own cut.
+        dropped.extend((agency, path) for path in getattr(answer, "extra_fields_dropped", ()))
         for flag in flag_names:
             if flag in answer.data and not isinstance(answer.data[flag], (dict, list)):
                 flags.append(Flag(agency, flag, answer.data[flag]))

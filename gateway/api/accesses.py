@@ -1,0 +1,74 @@
+"""The citizen's view of the log: every access to my data, and a proof for each line.
+
+A proof is a ``loket-audit-proof-v1`` bundle (audit/export.py): the record, its RFC 9162
+inclusion proof and the signed checkpoint it leads to. ``loket audit verify-proof`` checks it
+offline with only the log's public key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
+
+from audit.export import proof_bundle
+from gateway.access_log import (
+    AccessView,
+    IndexedRecord,
+    access_json,
+    access_view,
+    citizen_accesses,
+    own_record,
+    review_statuses,
+)
+from gateway.api.consents import citizen_pseudonym
+from gateway.api.deps import Citizen, LoketDep
+from gateway.auth import Principal
+from gateway.context import Loket
+from gateway.explain import Explainer
+
+router = APIRouter(prefix="/v1/me", tags=["citizen"])
+
+
+def views_of(loket: Loket, items: list[IndexedRecord]) -> list[AccessView]:
+    ex = Explainer.of(loket)
+    with loket.sessions() as session:
+        reviews = review_statuses(session, [i.record.decision_id or "" for i in items if i.record.break_glass])
+    return [access_view(i, ex, reviews.get(i.record.decision_id or "")) for i in items]
+
+
+def my_accesses(loket: Loket, principal: Principal, *, before: int | None,
+                limit: int) -> tuple[list[AccessView], int | None]:
+    pseudonym = citizen_pseudonym(loket, principal)
+    items, nxt = citizen_accesses(loket.audit, pseudonym, before=before, limit=limit)
+    return views_of(loket, items), nxt
+
+
+def my_proof(loket: Loket, principal: Principal, index: int) -> dict[str, Any]:
+    """The proof bundle for one of my records; another citizen's index is 404 (no IDOR)."""
+    own_record(loket.audit, citizen_pseudonym(loket, principal), index)
+    return proof_bundle(loket.audit, index)
+
+
+@router.get("/accesses")
+async def get_my_accesses(
+    loket: LoketDep, principal: Citizen,
+    before: Annotated[int | None, Query(ge=0, description="page on: the next_before of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """Every access to my data, newest first: when, who, why, which agencies and categories,
+    on which legal basis or consent, and whether it was an emergency (break-glass) access."""
+    views, nxt = await anyio.to_thread.run_sync(lambda: my_accesses(loket, principal, before=before, limit=limit))
+    return {"accesses": [access_json(v) for v in views], "next_before": nxt}
+
+
+@router.get("/accesses/{index}/proof")
+async def get_my_proof(index: Annotated[int, Path(ge=0)], loket: LoketDep, principal: Citizen) -> JSONResponse:
+    """Inclusion proof of this record against the latest signed checkpoint (downloadable)."""
+    bundle = await anyio.to_thread.run_sync(my_proof, loket, principal, index)
+    return JSONResponse(bundle, headers={
+        "Content-Disposition": f'attachment; filename="loket-bewijs-{index}.json"',
+        "Cache-Control": "no-store",
+    })

@@ -1,0 +1,104 @@
+"""Plain-Dutch explanations for people: purposes, organisations, categories, legal bases, refusals.
+
+Everything here reads the policy data (``purposes``, ``legal_bases``, ``reasons``) and the
+agency catalog, so pages and the citizen API say exactly what the policies say. Unknown ids fall
+back to the id itself rather than to an invented text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.catalog import Catalog
+
+KIND_LABELS_NL = {
+    "dossier:read": "Gegevens bekeken",
+    "dossier:refused": "Gegevens gevraagd, niets gedeeld",
+    "dossier:error": "Gegevens gevraagd, mislukt",
+    "dossier:break_glass": "Noodtoegang",
+    "case:opened": "Zaak geopend",
+    "consent:granted": "Toestemming gegeven",
+    "consent:revoked": "Toestemming ingetrokken",
+    "consent_request:created": "Toestemming gevraagd",
+    "consent_request:answered": "Verzoek om toestemming beantwoord",
+    "break_glass:reviewed": "Noodtoegang beoordeeld",
+    "access:denied": "Toegang geweigerd",
+}
+
+ROLE_LABELS_NL = {
+    "casemanager": "Casemanager",
+    "citizen": "U zelf",
+    "privacy_officer": "Functionaris gegevensbescherming",
+    "admin": "Beheerder",
+}
+
+
+@dataclass(frozen=True)
+class Explainer:
+    purposes: Mapping[str, Any]
+    legal_bases: Mapping[str, Any]
+    reasons: Mapping[str, Any]
+    catalog: Catalog
+
+    @classmethod
+    def of(cls, loket: Any) -> Explainer:
+        data = loket.policy_data
+        if isinstance(data, Mapping):  # policy data as plain JSON (purposes, legal_bases, reasons)
+            legal = dict(data.get("legal_bases", {}) or {})
+            reasons = dict(data.get("reasons", {}) or {})
+        else:  # gateway.policy.PolicyData
+            legal = dict(getattr(data, "legal_bases", {}) or {})
+            reasons = {"refusals": dict(getattr(data, "refusal_reasons", {}) or {}),
+                       "request": dict(getattr(data, "request_reasons", {}) or {})}
+        return cls(purposes=loket.purposes, legal_bases=legal, reasons=reasons, catalog=loket.catalog)
+
+    def purpose_label(self, purpose: str | None) -> str:
+        info = self.purposes.get(purpose or "")
+        if isinstance(info, Mapping) and isinstance(info.get("label_nl"), str):
+            return str(info["label_nl"])
+        return purpose or "onbekend doel"
+
+    def purpose_description(self, purpose: str | None) -> str:
+        info = self.purposes.get(purpose or "")
+        if isinstance(info, Mapping) and isinstance(info.get("description_nl"), str):
+            return str(info["description_nl"])
+        return ""
+
+    def organisation(self, agency: str) -> str:
+        a = self.catalog.agencies.get(agency)
+        return a.organisation if a is not None else agency
+
+    def category_label(self, agency: str, category: str) -> str:
+        a = self.catalog.agencies.get(agency)
+        c = a.categories.get(category) if a is not None else None
+        return c.label_nl if c is not None else category
+
+    def basis_text(self, basis_type: str, basis_id: str) -> str:
+        if basis_type == "consent":
+            return "Uw toestemming"
+        if basis_type == "break_glass":
+            return "Noodtoegang (wordt achteraf gecontroleerd)"
+        info = self.legal_bases.get(basis_id)
+        if isinstance(info, Mapping):
+            label = str(info.get("label_nl") or basis_id)
+            citation = info.get("citation")
+            text = f"{label} ({citation})" if citation else label
+            if info.get("verified") is False:
+                text += " — dit wetsartikel wordt nog gecontroleerd"
+            return text
+        return basis_id
+
+    def refusal_text(self, code: str) -> str:
+        for group in ("refusals", "request"):
+            table = self.reasons.get(group)
+            if isinstance(table, Mapping) and isinstance(table.get(code), Mapping):
+                return str(table[code].get("reason_nl") or code)
+        return code
+
+    def kind_label(self, kind: str) -> str:
+        return KIND_LABELS_NL.get(kind, kind)
+
+    def role_label(self, role: str) -> str:
+        return ROLE_LABELS_NL.get(role, role)

@@ -1,0 +1,186 @@
+"""Run the Rego unit tests (`test_*` rules in `*_test.rego`) with the embedded engine.
+
+`loket policy test` must pass on the same files as `opa test policies/` (issue 4). A test passes
+when its rule evaluates to exactly ``true``; false, undefined (regopy reports a false bare rule
+as undefined) and errors all fail.
+
+Coverage: regopy has no tracer, so the embedded runner reports *rule coverage* — which rules of
+the policy are referenced by the test files or reached from the decision rule — and, when an
+``opa`` binary is available, the exact line coverage from ``opa test --coverage``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import regopy
+
+from gateway.policy.bundle import PolicyBundle, build_bundle, test_modules
+
+_TEST_RULE_RE = re.compile(r"^(test_[A-Za-z0-9_]+)\s*(?:if\b|:=|\{)", re.MULTILINE)
+_PACKAGE_RE = re.compile(r"^package\s+([A-Za-z_][A-Za-z0-9_.]*)", re.MULTILINE)
+_RULE_HEAD_RE = re.compile(r"^([a-z_][A-Za-z0-9_]*)(?:\[|\(|\s+(?:contains|if|:=|=)\b|\s*:=)", re.M)
+
+
+@dataclass(frozen=True)
+class TestResult:
+    name: str  # package.rule
+    passed: bool
+    duration_ms: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TestReport:
+    results: tuple[TestResult, ...]
+    rules: tuple[str, ...] = ()  # rules defined by the policy modules
+    rules_covered: tuple[str, ...] = ()
+    opa_line_coverage: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.results) and all(r.passed for r in self.results)
+
+    @property
+    def rule_coverage(self) -> float:
+        return 100.0 * len(self.rules_covered) / len(self.rules) if self.rules else 0.0
+
+
+def discover_tests(modules: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(package, rule) for every ``test_`` rule, in file order."""
+    found: list[tuple[str, str]] = []
+    for _path, source in sorted(modules.items()):
+        pkg = _PACKAGE_RE.search(source)
+        if pkg is None:
+            continue
+        seen: set[str] = set()
+        for match in _TEST_RULE_RE.finditer(source):
+            if match.group(1) not in seen:
+                seen.add(match.group(1))
+                found.append((pkg.group(1), match.group(1)))
+    return found
+
+
+def policy_rules(bundle: PolicyBundle) -> list[str]:
+    names: set[str] = set()
+    for source in bundle.modules.values():
+        names.update(m.group(1) for m in _RULE_HEAD_RE.finditer(source))
+    names.discard("package")
+    names.discard("import")
+    names.discard("default")
+    return sorted(names)
+
+
+def _referenced(rule: str, sources: list[str]) -> bool:
+    pattern = re.compile(rf"\b{re.escape(rule)}\b")
+    return any(pattern.search(s) for s in sources)
+
+
+def _rule_coverage(bundle: PolicyBundle, tests: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """Rules reached: referenced from a test or from another rule's body (static closure)."""
+    rules = policy_rules(bundle)
+    policy_src = "\n".join(bundle.modules.values())
+    test_src = list(tests.values())
+    covered = []
+    for rule in rules:
+        body_refs = len(re.findall(rf"\b{re.escape(rule)}\b", policy_src))
+        heads = len(re.findall(rf"^{re.escape(rule)}\b", policy_src, re.M))
+        if rule == "decision" or _referenced(rule, test_src) or body_refs > heads:
+            covered.append(rule)
+    return rules, covered
+
+
+def run_tests(
+    *,
+    bundle: PolicyBundle | None = None,
+    tests: Mapping[str, str] | None = None,
+    opa_bin: str | None = None,
+    policies_dir: Path | None = None,
+) -> TestReport:
+    bundle = bundle or build_bundle()
+    tests = tests if tests is not None else test_modules()
+    interp = regopy.Interpreter()
+    interp.strict_built_in_errors = True
+    for path, source in sorted(bundle.modules.items()):
+        interp.add_module(path, source)
+    for path, source in sorted(tests.items()):
+        interp.add_module(path, source)
+    interp.add_data_json(json.dumps(bundle.data))
+
+    discovered = discover_tests(tests)
+    entrypoints = [f"{pkg.replace('.', '/')}/{name}" for pkg, name in discovered]
+    results: list[TestResult] = []
+    compiled = None
+    compile_error: str | None = None
+    if entrypoints:
+        try:
+            compiled = interp.build(None, entrypoints)
+        except regopy.RegoError as e:
+            compile_error = str(e)
+    for (pkg, name), entrypoint in zip(discovered, entrypoints, strict=True):
+        started = time.perf_counter()
+        error: str | None = compile_error
+        passed = False
+        if compiled is not None:
+            try:
+                out = interp.query_bundle_entrypoint(compiled, entrypoint)
+                if not out.ok():
+                    error = str(out)
+                elif len(out) == 1 and out[0].expressions == [True]:
+                    passed = True
+                else:
+                    error = "false or undefined"
+            except regopy.RegoError as e:
+                error = str(e)
+        results.append(
+            TestResult(
+                name=f"{pkg}.{name}",
+                passed=passed,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                error=None if passed else error,
+            )
+        )
+    rules, covered = _rule_coverage(bundle, tests)
+    line_coverage = _opa_line_coverage(opa_bin, policies_dir) if opa_bin else None
+    return TestReport(
+        results=tuple(results),
+        rules=tuple(rules),
+        rules_covered=tuple(covered),
+        opa_line_coverage=line_coverage,
+    )
+
+
+def _opa_line_coverage(opa_bin: str, policies_dir: Path | None) -> float | None:
+    """Line coverage of the policy (not the tests) from `opa test --coverage`, if available."""
+    if policies_dir is None:
+        return None
+    proc = subprocess.run(
+        [opa_bin, "test", "--coverage", "--format=json", str(policies_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        return None
+    files = report.get("files", {})
+    covered = not_covered = 0
+    for path, entry in files.items():
+        if path.endswith("_test.rego"):
+            continue
+        for span in entry.get("covered", []):
+            covered += span["end"]["row"] - span["start"]["row"] + 1
+        for span in entry.get("not_covered", []):
+            not_covered += span["end"]["row"] - span["start"]["row"] + 1
+    total = covered + not_covered
+    return 100.0 * covered / total if total else None

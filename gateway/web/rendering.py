@@ -1,0 +1,79 @@
+"""Rendering pages: one Jinja2 environment with autoescape always on, security headers, and the
+Dutch texts for errors a person can run into.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from gateway.access_log import time_nl
+from gateway.web.session import csrf_token, current_role, pop_flash
+
+TEMPLATES_DIR = str(resources.files("gateway.web").joinpath("templates"))
+STATIC_DIR = str(resources.files("gateway.web").joinpath("static"))
+
+# No inline script or style anywhere: the policy can forbid both.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' data:; font-src 'self'; frame-ancestors 'none'; "
+                                "form-action 'self'; base-uri 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+#: What a person reads when something they did was refused (LoketError.code → plain Dutch).
+ERROR_TEXTS_NL = {
+    "invalid-bsn": "Dit is geen geldig burgerservicenummer. Het heeft 9 cijfers.",
+    "bsn-in-free-text": "Zet geen burgerservicenummer in de tekst.",
+    "already-revoked": "Deze toestemming was al ingetrokken.",
+    "already-answered": "Dit verzoek is al beantwoord.",
+    "already-reviewed": "Deze noodtoegang is al beoordeeld.",
+    "answer-incomplete": "Geef bij elk onderdeel antwoord: ja of nee.",
+    "bad-answer": "Kies bij elk onderdeel ja of nee.",
+    "unknown-category": "Deze soort gegevens kennen wij niet.",
+    "unknown-purpose": "Dit doel kennen wij niet.",
+    "unknown-agency": "Deze organisatie kennen wij niet.",
+    "bad-validity": "Kies een geldige periode.",
+    "bad-date": "Schrijf een datum als JJJJ-MM-DD, bijvoorbeeld 2026-11-25.",
+    "bad-verdict": "Kies of de noodtoegang terecht was of niet.",
+    "note-required": "Schrijf een korte toelichting bij uw oordeel.",
+    "text-too-long": "De tekst is te lang.",
+    "not-found": "Dit hebben wij niet gevonden.",
+}
+
+
+def error_text_nl(code: str) -> str:
+    return ERROR_TEXTS_NL.get(code, "Dat lukte niet. Probeer het opnieuw of neem contact met ons op.")
+
+
+def _build_env() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["tijd"] = time_nl
+    return env
+
+
+ENV = _build_env()
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, *,
+           status_code: int = 200, area: str | None = None) -> HTMLResponse:
+    ctx: dict[str, Any] = {
+        "request": request,
+        "csrf_token": csrf_token(request),
+        "flashes": pop_flash(request),
+        "role": current_role(request),
+        "area": area,
+        "title": "",
+        "name": request.session.get("name", ""),
+    }
+    ctx.update(context or {})
+    html = ENV.get_template(template).render(ctx)
+    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
