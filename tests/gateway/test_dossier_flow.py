@@ -246,3 +246,33 @@ def test_no_bsn_in_database_or_logs(loket: Loket, client: TestClient, sandbox: A
     assert bsn not in caplog.text
     for stored in loket.audit.iter_records():
         assert bsn.encode() not in stored.leaf
+
+
+def test_loket_audit_verify_passes_after_the_flow_and_fails_after_tampering(
+        loket: Loket, client: TestClient, sandbox: Any, token: Callable[..., str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from gateway.cli import app as cli
+
+    tok = token()
+    case_id = open_case(client, tok, eva_bsn(sandbox))
+    assert client.get(f"/v1/cases/{case_id}/dossier", headers=bearer(tok)).status_code == 200
+    loket.audit.checkpoint(force=True)
+    s = loket.settings
+    monkeypatch.setenv("LOKET_DATA_DIR", str(s.data_dir))
+    monkeypatch.setenv("LOKET_SIGNING_KEY_PATH", str(s.signing_key_path))
+    monkeypatch.setenv("LOKET_LOG_ORIGIN", s.log_origin)
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["audit", "verify"])
+    assert ok.exit_code == 0, ok.output
+    assert "OK" in ok.output
+
+    from sqlalchemy import text
+
+    with loket.db.begin() as conn:  # an insider edits one record in place
+        conn.execute(text("UPDATE audit_records SET leaf = replace(leaf, 'dossier:read', 'dossier:refused') "
+                          "WHERE kind = 'dossier:read'"))
+    bad = runner.invoke(cli, ["audit", "verify"])
+    assert bad.exit_code == 1, bad.output
+    assert "index" in bad.output.lower() or "record" in bad.output.lower()
