@@ -271,7 +271,8 @@ def test_loket_audit_verify_passes_after_the_flow_and_fails_after_tampering(
     from sqlalchemy import text
 
     with loket.db.begin() as conn:  # an insider edits one record in place
-        conn.execute(text("UPDATE audit_records SET leaf = replace(leaf, 'dossier:read', 'dossier:refused') "
+        conn.execute(text("UPDATE audit_records SET leaf = CAST(replace(CAST(leaf AS TEXT), "
+                          "'dossier:read', 'dossier:refused') AS BLOB) "
                           "WHERE kind = 'dossier:read'"))
     bad = runner.invoke(cli, ["audit", "verify"])
     assert bad.exit_code == 1, bad.output
