@@ -164,7 +164,8 @@ class AgencyAdapter(ABC):
         self.timeout_s = float(timeout_s)
         self.max_response_bytes = int(max_response_bytes)
         self._owns_client = client is None
-        self.client = client if client is not None else self.new_client(timeout_s=timeout_s)
+        self._client = client
+        self._client_loop: asyncio.AbstractEventLoop | None = None
 
     @staticmethod
     def new_client(*, timeout_s: float, max_connections: int = 20) -> httpx.AsyncClient:
@@ -183,9 +184,31 @@ class AgencyAdapter(ABC):
             trust_env=False,
         )
 
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client for the running event loop.
+
+        An owned client is made lazily and made again when the event loop changes or after
+        :meth:`aclose`: pooled connections belong to the loop that opened them, and the
+        gateway builds its adapters before any loop runs (and tests run several loops).
+        """
+        if not self._owns_client:
+            assert self._client is not None
+            return self._client
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client.is_closed or self._client_loop is not loop:
+            # A client of a finished loop cannot be closed from here; its sockets go with it.
+            self._client = self.new_client(timeout_s=self.timeout_s)
+            self._client_loop = loop
+        return self._client
+
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self.client.aclose()
+        """Close the owned client (a passed-in client is the caller's to close)."""
+        if self._owns_client and self._client is not None:
+            if self._client_loop is asyncio.get_running_loop():
+                await self._client.aclose()
+            self._client = None
+            self._client_loop = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(agencies={sorted(self.agency_urls)})"
