@@ -32,33 +32,35 @@ def parse_path(path: str) -> tuple[str, ...]:
 
 
 def _build_tree(paths: Iterable[str]) -> dict[str, Any]:
-    """A selection tree: {segment: subtree}; an empty subtree selects the whole value."""
+    """A selection tree: {segment: subtree}; an empty subtree selects the whole value.
+
+    The paths are normalised first, so a group is never narrowed by a deeper path listed
+    with it (``["naam", "naam.voornamen"]`` selects all of ``naam``)."""
     tree: dict[str, Any] = {}
-    for path in paths:
+    for path in normalise_fields(paths):
         node = tree
-        parts = parse_path(path)
-        for i, part in enumerate(parts):
-            if part in node and node[part] == {} and i > 0:
-                break  # a shorter path already selects this whole group
-            child = node.setdefault(part, {})
-            if i == len(parts) - 1:
-                child.clear()  # the whole group
-            node = child
+        for part in parse_path(path):
+            node = node.setdefault(part, {})
     return tree
+
+
+_MISSING = object()  # "nothing selected here", as opposed to a selected null value
 
 
 def _apply(value: Any, tree: Mapping[str, Any]) -> Any:
     if not tree:
         return value
     if isinstance(value, list):
-        return [_apply(v, tree) for v in value]
+        # A deeper path selects nothing from scalar elements: not even the list's length.
+        kept = [_apply(v, tree) for v in value if isinstance(v, Mapping)]
+        return kept if kept or not value else _MISSING
     if not isinstance(value, Mapping):
-        return None  # the path goes deeper than the data does: select nothing
+        return _MISSING  # the path goes deeper than the data does: select nothing
     out: dict[str, Any] = {}
     for key, sub in tree.items():
         if key in value:
             selected = _apply(value[key], sub)
-            if selected is not None:
+            if selected is not _MISSING:
                 out[key] = selected
     return out
 
@@ -134,22 +136,6 @@ def unselected_leaf_paths(record: Mapping[str, Any], fields: Iterable[str]) -> s
     }
 
 
-def _apply_strict(value: Any, tree: Mapping[str, Any]) -> Any:
-    if not tree:
-        return value
-    if isinstance(value, list):
-        kept = [_apply_strict(v, tree) for v in value if isinstance(v, Mapping)]
-        return kept if kept or not value else None
-    if not isinstance(value, Mapping):
-        return None
-    out: dict[str, Any] = {}
-    for key, sub in tree.items():
-        if key in value:
-            selected = _apply_strict(value[key], sub)
-            if selected is not None:
-                out[key] = selected
-    return out
-
 
 def normalise_fields(fields: Iterable[str]) -> tuple[str, ...]:
     """Validated field paths without duplicates and without paths a shorter one already selects
@@ -163,14 +149,5 @@ def normalise_fields(fields: Iterable[str]) -> tuple[str, ...]:
 
 
 def minimise(record: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
-    """Like :func:`project`, but a path that goes deeper than a list's scalar elements selects
-    nothing, instead of a ``null`` per element.
-
-    ``project({"partners": ["A", "B"]}, ["partners.naam"])`` gives ``{"partners": [None,
-    None]}``: no values, but the list's length and a path nobody asked for. The adapters use
-    this function on untrusted agency answers so that such a shape is dropped outright.
-    The fields are normalised first, so a group is never narrowed by a deeper path listed
-    after it (``project(r, ["naam", "naam.voornamen"])`` selects only ``naam.voornamen``).
-    """
-    result = _apply_strict(record, _build_tree(normalise_fields(fields)))
-    return result if isinstance(result, dict) else {}
+    """The adapters' name for :func:`project` on untrusted agency answers."""
+    return project(record, fields)
