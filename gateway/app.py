@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from adapters.registry import aclose_adapters
 from gateway.api import cases, consents, meta
+from gateway.api import accesses, consent_requests, privacy_officer
 from gateway.context import Loket, build_loket
 from gateway.problems import install_problem_handlers, problem
 from gateway.settings import Settings
@@ -47,6 +48,12 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
     app.include_router(meta.router)
     app.include_router(cases.router)
     app.include_router(consents.router)
+    app.include_router(consent_requests.router)
+    app.include_router(accesses.router)
+    app.include_router(privacy_officer.router)
+    from gateway.web import install_web  # citizen and FG pages (issue 8)
+
+    install_web(app, loket)
     if loket.dev_issuer_key is not None:
         app.include_router(meta.dev_router)
     return app

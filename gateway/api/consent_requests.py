@@ -107,6 +107,16 @@ def _joined(keys: list[str]) -> str:
     return text if len(text) <= _LOG_LIST_CHARS else text[: _LOG_LIST_CHARS - 1] + "…"
 
 
+def _answer_extra(request_id: str, approved: list[str], declined: list[str]) -> dict[str, str]:
+    # Audit strings must be non-empty: an empty side is left out rather than logged as "".
+    extra = {"consent_request_id": request_id}
+    if approved:
+        extra["approved"] = _joined(approved)
+    if declined:
+        extra["declined"] = _joined(declined)
+    return extra
+
+
 async def create_request(loket: Loket, principal: Principal, trace: TraceContext, case_id: str,
                          body: ConsentRequestCreate) -> ConsentRequestPublic:
     started = datetime.now(UTC)
@@ -160,8 +170,7 @@ async def answer_request(loket: Loket, principal: Principal, trace: TraceContext
     record = event_record(kind=AuditEventKind.CONSENT_REQUEST_ANSWERED, principal=principal, trace=trace,
                           started=started, status_code=1, outcome="answered", purposes=loket.purposes,
                           purpose=case.purpose, case_id=case.id, data_subject=pseudonym,
-                          extra={"consent_request_id": req.id, "approved": _joined(approved),
-                                 "declined": _joined(declined)})
+                          extra=_answer_extra(req.id, approved, declined))
     await anyio.to_thread.run_sync(loket.audit.append, record)
     return request_public(req, case, Explainer.of(loket), created)
 

@@ -1,0 +1,50 @@
+"""Server-rendered pages for citizens (``/burger``) and the privacy officer (``/fg``).
+
+Plain Dutch (B1), WCAG 2.1 AA, NL Design System CSS (Utrecht component CSS with the neutral
+"voorbeeld" theme, EUPL), every form a plain POST that works without JavaScript. The pages call
+the same services as the JSON API, so a page can never do what the API would refuse.
+See docs/pages.md for login (development and OIDC), sessions and CSRF.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from gateway.context import Loket
+from gateway.web.rendering import STATIC_DIR, render
+from gateway.web.session import SESSION_COOKIE, SESSION_IDLE_S, CsrfRejected, LoginRequired, session_secret
+
+
+def install_web(app: FastAPI, loket: Loket) -> None:
+    """Add the pages, their session cookie and static files to the gateway app."""
+    from gateway.web import citizen, common, officer
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(loket),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_IDLE_S,
+        path="/",
+        same_site="lax",  # Strict would drop the session when a citizen follows a link from mail
+        https_only=loket.settings.secure_cookies,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(common.router)
+    app.include_router(citizen.router)
+    app.include_router(officer.router)
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/{exc.area}/inloggen", status_code=303)
+
+    @app.exception_handler(CsrfRejected)
+    async def _csrf(request: Request, exc: CsrfRejected) -> Response:
+        return render(request, "error.html", {
+            "title": "Formulier niet geaccepteerd",
+            "message": ("Dit formulier is verlopen of kwam niet van deze website. "
+                        "Ga terug, laad de pagina opnieuw en probeer het nog een keer."),
+        }, status_code=403)

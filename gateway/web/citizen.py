@@ -1,0 +1,302 @@
+"""The citizen's pages (``/burger``): who looked at my data, my consents, requests to answer.
+
+Each page calls the same service functions as the citizen API (/v1/me/...), with the citizen
+taken from the page session instead of a bearer token. Forms POST and answer with a redirect
+(Post/Redirect/Get), so a reload never repeats an action.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Path, Query
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from audit.verify import verify_proof_bundle
+from gateway.api.accesses import my_accesses, my_proof
+from gateway.api.consent_requests import answer_request, open_requests
+from gateway.api.consents import citizen_pseudonym, consent_public, grant, revoke
+from gateway.api.schemas import ConsentCreate
+from gateway.auth import Principal, Role
+from gateway.bsn import require_valid_bsn
+from gateway.consent_requests import APPROVE, DECLINE, parse_request_items, purpose_scope
+from gateway.consents import consents_of
+from gateway.context import Loket
+from gateway.errors import IntegrityError, LoketError
+from gateway.explain import Explainer
+from gateway.models import Case
+from gateway.tracing import TraceContext
+from gateway.web.rendering import error_text_nl, render
+from gateway.web.session import checked_form, citizen_principal, flash, login, logout
+
+router = APIRouter(prefix="/burger", include_in_schema=False)
+
+AREA = "burger"
+#: Durations a citizen can choose for a consent (days); 3 days is Mitz's 72-hour consent.
+CONSENT_DURATIONS = ((3, "3 dagen (72 uur)"), (30, "1 maand"), (90, "3 maanden"), (365, "1 jaar"))
+
+
+def loket_of(request: Request) -> Loket:
+    loket: Loket = request.app.state.loket
+    return loket
+
+
+@lru_cache(maxsize=1)
+def _sandbox_personas() -> tuple[tuple[str, str], ...]:
+    from adapters.sandbox.citizens import generate_citizens
+
+    return tuple((c.name, c.bsn) for c in generate_citizens(seed=1) if c.persona)
+
+
+def dev_citizens(loket: Loket) -> list[tuple[str, str]]:
+    """Synthetic citizens to log in as (development issuer only). The demo may put its own list
+    in ``loket.extra["sandbox_citizens"]``; otherwise the sandbox's fixed personas."""
+    if not loket.settings.dev_issuer:
+        return []
+    given = loket.extra.get("sandbox_citizens")
+    if given:
+        return [(str(getattr(c, "name", "")), str(getattr(c, "bsn", ""))) for c in given
+                if getattr(c, "persona", True)]
+    return list(_sandbox_personas())
+
+
+# --- login ----------------------------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    loket = loket_of(request)
+    principal = citizen_principal(request, loket)
+    with loket.sessions() as session:
+        n_requests = len([r for r in _open_request_rows(session, citizen_pseudonym(loket, principal))])
+    return render(request, "burger/home.html", {"title": "Mijn Loket", "open_requests": n_requests}, area=AREA)
+
+
+@router.get("/inloggen", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    loket = loket_of(request)
+    return render(request, "burger/inloggen.html", {
+        "title": "Inloggen", "dev": loket.settings.dev_issuer, "citizens": dev_citizens(loket),
+    }, area=AREA)
+
+
+@router.post("/inloggen")
+async def login_submit(request: Request) -> Response:
+    loket = loket_of(request)
+    form = await checked_form(request, loket)
+    if not loket.settings.dev_issuer:
+        # Production logs in through the OIDC provider (docs/pages.md), never by typing a BSN.
+        return RedirectResponse("/burger/inloggen", status_code=303)
+    bsn = str(form.get("bsn") or "").strip().replace(" ", "")
+    try:
+        require_valid_bsn(bsn)
+    except LoketError as e:
+        flash(request, error_text_nl(e.code), "error")
+        return RedirectResponse("/burger/inloggen", status_code=303)
+    pseudonym = loket.pseudonymiser.pseudonym_for(bsn)
+    name = next((n for n, b in dev_citizens(loket) if b == bsn), "Burger")
+    login(request, role=Role.CITIZEN, sub=f"burger-{pseudonym[:12]}", name=name,
+          pseudonym=pseudonym, sealed_bsn=loket.vault.seal(bsn, pseudonym))
+    del bsn
+    return RedirectResponse("/burger", status_code=303)
+
+
+@router.post("/uitloggen")
+async def logout_submit(request: Request) -> Response:
+    await checked_form(request, loket_of(request))
+    logout(request)
+    flash(request, "U bent uitgelogd.")
+    return RedirectResponse("/burger/inloggen", status_code=303)
+
+
+# --- who looked at my data ------------------------------------------------------------------
+
+
+@router.get("/toegang", response_class=HTMLResponse)
+async def accesses_page(request: Request,
+                        voor: Annotated[int | None, Query(ge=0)] = None) -> Response:
+    loket = loket_of(request)
+    principal = citizen_principal(request, loket)
+    views, nxt = await anyio.to_thread.run_sync(
+        lambda: my_accesses(loket, principal, before=voor, limit=25))
+    return render(request, "burger/toegang.html", {
+        "title": "Wie bekeek mijn gegevens?", "accesses": views, "next_before": nxt, "paged": voor is not None,
+    }, area=AREA)
+
+
+@router.get("/toegang/{index}", response_class=HTMLResponse)
+async def access_detail(request: Request, index: Annotated[int, Path(ge=0)]) -> Response:
+    """One access with its proof, verified here on the server against the log's public key."""
+    loket = loket_of(request)
+    principal = citizen_principal(request, loket)
+
+    def load() -> tuple[Any, dict[str, Any], str | None, Any]:
+        views, _ = my_accesses(loket, principal, before=index + 1, limit=1)
+        bundle = my_proof(loket, principal, index)
+        problem, report = None, None
+        try:
+            assert loket.audit.verifier is not None
+            report = verify_proof_bundle(bundle, loket.audit.verifier, origin=loket.audit.origin)
+        except IntegrityError as e:
+            problem = str(e)
+        return (views[0] if views and views[0].index == index else None), bundle, problem, report
+
+    try:
+        view, bundle, problem, report = await anyio.to_thread.run_sync(load)
+    except LoketError as e:
+        return render(request, "error.html", {"title": "Niet gevonden", "message": error_text_nl(e.code)},
+                      status_code=e.status, area=AREA)
+    return render(request, "burger/bewijs.html", {
+        "title": "Bewijs uit het logboek", "view": view, "index": index, "bundle": bundle,
+        "problem": problem, "report": report, "vkey": bundle.get("vkey", ""),
+    }, area=AREA)
+
+
+@router.get("/toegang/{index}/bewijs.json")
+async def proof_download(request: Request, index: Annotated[int, Path(ge=0)]) -> Response:
+    loket = loket_of(request)
+    principal = citizen_principal(request, loket)
+    try:
+        bundle = await anyio.to_thread.run_sync(my_proof, loket, principal, index)
+    except LoketError as e:
+        return render(request, "error.html", {"title": "Niet gevonden", "message": error_text_nl(e.code)},
+                      status_code=e.status, area=AREA)
+    return Response(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n", media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="loket-bewijs-{index}.json"',
+                             "Cache-Control": "no-store"})
+
+
+# --- my consents ----------------------------------------------------------------------------
+
+
+def _open_request_rows(session: Any, pseudonym: str) -> list[Any]:
+    from gateway.consent_requests import requests_of_citizen
+
+    return requests_of_citizen(session, pseudonym, only_open=True)
+
+
+def consent_options(loket: Loket, session: Any, pseudonym: str) -> list[dict[str, Any]]:
+    """Per purpose of the citizen's own cases: the categories only consent can open up."""
+    ex = Explainer.of(loket)
+    purposes = sorted(set(session.scalars(select(Case.purpose).where(Case.citizen_pseudonym == pseudonym))))
+    out = []
+    for purpose in purposes:
+        items = [
+            {"key": f"{a}.{c}", "organisation": ex.organisation(a), "label": ex.category_label(a, c),
+             "fields": list(spec.get("fields", ()))}
+            for (a, c), spec in sorted(purpose_scope(loket.purposes, purpose).items()) if not spec.get("basis")
+        ]
+        if items:
+            out.append({"purpose": purpose, "label": ex.purpose_label(purpose),
+                        "description": ex.purpose_description(purpose), "entries": items})
+    return out
+
+
+@router.get("/toestemmingen", response_class=HTMLResponse)
+async def consents_page(request: Request) -> Response:
+    loket = loket_of(request)
+    principal = citizen_principal(request, loket)
+    pseudonym = citizen_pseudonym(loket, principal)
+    ex = Explainer.of(loket)
+
+    def load() -> tuple[list[Any], list[dict[str, Any]]]:
+        now = datetime.now(UTC)
+        with loket.sessions() as session:
+            consents = [consent_public(c, now) for c in consents_of(session, pseudonym)]
+            return consents, consent_options(loket, session, pseudonym)
+
+    consents, options = await anyio.to_thread.run_sync(load)
+    requests = await open_requests(loket, principal)
+    return render(request, "burger/toestemmingen.html", {
+        "title": "Mijn toestemmingen", "consents": consents, "requests": requests, "options": options,
+        "durations": CONSENT_DURATIONS, "ex": ex,
+    }, area=AREA)
+
+
+def _trace(request: Request) -> TraceContext:
+    return TraceContext.from_header(request.headers.get("traceparent"))
+
+
+@router.post("/toestemmingen")
+async def grant_submit(request: Request) -> Response:
+    loket = loket_of(request)
+    principal = citizen_principal(request, loket)
+    form = await checked_form(request, loket)
+    purpose = str(form.get("purpose") or "")
+    item = str(form.get("item") or "")
+    try:
+        days = int(str(form.get("days") or "90"))
+        (parsed,) = parse_request_items([item], purpose=purpose, purposes=loket.purposes,
+                                        catalog=loket.catalog, valid_days=days)
+        now = datetime.now(UTC)
+        await grant(loket, principal, _trace(request), ConsentCreate(
+            purpose=purpose, agency=parsed.agency, category=parsed.category, valid_from=now,
+            valid_until=now + timedelta(days=days), explicit=True))
+    except (LoketError, ValueError) as e:
+        flash(request, error_text_nl(getattr(e, "code", "bad-input")), "error")
+        return RedirectResponse("/burger/toestemmingen", status_code=303)
+    flash(request, "Uw toestemming is vastgelegd. U kunt haar altijd weer intrekken.")
+    return RedirectResponse("/burger/toestemmingen", status_code=303)
+
+
+@router.post("/toestemmingen/{consent_id}/intrekken")
+async def revoke_submit(request: Request, consent_id: Annotated[str, Path(max_length=64)]) -> Response:
+    loket = loket_of(request)
+    principal = citizen_principal(request, loket)
+    await checked_form(request, loket)
+    try:
+        await revoke(loket, principal, _trace(request), consent_id)
+    except LoketError as e:
+        flash(request, error_text_nl(e.code), "error")
+        return RedirectResponse("/burger/toestemmingen", status_code=303)
+    flash(request, "De toestemming is ingetrokken. Vanaf nu geldt zij niet meer.")
+    return RedirectResponse("/burger/toestemmingen", status_code=303)
+
+
+# --- consent requests -----------------------------------------------------------------------
+
+
+async def _my_request(loket: Loket, principal: Principal, request_id: str) -> Any:
+    for r in await open_requests(loket, principal, only_open=False):
+        if r.id == request_id:
+            return r
+    return None
+
+
+@router.get("/verzoeken/{request_id}", response_class=HTMLResponse)
+async def request_page(request: Request, request_id: Annotated[str, Path(max_length=64)]) -> Response:
+    loket = loket_of(request)
+    principal = citizen_principal(request, loket)
+    req = await _my_request(loket, principal, request_id)
+    if req is None:
+        return render(request, "error.html", {"title": "Niet gevonden", "message": error_text_nl("not-found")},
+                      status_code=404, area=AREA)
+    return render(request, "burger/verzoek.html", {"title": "Verzoek om toestemming", "req": req}, area=AREA)
+
+
+@router.post("/verzoeken/{request_id}")
+async def request_answer(request: Request, request_id: Annotated[str, Path(max_length=64)]) -> Response:
+    loket = loket_of(request)
+    principal = citizen_principal(request, loket)
+    form = await checked_form(request, loket)
+    answers = {k.removeprefix("antwoord:"): str(v) for k, v in form.multi_items() if k.startswith("antwoord:")}
+    if any(v not in (APPROVE, DECLINE) for v in answers.values()):
+        flash(request, error_text_nl("bad-answer"), "error")
+        return RedirectResponse(f"/burger/verzoeken/{request_id}", status_code=303)
+    try:
+        result = await answer_request(loket, principal, _trace(request), request_id, answers)
+    except LoketError as e:
+        flash(request, error_text_nl(e.code), "error")
+        target = "/burger/toestemmingen" if e.code in ("not-found", "already-answered") else f"/burger/verzoeken/{request_id}"
+        return RedirectResponse(target, status_code=303)
+    given = len(result.consents_created)
+    flash(request, "Bedankt, uw antwoord is verstuurd. "
+          + (f"U gaf toestemming voor {given} onderdeel." if given == 1 else
+             f"U gaf toestemming voor {given} onderdelen." if given else "U gaf geen toestemming."))
+    return RedirectResponse("/burger/toestemmingen", status_code=303)

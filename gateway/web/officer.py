@@ -1,0 +1,298 @@
+"""The privacy officer's pages (``/fg``): search and export, break-glass review, integrity,
+unusual patterns.
+
+A search by citizen is a POST with the BSN in the form body; the server turns it into the
+pseudonym at once, and the result page, the "next page" and "export" forms carry only the
+pseudonym. The BSN is never put in a URL, a cookie, a log line or the page.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Path
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from audit.record import AuditEventKind
+from gateway.access_log import IndexedRecord, SearchQuery, search, summarise
+from gateway.api.privacy_officer import (
+    break_glass_queue,
+    build_query,
+    export_response,
+    integrity_json,
+    recent_records,
+    review_break_glass,
+)
+from gateway.auth import Role
+from gateway.break_glass_review import VERDICT_NL, load_event
+from gateway.context import Loket
+from gateway.errors import LoketError, NotFound
+from gateway.explain import Explainer
+from gateway.integrity import jobs_of
+from gateway.patterns import PATTERN_TITLES_NL, all_findings
+from gateway.tracing import TraceContext
+from gateway.web.rendering import error_text_nl, render
+from gateway.web.session import checked_form, flash, login, logout, officer_principal
+
+router = APIRouter(prefix="/fg", include_in_schema=False)
+
+AREA = "fg"
+PAGE_SIZE = 25
+DEV_OFFICERS = (("fg-001", "Functionaris gegevensbescherming (FG)"),
+                ("fg-002", "Plaatsvervangend FG"))
+
+
+def loket_of(request: Request) -> Loket:
+    loket: Loket = request.app.state.loket
+    return loket
+
+
+def _trace(request: Request) -> TraceContext:
+    return TraceContext.from_header(request.headers.get("traceparent"))
+
+
+# --- login ----------------------------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    officer_principal(request)
+    return RedirectResponse("/fg/zoeken", status_code=303)
+
+
+@router.get("/inloggen", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    loket = loket_of(request)
+    return render(request, "fg/inloggen.html", {"title": "Inloggen voor de FG",
+                                                "dev": loket.settings.dev_issuer,
+                                                "officers": DEV_OFFICERS}, area=AREA)
+
+
+@router.post("/inloggen")
+async def login_submit(request: Request) -> Response:
+    loket = loket_of(request)
+    form = await checked_form(request, loket)
+    chosen = str(form.get("officer") or "")
+    officer = next((o for o in DEV_OFFICERS if o[0] == chosen), None)
+    if not loket.settings.dev_issuer or officer is None or form.get("role") != Role.PRIVACY_OFFICER.value:
+        flash(request, "Kies een rol om in te loggen.", "error")
+        return RedirectResponse("/fg/inloggen", status_code=303)
+    login(request, role=Role.PRIVACY_OFFICER, sub=officer[0], name=officer[1])
+    return RedirectResponse("/fg/zoeken", status_code=303)
+
+
+@router.post("/uitloggen")
+async def logout_submit(request: Request) -> Response:
+    await checked_form(request, loket_of(request))
+    logout(request)
+    flash(request, "U bent uitgelogd.")
+    return RedirectResponse("/fg/inloggen", status_code=303)
+
+
+# --- search and export ----------------------------------------------------------------------
+
+
+def _search_options(loket: Loket) -> dict[str, Any]:
+    ex = Explainer.of(loket)
+    return {
+        "purposes": sorted(((p, ex.purpose_label(p)) for p in loket.known_purposes), key=lambda x: x[1]),
+        "agencies": sorted(((a, d.organisation + " — " + d.name) for a, d in loket.catalog.agencies.items()),
+                           key=lambda x: x[1]),
+        "kinds": [(k.value, ex.kind_label(k.value)) for k in AuditEventKind],
+    }
+
+
+def _query_from_form(loket: Loket, form: FormData) -> SearchQuery:
+    def get(name: str) -> str | None:
+        value = form.get(name)
+        return str(value).strip() if isinstance(value, str) and value.strip() else None
+
+    bg = get("break_glass")
+    return build_query(
+        loket, since=get("since"), until=get("until"), casemanager=get("actor_sub"), purpose=get("purpose"),
+        agency=get("agency"), break_glass=None if bg is None else bg == "true", kind=get("kind"),
+        bsn=get("bsn"), data_subject_id=get("data_subject_id"),
+    )
+
+
+def _results_page(request: Request, loket: Loket, query: SearchQuery | None, items: list[IndexedRecord],
+                  nxt: int | None, *, error: str | None = None, form_values: dict[str, str] | None = None) -> Response:
+    ex = Explainer.of(loket)
+    return render(request, "fg/zoeken.html", {
+        "title": "Toegangslog doorzoeken", "rows": [summarise(i, ex) for i in items], "next_before": nxt,
+        "selection": query.as_form() if query else {}, "searched": query is not None, "error": error,
+        "values": form_values or (query.as_form() if query else {}), **_search_options(loket),
+    }, status_code=422 if error else 200, area=AREA)
+
+
+@router.get("/zoeken", response_class=HTMLResponse)
+async def search_page(request: Request) -> Response:
+    loket = loket_of(request)
+    officer_principal(request)
+    items, nxt = await anyio.to_thread.run_sync(lambda: search(loket.audit, SearchQuery(), limit=PAGE_SIZE))
+    return _results_page(request, loket, None, items, nxt)
+
+
+@router.post("/zoeken", response_class=HTMLResponse)
+async def search_submit(request: Request) -> Response:
+    loket = loket_of(request)
+    officer_principal(request)
+    form = await checked_form(request, loket)
+    safe_values = {k: str(v) for k, v in form.items() if k not in ("bsn", "csrf_token") and isinstance(v, str)}
+    try:
+        query = _query_from_form(loket, form)
+        before_raw = form.get("before")
+        before = int(before_raw) if isinstance(before_raw, str) and before_raw.isdigit() else None
+        items, nxt = await anyio.to_thread.run_sync(lambda: search(loket.audit, query, before=before, limit=PAGE_SIZE))
+    except LoketError as e:
+        return _results_page(request, loket, None, [], None, error=error_text_nl(e.code), form_values=safe_values)
+    return _results_page(request, loket, query, items, nxt, form_values=safe_values)
+
+
+@router.post("/export")
+async def export_submit(request: Request) -> Response:
+    loket = loket_of(request)
+    officer_principal(request)
+    form = await checked_form(request, loket)
+    try:
+        query = _query_from_form(loket, form)
+    except LoketError as e:
+        return _results_page(request, loket, None, [], None, error=error_text_nl(e.code))
+    fmt = "csv" if form.get("format") == "csv" else "jsonl"
+    return export_response(loket, query, fmt)
+
+
+@router.get("/records/{index}", response_class=HTMLResponse)
+async def record_page(request: Request, index: Annotated[int, Path(ge=0)]) -> Response:
+    loket = loket_of(request)
+    officer_principal(request)
+    try:
+        stored = await anyio.to_thread.run_sync(loket.audit.get_record, index)
+    except NotFound:
+        return render(request, "error.html", {"title": "Niet gevonden", "message": error_text_nl("not-found")},
+                      status_code=404, area=AREA)
+    item = IndexedRecord.of(stored)
+    return render(request, "fg/record.html", {
+        "title": f"Logregel {index}", "row": summarise(item, Explainer.of(loket)),
+        "record_json": json.dumps(item.record.to_dict(), indent=2, ensure_ascii=False),
+        "leaf_hash": stored.leaf_hash.hex(),
+    }, area=AREA)
+
+
+# --- break-glass review ---------------------------------------------------------------------
+
+
+@router.get("/noodtoegang", response_class=HTMLResponse)
+async def break_glass_page(request: Request) -> Response:
+    loket = loket_of(request)
+    officer_principal(request)
+    pending = await anyio.to_thread.run_sync(lambda: break_glass_queue(loket, pending_only=True))
+    done = [i for i in await anyio.to_thread.run_sync(lambda: break_glass_queue(loket, pending_only=False))
+            if i.review_status != "pending"][:25]
+    return render(request, "fg/noodtoegang.html", {
+        "title": "Noodtoegang beoordelen", "pending": pending, "done": done, "verdicts": VERDICT_NL,
+        "ex": Explainer.of(loket),
+    }, area=AREA)
+
+
+@router.get("/noodtoegang/{event_id}", response_class=HTMLResponse)
+async def break_glass_detail(request: Request, event_id: Annotated[str, Path(max_length=64)]) -> Response:
+    loket = loket_of(request)
+    officer_principal(request)
+
+    def load() -> Any:
+        with loket.sessions() as session:
+            return load_event(session, event_id)
+
+    try:
+        item = await anyio.to_thread.run_sync(load)
+    except LoketError as e:
+        return render(request, "error.html", {"title": "Niet gevonden", "message": error_text_nl(e.code)},
+                      status_code=e.status, area=AREA)
+    from audit.log import AuditFilter
+
+    records = await anyio.to_thread.run_sync(lambda: loket.audit.find(
+        AuditFilter(case_id=item.case_id), newest_first=True, limit=50))
+    ex = Explainer.of(loket)
+    return render(request, "fg/noodtoegang_detail.html", {
+        "title": "Noodtoegang beoordelen", "item": item, "verdicts": VERDICT_NL, "ex": ex,
+        "rows": [summarise(IndexedRecord.of(r), ex) for r in records],
+    }, area=AREA)
+
+
+@router.post("/noodtoegang/{event_id}")
+async def break_glass_review_submit(request: Request, event_id: Annotated[str, Path(max_length=64)]) -> Response:
+    loket = loket_of(request)
+    principal = officer_principal(request)
+    form = await checked_form(request, loket)
+    try:
+        await review_break_glass(loket, principal, _trace(request), event_id,
+                                 str(form.get("verdict") or ""), str(form.get("note") or ""))
+    except LoketError as e:
+        flash(request, error_text_nl(e.code), "error")
+        return RedirectResponse(f"/fg/noodtoegang/{event_id}", status_code=303)
+    flash(request, "Uw beoordeling is vastgelegd.")
+    return RedirectResponse("/fg/noodtoegang", status_code=303)
+
+
+# --- integrity ------------------------------------------------------------------------------
+
+
+@router.get("/integriteit", response_class=HTMLResponse)
+async def integrity_page(request: Request) -> Response:
+    loket = loket_of(request)
+    officer_principal(request)
+    status = await anyio.to_thread.run_sync(integrity_json, loket)
+    return render(request, "fg/integriteit.html", {"title": "Betrouwbaarheid van het logboek",
+                                                   "status": status}, area=AREA)
+
+
+@router.post("/integriteit/controle")
+async def verify_start(request: Request) -> Response:
+    loket = loket_of(request)
+    principal = officer_principal(request)
+    await checked_form(request, loket)
+    job = jobs_of(loket.extra).start(loket.audit, principal.sub)
+    return RedirectResponse(f"/fg/integriteit/controle/{job.id}", status_code=303)
+
+
+@router.get("/integriteit/controle/{job_id}", response_class=HTMLResponse)
+async def verify_page(request: Request, job_id: Annotated[str, Path(max_length=64)]) -> Response:
+    loket = loket_of(request)
+    officer_principal(request)
+    try:
+        job = jobs_of(loket.extra).get(job_id)
+    except NotFound:
+        return render(request, "error.html", {"title": "Niet gevonden",
+                                              "message": "Deze controle bestaat niet (meer). Start een nieuwe."},
+                      status_code=404, area=AREA)
+    return render(request, "fg/controle.html", {"title": "Controle van het logboek", "job": job}, area=AREA)
+
+
+@router.get("/integriteit/status/{job_id}")
+async def verify_status(request: Request, job_id: Annotated[str, Path(max_length=64)]) -> Response:
+    loket = loket_of(request)
+    officer_principal(request)
+    try:
+        return JSONResponse(jobs_of(loket.extra).get(job_id).as_json(), headers={"Cache-Control": "no-store"})
+    except NotFound:
+        return JSONResponse({"state": "unknown"}, status_code=404)
+
+
+# --- unusual patterns -----------------------------------------------------------------------
+
+
+@router.get("/patronen", response_class=HTMLResponse)
+async def patterns_page(request: Request) -> Response:
+    loket = loket_of(request)
+    officer_principal(request)
+    records = await anyio.to_thread.run_sync(recent_records, loket)
+    findings = all_findings(records)
+    return render(request, "fg/patronen.html", {
+        "title": "Opvallende patronen", "findings": findings, "titles": PATTERN_TITLES_NL,
+        "scanned": len(records),
+    }, area=AREA)
