@@ -1,5 +1,4 @@
-"""CAK: own contribution for Wmo/Wlz and the health-insurance arrears scheme (wanbetalers).
-"""
+"""CAK: own contribution for Wmo/Wlz and the health-insurance arrears scheme (wanbetalers)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""CJIB: outstanding fines and payment arrangements.
-"""
+"""CJIB: outstanding fines and payment arrangements."""
 
 from __future__ import annotations
 

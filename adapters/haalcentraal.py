@@ -20,7 +20,9 @@ QUERY_TYPE = "RaadpleegMetBurgerservicenummer"
 
 def _is_json_media_type(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 class HaalCentraalAdapter(AgencyAdapter):
@@ -54,7 +56,11 @@ class HaalCentraalAdapter(AgencyAdapter):
             if not _is_json_media_type(response.headers.get("content-type", "")):
                 raise AgencyFetchError(AgencyErrorCode.MALFORMED, "not JSON")
             declared = response.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_response_bytes:
+            if (
+                declared is not None
+                and declared.isdigit()
+                and int(declared) > self.max_response_bytes
+            ):
                 raise AgencyFetchError(AgencyErrorCode.TOO_LARGE, "declared length over limit")
             raw = bytearray()
             # Raw bytes: with identity encoding these are exactly what is on the wire, so the

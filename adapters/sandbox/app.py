@@ -147,7 +147,12 @@ def create_agency_app(
     @app.post("/{agency}/personen")
     async def personen(agency: str, request: Request) -> Response:
         if agency not in records:
-            return _problem(404, "unknown-agency", "Onbekende instantie", "This service does not serve that agency.")
+            return _problem(
+                404,
+                "unknown-agency",
+                "Onbekende instantie",
+                "This service does not serve that agency.",
+            )
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
             return _problem(413, "too-large", "Verzoek te groot", "The request body is too large.")
@@ -166,7 +171,8 @@ def create_agency_app(
             observations.add(
                 ObservedRequest(
                     agency=agency,
-                    url=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+                    url=str(request.url.path)
+                    + (f"?{request.url.query}" if request.url.query else ""),
                     fields=requested,
                     bsn_count=len(bsns),
                     traceparent=request.headers.get("traceparent"),
@@ -180,7 +186,9 @@ def create_agency_app(
         if faults.malformed_body:
             return Response(b'{"personen": [{"naam": ', media_type="application/json")
         if faults.oversized_body:
-            return StreamingResponse(_oversized(faults.oversized_bytes), media_type="application/json")
+            return StreamingResponse(
+                _oversized(faults.oversized_bytes), media_type="application/json"
+            )
 
         found = [records[agency][b] for b in bsns if b in records[agency]]
         personen: list[dict[str, Any]] = []
@@ -197,13 +205,20 @@ def create_agency_app(
                 if kind == "brp" and person[flag] is False:
                     del person[flag]
             personen.append(person)
-        logger.info("agency %s answered: %d field(s) asked, %d person(s) found", agency, len(requested), len(personen))
+        logger.info(
+            "agency %s answered: %d field(s) asked, %d person(s) found",
+            agency,
+            len(requested),
+            len(personen),
+        )
         return JSONResponse({"personen": personen})
 
     return app
 
 
-def _check_query(doc: Any, selectable: frozenset[str]) -> tuple[list[str], tuple[str, ...]] | JSONResponse:
+def _check_query(
+    doc: Any, selectable: frozenset[str]
+) -> tuple[list[str], tuple[str, ...]] | JSONResponse:
     """Validate a Haal Centraal query; the problem never echoes a BSN."""
     if not isinstance(doc, dict) or doc.get("type") != QUERY_TYPE:
         return _problem(400, "bad-request", "Ongeldig verzoek", f"type must be {QUERY_TYPE}.")
@@ -218,13 +233,20 @@ def _check_query(doc: Any, selectable: frozenset[str]) -> tuple[list[str], tuple
             "invalid-bsn",
             "Ongeldig burgerservicenummer",
             "burgerservicenummer must hold 1 to 20 valid BSNs.",
-            invalidParams=[{"name": "burgerservicenummer", "code": "invalid", "reason": "Geen geldig BSN."}],
+            invalidParams=[
+                {"name": "burgerservicenummer", "code": "invalid", "reason": "Geen geldig BSN."}
+            ],
         )
     requested = doc.get("fields")
     if not isinstance(requested, list) or not 1 <= len(requested) <= MAX_FIELDS_PER_REQUEST:
         return _problem(
-            400, "bad-request", "Ongeldig verzoek", "fields must be a list of 1 to 128 field paths.",
-            invalidParams=[{"name": "fields", "code": "required", "reason": "Parameter is verplicht."}],
+            400,
+            "bad-request",
+            "Ongeldig verzoek",
+            "fields must be a list of 1 to 128 field paths.",
+            invalidParams=[
+                {"name": "fields", "code": "required", "reason": "Parameter is verplicht."}
+            ],
         )
     invalid = []
     for i, f in enumerate(requested):

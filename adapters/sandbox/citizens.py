@@ -105,7 +105,11 @@ def _brp(
 ) -> dict[str, Any]:
     return {
         **_flags(secret, under_investigation),
-        "naam": {"voornamen": voornamen, "voorvoegsel": voorvoegsel, "geslachtsnaam": geslachtsnaam},
+        "naam": {
+            "voornamen": voornamen,
+            "voorvoegsel": voorvoegsel,
+            "geslachtsnaam": geslachtsnaam,
+        },
         "geboorte": {"datum": geboren.isoformat()},
         "verblijfplaats": {
             "straat": straat,
@@ -234,7 +238,9 @@ def _wmo(
 ) -> dict[str, Any]:
     return {
         **_flags(),
-        "voorzieningen": [{"soort": s, "beschikkingsdatum": d.isoformat()} for s, d in voorzieningen],
+        "voorzieningen": [
+            {"soort": s, "beschikkingsdatum": d.isoformat()} for s, d in voorzieningen
+        ],
         "gezondheid": {"situatie": situatie, "beperkingen": list(beperkingen)},
     }
 
@@ -242,7 +248,11 @@ def _wmo(
 def _participatie(*, status: str, normbedrag: int, ingang: date) -> dict[str, Any]:
     return {
         **_flags(),
-        "bijstand": {"status": status, "normbedrag": _eur(normbedrag), "ingangsdatum": ingang.isoformat()},
+        "bijstand": {
+            "status": status,
+            "normbedrag": _eur(normbedrag),
+            "ingangsdatum": ingang.isoformat(),
+        },
     }
 
 
@@ -258,7 +268,9 @@ def _schuldhulp(
     }
 
 
-def _cak(*, eigen_bijdrage: int = 0, regeling: str | None = None, achterstand: int = 0) -> dict[str, Any]:
+def _cak(
+    *, eigen_bijdrage: int = 0, regeling: str | None = None, achterstand: int = 0
+) -> dict[str, Any]:
     return {
         **_flags(),
         "eigenBijdrage": {"bedragMaand": _eur(eigen_bijdrage), "regeling": regeling},
@@ -271,7 +283,10 @@ def _cak(*, eigen_bijdrage: int = 0, regeling: str | None = None, achterstand: i
 
 
 def _cjib(*, aantal: int, openstaand: int, regeling: bool = False) -> dict[str, Any]:
-    return {**_flags(), "boetes": {"aantal": aantal, "openstaand": _eur(openstaand), "betalingsregeling": regeling}}
+    return {
+        **_flags(),
+        "boetes": {"aantal": aantal, "openstaand": _eur(openstaand), "betalingsregeling": regeling},
+    }
 
 
 # -- the fixed personas -------------------------------------------------------------------
@@ -289,19 +304,29 @@ def _personas() -> list[Citizen]:
             persona="eva",
             records={
                 "brp": _brp(
-                    voornamen="Eva Maria", voorvoegsel="de", geslachtsnaam="Boer",
-                    geboren=d(2004, 3, 14), straat="Biltstraat", huisnummer=112,
-                    postcode="3572BK", woonplaats="Utrecht",
+                    voornamen="Eva Maria",
+                    voorvoegsel="de",
+                    geslachtsnaam="Boer",
+                    geboren=d(2004, 3, 14),
+                    straat="Biltstraat",
+                    huisnummer=112,
+                    postcode="3572BK",
+                    woonplaats="Utrecht",
                 ),
                 "duo": _duo(
                     sf=("lopend", 42850, "WO bachelor Rechtsgeleerdheid, Universiteit Utrecht"),
                     schuld=1845000,
                 ),
                 "uwv": _uwv(
-                    dienstverbanden=[("Albert Heijn Utrecht Centraal", d(2022, 9, 1), d(2026, 8, 31))],
+                    dienstverbanden=[
+                        ("Albert Heijn Utrecht Centraal", d(2022, 9, 1), d(2026, 8, 31))
+                    ],
                     bruto_maand=61240,
                     ao=("ZW", d(2026, 6, 15), None),
-                    beperkingen=["verminderde belastbaarheid tijdens chemotherapie", "infectiegevoelig"],
+                    beperkingen=[
+                        "verminderde belastbaarheid tijdens chemotherapie",
+                        "infectiegevoelig",
+                    ],
                     belastbaarheid="maximaal 4 uur per week, geen klantcontact",
                 ),
                 "gemeente_wmo": _wmo(
@@ -337,9 +362,14 @@ def _personas() -> list[Citizen]:
             persona="partner_kinderen",
             records={
                 "brp": _brp(
-                    voornamen="Pieter Jan", voorvoegsel="de", geslachtsnaam="Vries",
-                    geboren=d(1978, 4, 12), straat="Amsterdamsestraatweg", huisnummer=307,
-                    postcode="3551CK", woonplaats="Utrecht",
+                    voornamen="Pieter Jan",
+                    voorvoegsel="de",
+                    geslachtsnaam="Vries",
+                    geboren=d(1978, 4, 12),
+                    straat="Amsterdamsestraatweg",
+                    huisnummer=307,
+                    postcode="3551CK",
+                    woonplaats="Utrecht",
                     partners=[("Sanne de Vries-Bakker", d(1980, 9, 23))],
                     kinderen=[
                         ("Femke de Vries", d(2005, 6, 30)),
@@ -347,8 +377,16 @@ def _personas() -> list[Citizen]:
                         ("Daan de Vries", d(2015, 11, 17)),
                     ],
                     gezag=[
-                        {"type": "TweehoofdigOuderlijkGezag", "minderjarige": "Lotte de Vries", "meerderjarigen": ouders},
-                        {"type": "TweehoofdigOuderlijkGezag", "minderjarige": "Daan de Vries", "meerderjarigen": ouders},
+                        {
+                            "type": "TweehoofdigOuderlijkGezag",
+                            "minderjarige": "Lotte de Vries",
+                            "meerderjarigen": ouders,
+                        },
+                        {
+                            "type": "TweehoofdigOuderlijkGezag",
+                            "minderjarige": "Daan de Vries",
+                            "meerderjarigen": ouders,
+                        },
                     ],
                 ),
                 "uwv": _uwv(
@@ -374,9 +412,14 @@ def _personas() -> list[Citizen]:
             persona="overleden",
             records={
                 "brp": _brp(
-                    voornamen="Hendrik", voorvoegsel=None, geslachtsnaam="Jansen",
-                    geboren=d(1941, 1, 15), straat="Assendorperstraat", huisnummer=48,
-                    postcode="8012DH", woonplaats="Zwolle",
+                    voornamen="Hendrik",
+                    voorvoegsel=None,
+                    geslachtsnaam="Jansen",
+                    geboren=d(1941, 1, 15),
+                    straat="Assendorperstraat",
+                    huisnummer=48,
+                    postcode="8012DH",
+                    woonplaats="Zwolle",
                     partners=[("Geertruida Jansen-Mulder", d(1943, 5, 8))],
                     kinderen=[("Willem Jansen", d(1968, 10, 2))],
                     overleden=(d(2025, 12, 3), "Zwolle"),
@@ -395,12 +438,23 @@ def _personas() -> list[Citizen]:
             persona="geheimhouding",
             records={
                 "brp": _brp(
-                    voornamen="Maria Isabel", voorvoegsel="van den", geslachtsnaam="Berg",
-                    geboren=d(1985, 7, 19), straat=None, huisnummer=None, postcode=None,
-                    woonplaats="Málaga (Spanje)", secret=True,
+                    voornamen="Maria Isabel",
+                    voorvoegsel="van den",
+                    geslachtsnaam="Berg",
+                    geboren=d(1985, 7, 19),
+                    straat=None,
+                    huisnummer=None,
+                    postcode=None,
+                    woonplaats="Málaga (Spanje)",
+                    secret=True,
                 ),
                 "belastingdienst": _belastingdienst(belastbaar=0, schuld=312000, regeling=True),
-                "duo": _duo(sf=("beëindigd", 0, "HBO bachelor Verpleegkunde, Hogeschool Rotterdam"), schuld=2290000, aflosfase=True, maandbedrag=11230),
+                "duo": _duo(
+                    sf=("beëindigd", 0, "HBO bachelor Verpleegkunde, Hogeschool Rotterdam"),
+                    schuld=2290000,
+                    aflosfase=True,
+                    maandbedrag=11230,
+                ),
             },
         )
     )
@@ -413,14 +467,21 @@ def _personas() -> list[Citizen]:
             persona="minderjarige",
             records={
                 "brp": _brp(
-                    voornamen="Noah", voorvoegsel=None, geslachtsnaam="Bakker",
-                    geboren=d(2013, 6, 2), straat="Vondellaan", huisnummer=21,
-                    postcode="3521GD", woonplaats="Utrecht",
-                    gezag=[{
-                        "type": "TweehoofdigOuderlijkGezag",
-                        "minderjarige": "Noah Bakker",
-                        "meerderjarigen": ["Linda Bakker-Smit", "Mark Bakker"],
-                    }],
+                    voornamen="Noah",
+                    voorvoegsel=None,
+                    geslachtsnaam="Bakker",
+                    geboren=d(2013, 6, 2),
+                    straat="Vondellaan",
+                    huisnummer=21,
+                    postcode="3521GD",
+                    woonplaats="Utrecht",
+                    gezag=[
+                        {
+                            "type": "TweehoofdigOuderlijkGezag",
+                            "minderjarige": "Noah Bakker",
+                            "meerderjarigen": ["Linda Bakker-Smit", "Mark Bakker"],
+                        }
+                    ],
                 ),
             },
         )
@@ -434,9 +495,14 @@ def _personas() -> list[Citizen]:
             persona="ex_partners",
             records={
                 "brp": _brp(
-                    voornamen="Ahmed", voorvoegsel=None, geslachtsnaam="El Amrani",
-                    geboren=d(1970, 2, 27), straat="Beijerlandselaan", huisnummer=86,
-                    postcode="3074EJ", woonplaats="Rotterdam",
+                    voornamen="Ahmed",
+                    voorvoegsel=None,
+                    geslachtsnaam="El Amrani",
+                    geboren=d(1970, 2, 27),
+                    straat="Beijerlandselaan",
+                    huisnummer=86,
+                    postcode="3074EJ",
+                    woonplaats="Rotterdam",
                     partners=[
                         ("Petra Visser", d(1972, 8, 14)),
                         ("Ingrid Mol", d(1969, 12, 1)),
@@ -473,18 +539,30 @@ def _personas() -> list[Citizen]:
             persona="veel_kinderen",
             records={
                 "brp": _brp(
-                    voornamen="Johanna Anneke", voorvoegsel=None, geslachtsnaam="Smits",
-                    geboren=d(1982, 10, 17), straat="Woensel-West Celebesstraat", huisnummer=5,
-                    postcode="5621HR", woonplaats="Eindhoven", kinderen=kids,
+                    voornamen="Johanna Anneke",
+                    voorvoegsel=None,
+                    geslachtsnaam="Smits",
+                    geboren=d(1982, 10, 17),
+                    straat="Woensel-West Celebesstraat",
+                    huisnummer=5,
+                    postcode="5621HR",
+                    woonplaats="Eindhoven",
+                    kinderen=kids,
                     gezag=[
-                        {"type": "EenhoofdigOuderlijkGezag", "minderjarige": n, "meerderjarigen": ["Johanna Anneke Smits"]}
+                        {
+                            "type": "EenhoofdigOuderlijkGezag",
+                            "minderjarige": n,
+                            "meerderjarigen": ["Johanna Anneke Smits"],
+                        }
                         for n, born in kids
                         if _age(born) < 18
                     ],
                 ),
                 "svb": _svb(anw=138214, kinderen=4),
                 "toeslagen": _toeslagen(huur=31200, zorg=13100, kinderopvang=48000, kgb=44100),
-                "gemeente_participatie": _participatie(status="lopend", normbedrag=143010, ingang=d(2023, 2, 1)),
+                "gemeente_participatie": _participatie(
+                    status="lopend", normbedrag=143010, ingang=d(2023, 2, 1)
+                ),
                 "schuldhulp": _schuldhulp(
                     signalen=[
                         ("huur", 164000, d(2026, 9, 1)),
@@ -506,9 +584,15 @@ def _personas() -> list[Citizen]:
             persona="niet_nederlands",
             records={
                 "brp": _brp(
-                    voornamen="Katarzyna", voorvoegsel=None, geslachtsnaam="Nowak",
-                    geboren=d(1990, 11, 4), straat="Westlandseweg", huisnummer=210,
-                    postcode="2624AL", woonplaats="Delft", under_investigation=True,
+                    voornamen="Katarzyna",
+                    voorvoegsel=None,
+                    geslachtsnaam="Nowak",
+                    geboren=d(1990, 11, 4),
+                    straat="Westlandseweg",
+                    huisnummer=210,
+                    postcode="2624AL",
+                    woonplaats="Delft",
+                    under_investigation=True,
                 ),
                 "uwv": _uwv(
                     dienstverbanden=[("Randstad Uitzendbureau", d(2024, 3, 4), None)],
@@ -524,13 +608,55 @@ def _personas() -> list[Citizen]:
 
 # -- the seeded generator ---------------------------------------------------------------
 
-_MANNEN = ["Jan", "Daan", "Sem", "Lucas", "Thomas", "Bram", "Ruben", "Mohammed", "Kees", "Wouter", "Joost", "Mehmet"]
-_VROUWEN = ["Anna", "Emma", "Julia", "Sophie", "Fleur", "Noor", "Yasmina", "Ingrid", "Marieke", "Lisa", "Fatma", "Els"]
+_MANNEN = [
+    "Jan",
+    "Daan",
+    "Sem",
+    "Lucas",
+    "Thomas",
+    "Bram",
+    "Ruben",
+    "Mohammed",
+    "Kees",
+    "Wouter",
+    "Joost",
+    "Mehmet",
+]
+_VROUWEN = [
+    "Anna",
+    "Emma",
+    "Julia",
+    "Sophie",
+    "Fleur",
+    "Noor",
+    "Yasmina",
+    "Ingrid",
+    "Marieke",
+    "Lisa",
+    "Fatma",
+    "Els",
+]
 _ACHTERNAMEN: list[tuple[str | None, str]] = [
-    (None, "Jansen"), ("de", "Jong"), (None, "Bakker"), ("van", "Dijk"), (None, "Visser"),
-    ("van den", "Berg"), ("de", "Groot"), (None, "Mulder"), ("van der", "Meer"), (None, "Bos"),
-    (None, "Yılmaz"), (None, "Hendriks"), ("van", "Leeuwen"), (None, "Kaya"), ("de", "Wit"),
-    (None, "Dekker"), ("van der", "Linden"), (None, "Peters"), (None, "Smit"), ("el", "Idrissi"),
+    (None, "Jansen"),
+    ("de", "Jong"),
+    (None, "Bakker"),
+    ("van", "Dijk"),
+    (None, "Visser"),
+    ("van den", "Berg"),
+    ("de", "Groot"),
+    (None, "Mulder"),
+    ("van der", "Meer"),
+    (None, "Bos"),
+    (None, "Yılmaz"),
+    (None, "Hendriks"),
+    ("van", "Leeuwen"),
+    (None, "Kaya"),
+    ("de", "Wit"),
+    (None, "Dekker"),
+    ("van der", "Linden"),
+    (None, "Peters"),
+    (None, "Smit"),
+    ("el", "Idrissi"),
 ]
 # (woonplaats, first two digits of its postcodes, streets)
 _PLAATSEN = [
@@ -544,16 +670,35 @@ _PLAATSEN = [
     ("Nijmegen", "65", ["Graafseweg", "Hatertseweg", "Molenstraat"]),
 ]
 _WERKGEVERS = [
-    "Albert Heijn", "Gemeente Utrecht", "Rabobank", "PostNL", "Jumbo Supermarkten",
-    "Randstad Uitzendbureau", "UMC Utrecht", "Bouwbedrijf Van Wijnen", "Thuiszorg Noord",
-    "NS Reizigers", "Coolblue", "Stichting Kinderopvang Samen",
+    "Albert Heijn",
+    "Gemeente Utrecht",
+    "Rabobank",
+    "PostNL",
+    "Jumbo Supermarkten",
+    "Randstad Uitzendbureau",
+    "UMC Utrecht",
+    "Bouwbedrijf Van Wijnen",
+    "Thuiszorg Noord",
+    "NS Reizigers",
+    "Coolblue",
+    "Stichting Kinderopvang Samen",
 ]
 _OPLEIDINGEN = [
-    "MBO Verpleegkunde, ROC Midden Nederland", "HBO bachelor Bedrijfskunde, Hogeschool Utrecht",
-    "WO bachelor Psychologie, Rijksuniversiteit Groningen", "WO master Rechtsgeleerdheid, Universiteit Leiden",
-    "MBO Logistiek, Albeda", "HBO bachelor Social Work, Hogeschool van Amsterdam",
+    "MBO Verpleegkunde, ROC Midden Nederland",
+    "HBO bachelor Bedrijfskunde, Hogeschool Utrecht",
+    "WO bachelor Psychologie, Rijksuniversiteit Groningen",
+    "WO master Rechtsgeleerdheid, Universiteit Leiden",
+    "MBO Logistiek, Albeda",
+    "HBO bachelor Social Work, Hogeschool van Amsterdam",
 ]
-_WMO = ["huishoudelijke ondersteuning", "rolstoel", "scootmobiel", "woningaanpassing: traplift", "begeleiding individueel", "dagbesteding"]
+_WMO = [
+    "huishoudelijke ondersteuning",
+    "rolstoel",
+    "scootmobiel",
+    "woningaanpassing: traplift",
+    "begeleiding individueel",
+    "dagbesteding",
+]
 _GEZONDHEID = [
     ("Reumatoïde artritis, beperkte mobiliteit", ["pijn bij lopen", "beperkte handfunctie"]),
     ("Beginnende dementie", ["geheugenproblemen", "oriëntatieproblemen"]),
@@ -602,12 +747,20 @@ def _generated(rng: random.Random, bsn: str) -> Citizen:
     if age >= 21 and rng.random() < 0.6:
         pv, pa = rng.choice(_ACHTERNAMEN)
         partner_geboren = geboren + timedelta(days=rng.randrange(-1500, 1500))
-        partners.append((_full_name(rng.choice(_MANNEN if female else _VROUWEN), pv, pa), partner_geboren))
+        partners.append(
+            (_full_name(rng.choice(_MANNEN if female else _VROUWEN), pv, pa), partner_geboren)
+        )
     kinderen: list[tuple[str, date]] = []
     if age >= 24 and rng.random() < 0.55:
         for _ in range(rng.randrange(1, 4)):
-            born = _random_date(rng, geboren + timedelta(days=365 * 22), min(REFERENCE_DATE, geboren + timedelta(days=365 * 42)))
-            kinderen.append((_full_name(rng.choice(_MANNEN + _VROUWEN), voorvoegsel, achternaam), born))
+            born = _random_date(
+                rng,
+                geboren + timedelta(days=365 * 22),
+                min(REFERENCE_DATE, geboren + timedelta(days=365 * 42)),
+            )
+            kinderen.append(
+                (_full_name(rng.choice(_MANNEN + _VROUWEN), voorvoegsel, achternaam), born)
+            )
     kinderen.sort(key=lambda k: k[1])
     minors = [n for n, born in kinderen if _age(born) < 18]
     self_name = _full_name(voornamen, voorvoegsel, achternaam)
@@ -625,10 +778,19 @@ def _generated(rng: random.Random, bsn: str) -> Citizen:
 
     records: dict[str, dict[str, Any]] = {
         "brp": _brp(
-            voornamen=voornamen, voorvoegsel=voorvoegsel, geslachtsnaam=achternaam, geboren=geboren,
-            straat=rng.choice(straten), huisnummer=rng.randrange(1, 250), postcode=_postcode(rng, prefix),
-            woonplaats=woonplaats, partners=partners, kinderen=kinderen, overleden=overleden,
-            gezag=gezag, under_investigation=rng.random() < 0.05,
+            voornamen=voornamen,
+            voorvoegsel=voorvoegsel,
+            geslachtsnaam=achternaam,
+            geboren=geboren,
+            straat=rng.choice(straten),
+            huisnummer=rng.randrange(1, 250),
+            postcode=_postcode(rng, prefix),
+            woonplaats=woonplaats,
+            partners=partners,
+            kinderen=kinderen,
+            overleden=overleden,
+            gezag=gezag,
+            under_investigation=rng.random() < 0.05,
         )
     }
     if overleden is None:
@@ -639,53 +801,91 @@ def _generated(rng: random.Random, bsn: str) -> Citizen:
             einde = None if bruto is not None else _random_date(rng, begin, REFERENCE_DATE)
             ww = None
             if bruto is None and einde and rng.random() < 0.5:
-                ww = ("lopend", einde + timedelta(days=1), einde + timedelta(days=rng.randrange(90, 730)), rng.randrange(120000, 300000))
+                ww = (
+                    "lopend",
+                    einde + timedelta(days=1),
+                    einde + timedelta(days=rng.randrange(90, 730)),
+                    rng.randrange(120000, 300000),
+                )
             ao = None
             beperkingen: list[str] = []
             belastbaarheid = None
             if rng.random() < 0.12:
                 ao_begin = _random_date(rng, date(2020, 1, 1), REFERENCE_DATE)
-                ao_einde = _random_date(rng, ao_begin, REFERENCE_DATE) if rng.random() < 0.4 else None
+                ao_einde = (
+                    _random_date(rng, ao_begin, REFERENCE_DATE) if rng.random() < 0.4 else None
+                )
                 ao = (rng.choice(["ZW", "WGA", "IVA"]), ao_begin, ao_einde)
                 beperkingen = rng.choice(_GEZONDHEID)[1]
-                belastbaarheid = rng.choice(["geen arbeidsvermogen", "maximaal 20 uur per week", "maximaal 12 uur per week"])
+                belastbaarheid = rng.choice(
+                    ["geen arbeidsvermogen", "maximaal 20 uur per week", "maximaal 12 uur per week"]
+                )
             records["uwv"] = _uwv(
-                dienstverbanden=[(rng.choice(_WERKGEVERS), begin, einde)], bruto_maand=bruto,
-                ww=ww, ao=ao, beperkingen=beperkingen, belastbaarheid=belastbaarheid,
+                dienstverbanden=[(rng.choice(_WERKGEVERS), begin, einde)],
+                bruto_maand=bruto,
+                ww=ww,
+                ao=ao,
+                beperkingen=beperkingen,
+                belastbaarheid=belastbaarheid,
             )
         if age >= 18:
             yearly = (bruto or 0) * 12 if bruto else rng.randrange(0, 2500000)
             schuld = rng.choice([0, 0, 0, rng.randrange(10000, 900000)])
-            records["belastingdienst"] = _belastingdienst(belastbaar=yearly, schuld=schuld, regeling=schuld > 0 and rng.random() < 0.5)
+            records["belastingdienst"] = _belastingdienst(
+                belastbaar=yearly, schuld=schuld, regeling=schuld > 0 and rng.random() < 0.5
+            )
             if yearly < 4000000:
                 terug = rng.choice([0, 0, rng.randrange(5000, 400000)])
                 records["toeslagen"] = _toeslagen(
-                    huur=rng.choice([0, rng.randrange(5000, 40000)]), zorg=rng.choice([9900, 13100]),
-                    kinderopvang=rng.randrange(10000, 90000) if minors and rng.random() < 0.4 else 0,
+                    huur=rng.choice([0, rng.randrange(5000, 40000)]),
+                    zorg=rng.choice([9900, 13100]),
+                    kinderopvang=rng.randrange(10000, 90000)
+                    if minors and rng.random() < 0.4
+                    else 0,
                     kgb=rng.randrange(2000, 45000) if minors else 0,
-                    terugvordering=terug, regeling=terug > 0 and rng.random() < 0.6,
+                    terugvordering=terug,
+                    regeling=terug > 0 and rng.random() < 0.6,
                 )
         if 17 <= age <= 45 and rng.random() < 0.7:
             studying = age <= 27 and rng.random() < 0.6
             schuld = rng.randrange(0, 4500000)
             records["duo"] = _duo(
-                sf=("lopend" if studying else "beëindigd", rng.randrange(30000, 130000) if studying else 0, rng.choice(_OPLEIDINGEN)),
-                schuld=schuld, aflosfase=not studying and schuld > 0,
+                sf=(
+                    "lopend" if studying else "beëindigd",
+                    rng.randrange(30000, 130000) if studying else 0,
+                    rng.choice(_OPLEIDINGEN),
+                ),
+                schuld=schuld,
+                aflosfase=not studying and schuld > 0,
                 maandbedrag=schuld // 420 if not studying else 0,
             )
         # Anw: a surviving partner below pension age (here: single parents, now and then).
-        anw = rng.randrange(120000, 150000) if 30 <= age < 67 and minors and not partners and rng.random() < 0.5 else None
+        anw = (
+            rng.randrange(120000, 150000)
+            if 30 <= age < 67 and minors and not partners and rng.random() < 0.5
+            else None
+        )
         if age >= 67 or minors:
-            aow = (rng.randrange(90000, 160000), geboren + timedelta(days=365 * 67)) if age >= 67 else None
+            aow = (
+                (rng.randrange(90000, 160000), geboren + timedelta(days=365 * 67))
+                if age >= 67
+                else None
+            )
             records["svb"] = _svb(
-                aow=aow, anw=anw, kinderen=len(minors),
+                aow=aow,
+                anw=anw,
+                kinderen=len(minors),
                 aio=rng.randrange(5000, 40000) if aow and rng.random() < 0.15 else None,
             )
         if rng.random() < (0.5 if age >= 75 else 0.12):
             situatie, beperkingen = rng.choice(_GEZONDHEID)
             records["gemeente_wmo"] = _wmo(
-                voorzieningen=[(v, _random_date(rng, date(2019, 1, 1), REFERENCE_DATE)) for v in rng.sample(_WMO, rng.randrange(1, 3))],
-                situatie=situatie, beperkingen=beperkingen,
+                voorzieningen=[
+                    (v, _random_date(rng, date(2019, 1, 1), REFERENCE_DATE))
+                    for v in rng.sample(_WMO, rng.randrange(1, 3))
+                ],
+                situatie=situatie,
+                beperkingen=beperkingen,
             )
             records["cak"] = _cak(eigen_bijdrage=2180, regeling="Wmo-abonnementstarief")
         if 18 <= age < 67 and "uwv" in records and bruto is None and rng.random() < 0.5:
@@ -696,17 +896,34 @@ def _generated(rng: random.Random, bsn: str) -> Citizen:
             )
         if age >= 18 and rng.random() < 0.2:
             signalen = [
-                (s, rng.randrange(5000, 250000), _random_date(rng, date(2026, 1, 1), REFERENCE_DATE))
+                (
+                    s,
+                    rng.randrange(5000, 250000),
+                    _random_date(rng, date(2026, 1, 1), REFERENCE_DATE),
+                )
                 for s in rng.sample(_SIGNALEN, rng.randrange(1, 3))
             ]
-            status, fase = rng.choice([(None, None), ("aangemeld", "intake"), ("lopend", "stabilisatie"), ("lopend", "schuldregeling")])
+            status, fase = rng.choice(
+                [
+                    (None, None),
+                    ("aangemeld", "intake"),
+                    ("lopend", "stabilisatie"),
+                    ("lopend", "schuldregeling"),
+                ]
+            )
             records["schuldhulp"] = _schuldhulp(signalen=signalen, status=status, fase=fase)
             if rng.random() < 0.3:
                 achterstand = rng.randrange(20000, 200000)
-                records.setdefault("cak", _cak())["wanbetaling"] = _cak(achterstand=achterstand)["wanbetaling"]
+                records.setdefault("cak", _cak())["wanbetaling"] = _cak(achterstand=achterstand)[
+                    "wanbetaling"
+                ]
         if age >= 18 and rng.random() < 0.15:
             aantal = rng.randrange(1, 5)
-            records["cjib"] = _cjib(aantal=aantal, openstaand=aantal * rng.randrange(5000, 40000), regeling=rng.random() < 0.3)
+            records["cjib"] = _cjib(
+                aantal=aantal,
+                openstaand=aantal * rng.randrange(5000, 40000),
+                regeling=rng.random() < 0.3,
+            )
     return Citizen(bsn=bsn, name=self_name, persona=None, records=records)
 
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Self
 
 import httpx
 import uvicorn
@@ -67,7 +68,7 @@ class SandboxHandle:
             s.thread.join(timeout=SHUTDOWN_GRACE_S + 5)
         self._servers.clear()
 
-    def __enter__(self) -> SandboxHandle:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -113,8 +114,11 @@ def start_sandbox(
             sock = _bind(host, port + i if port else 0)
             bound_port = sock.getsockname()[1]
             app = create_agency_app(
-                kind, citizens, faults=handle.faults[kind],
-                observations=handle.observations[kind], catalog=catalog,
+                kind,
+                citizens,
+                faults=handle.faults[kind],
+                observations=handle.observations[kind],
+                catalog=catalog,
             )
             config = uvicorn.Config(
                 app,

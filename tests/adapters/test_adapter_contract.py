@@ -117,7 +117,9 @@ def test_the_traceparent_is_passed_through(fetch: FetchOne, agency_sandbox: Sand
     assert seen.traceparent == TRACEPARENT
 
 
-@pytest.mark.parametrize("bad", ["00-xyz", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nX: 1"])
+@pytest.mark.parametrize(
+    "bad", ["00-xyz", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nX: 1"]
+)
 def test_a_malformed_traceparent_is_dropped_not_forwarded(
     fetch: FetchOne, agency_sandbox: SandboxHandle, bad: str
 ) -> None:
@@ -143,7 +145,11 @@ def test_duplicate_and_nested_fields_are_folded_before_sending(
     fetch: FetchOne, agency_sandbox: SandboxHandle
 ) -> None:
     answer = fetch("brp", ["naam", "naam.voornamen", "naam", "geboorte.datum"])
-    assert answer.data["naam"] == {"voornamen": "Eva Maria", "voorvoegsel": "de", "geslachtsnaam": "Boer"}
+    assert answer.data["naam"] == {
+        "voornamen": "Eva Maria",
+        "voorvoegsel": "de",
+        "geslachtsnaam": "Boer",
+    }
     (seen,) = agency_sandbox.observations["brp"].requests()
     assert seen.fields == ("naam", "geboorte.datum")
 

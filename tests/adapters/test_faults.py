@@ -66,7 +66,12 @@ def test_fields_not_asked_for_are_dropped_and_reported(
         "inOnderzoek": False,
     }
     dropped = set(answer.extra_fields_dropped)
-    assert {"interneNotitie", "medisch.beperkingen", "medisch.belastbaarheid", "ao.begindatum"} <= dropped
+    assert {
+        "interneNotitie",
+        "medisch.beperkingen",
+        "medisch.belastbaarheid",
+        "ao.begindatum",
+    } <= dropped
     assert "ao.uitkeringsType" not in dropped and not dropped & FLAGS
     assert list(answer.extra_fields_dropped) == sorted(dropped)
 
@@ -165,7 +170,9 @@ def _answer_from(respond: Callable[[httpx.Request], httpx.Response], **limits: A
     return run(go())
 
 
-def _raw(body: bytes, content_type: str = "application/json", **headers: str) -> Callable[[httpx.Request], httpx.Response]:
+def _raw(
+    body: bytes, content_type: str = "application/json", **headers: str
+) -> Callable[[httpx.Request], httpx.Response]:
     # stream=, not content=: a network response is read by the adapter, not pre-read.
     return lambda request: httpx.Response(
         200, stream=httpx.ByteStream(body), headers={"content-type": content_type, **headers}
@@ -189,9 +196,21 @@ def _json(doc: Any) -> Callable[[httpx.Request], httpx.Response]:
         _raw(b"[" * 3000 + b"]" * 3000),
         _raw(gzip.compress(b'{"personen": []}'), **{"content-encoding": "gzip"}),
     ],
-    ids=["personen-object", "no-personen", "top-level-list", "two-persons", "person-not-object", "not-json-type", "not-utf8", "nested-too-deep", "gzip"],
+    ids=[
+        "personen-object",
+        "no-personen",
+        "top-level-list",
+        "two-persons",
+        "person-not-object",
+        "not-json-type",
+        "not-utf8",
+        "nested-too-deep",
+        "gzip",
+    ],
 )
-def test_a_wrongly_shaped_answer_is_malformed(respond: Callable[[httpx.Request], httpx.Response]) -> None:
+def test_a_wrongly_shaped_answer_is_malformed(
+    respond: Callable[[httpx.Request], httpx.Response],
+) -> None:
     answer = _answer_from(respond, max_response_bytes=1 << 20)
     assert (answer.status, answer.error_code, answer.data) == ("unavailable", "malformed", {})
 
@@ -241,7 +260,9 @@ class _BrokenAdapter(GemeenteAdapter):
         raise RuntimeError(f"bug while handling {args[2]}")  # even a BSN in a message
 
 
-def test_fetch_never_raises_even_when_the_plug_in_has_a_bug(caplog: pytest.LogCaptureFixture) -> None:
+def test_fetch_never_raises_even_when_the_plug_in_has_a_bug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     adapter = _BrokenAdapter({"schuldhulp": "http://x.test"}, timeout_s=1, max_response_bytes=10)
     answer = run(adapter.fetch("schuldhulp", BSN_EVA, ["traject"]))

@@ -32,7 +32,9 @@ def ask(
     return http.post(f"{sandbox.agency_urls[agency]}/{agency}/personen", json=body)
 
 
-def test_only_the_requested_fields_come_back(http: httpx.Client, agency_sandbox: SandboxHandle) -> None:
+def test_only_the_requested_fields_come_back(
+    http: httpx.Client, agency_sandbox: SandboxHandle
+) -> None:
     r = ask(http, agency_sandbox, "uwv", ["ao.uitkeringsType", "inkomen.brutoMaand"])
     assert r.status_code == 200
     assert r.json() == {
@@ -109,7 +111,9 @@ def test_an_agency_of_another_kind_is_not_served_here(
     assert r.status_code == 404
 
 
-def test_an_unknown_citizen_is_an_empty_list(http: httpx.Client, agency_sandbox: SandboxHandle) -> None:
+def test_an_unknown_citizen_is_an_empty_list(
+    http: httpx.Client, agency_sandbox: SandboxHandle
+) -> None:
     r = ask(http, agency_sandbox, "svb", ["aow"])  # Eva has no SVB record
     assert r.status_code == 200 and r.json() == {"personen": []}
     r = ask(http, agency_sandbox, "brp", ["naam"], [UNKNOWN_BSN])
