@@ -118,7 +118,9 @@ class NoteVerifier:
         return key_id(self.name, self.public_key)
 
     def vkey(self) -> str:
-        raw = self.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        raw = self.public_key.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
         return f"{self.name}+{self.key_id.hex()}+{_b64(ED25519_SIG_TYPE + raw)}"
 
     @classmethod
@@ -150,7 +152,9 @@ def vkey_for(name: str, private_key: Ed25519PrivateKey) -> str:
     return NoteVerifier.for_private_key(name, private_key).vkey()
 
 
-def sign_checkpoint(checkpoint: Checkpoint, private_key: Ed25519PrivateKey, key_name: str) -> SignedCheckpoint:
+def sign_checkpoint(
+    checkpoint: Checkpoint, private_key: Ed25519PrivateKey, key_name: str
+) -> SignedCheckpoint:
     """Sign ``checkpoint`` as a C2SP signed note with one Ed25519 signature line.
 
     Callers that are a log must first make sure the checkpoint is consistent with the last one

@@ -105,7 +105,9 @@ def _time(value: str | None, name: str) -> str | None:
     try:
         dt = datetime.fromisoformat(value)
     except ValueError as e:
-        raise BadInput(f"--{name} must be an ISO 8601 date or time, e.g. 2026-11-25T10:00:00+01:00") from e
+        raise BadInput(
+            f"--{name} must be an ISO 8601 date or time, e.g. 2026-11-25T10:00:00+01:00"
+        ) from e
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return utc_timestamp(dt)
@@ -123,9 +125,12 @@ def verify_cmd(
     ] = None,
     pubkey: PubkeyOpt = None,
     checkpoint: Annotated[
-        list[Path] | None, typer.Option("--checkpoint", help="A trusted checkpoint note obtained elsewhere.")
+        list[Path] | None,
+        typer.Option("--checkpoint", help="A trusted checkpoint note obtained elsewhere."),
     ] = None,
-    deep: Annotated[bool, typer.Option("--deep", help="Also decode and validate every record.")] = False,
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Also decode and validate every record.")
+    ] = False,
 ) -> None:
     """Verify the log: every leaf, every checkpoint signature and root; exit 1 on tampering."""
     with _errors():
@@ -134,7 +139,11 @@ def verify_cmd(
             verifier = _verifier(pubkey)
             with _progress("verifying", None) as progress:
                 report = verify_export_file(
-                    str(export_file), verifier, trusted_checkpoints=trusted, deep=deep, progress=progress
+                    str(export_file),
+                    verifier,
+                    trusted_checkpoints=trusted,
+                    deep=deep,
+                    progress=progress,
                 )
         else:
             log = open_log_from_settings(require_key=False)
@@ -154,7 +163,9 @@ def verify_cmd(
 def export_cmd(
     out: Annotated[Path, typer.Option("--out", help="File to write.")],
     fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
-    since: Annotated[str | None, typer.Option(help="From this time (inclusive, ISO 8601; UTC if no offset).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="From this time (inclusive, ISO 8601; UTC if no offset).")
+    ] = None,
     until: Annotated[str | None, typer.Option(help="Until this time (exclusive).")] = None,
     actor: Annotated[str | None, typer.Option(help="Casemanager (actor sub).")] = None,
     purpose: Annotated[str | None, typer.Option()] = None,
@@ -184,13 +195,19 @@ def export_cmd(
             if log.verifier is not None:
                 log.checkpoint(force=True)  # cover the newest records
             latest = log.latest_checkpoint()
-            with out.open("wb") as f, _progress("exporting", latest.tree_size if latest else None) as p:
+            with (
+                out.open("wb") as f,
+                _progress("exporting", latest.tree_size if latest else None) as p,
+            ):
                 summary = write_full_export(log, f, progress=p)
         elif fmt == "jsonl":
             with out.open("wb") as f, _progress("exporting", log.count(flt)) as p:
                 summary = write_jsonl(log, f, flt, progress=p)
         else:
-            with out.open("w", encoding="utf-8", newline="") as t, _progress("exporting", log.count(flt)) as p:
+            with (
+                out.open("w", encoding="utf-8", newline="") as t,
+                _progress("exporting", log.count(flt)) as p,
+            ):
                 summary = write_csv(log, t, flt, progress=p)
         kind_text = "full, verifiable" if summary.complete else "filtered"
         typer.echo(f"wrote {summary.records} records ({kind_text}) to {out}")

@@ -82,11 +82,17 @@ def _header(log: AuditLog, *, tree_size: int, checkpoints: int, complete: bool) 
 
 
 def record_line(rec: StoredRecord) -> bytes:
-    body = rec.leaf[len(LEAF_PREFIX) :] if rec.leaf.startswith(LEAF_PREFIX) else rec.leaf
-    return b'{"index":%d,"leaf_hash":"%s","record":%s}\n' % (rec.index, rec.leaf_hash.hex().encode(), body)
+    body = rec.leaf.removeprefix(LEAF_PREFIX)
+    return b'{"index":%d,"leaf_hash":"%s","record":%s}\n' % (
+        rec.index,
+        rec.leaf_hash.hex().encode(),
+        body,
+    )
 
 
-def write_full_export(log: AuditLog, out: IO[bytes], *, progress: Progress | None = None) -> ExportSummary:
+def write_full_export(
+    log: AuditLog, out: IO[bytes], *, progress: Progress | None = None
+) -> ExportSummary:
     """Export the log up to its latest signed checkpoint, with all checkpoints, verifiably.
 
     Sign a fresh checkpoint first (``log.checkpoint(force=True)``) to include the newest records.
@@ -173,7 +179,9 @@ def csv_row(rec: StoredRecord) -> list[str]:
     return [_cell(v) for v in values]
 
 
-def write_csv(log: AuditLog, out: IO[str], flt: AuditFilter, *, progress: Progress | None = None) -> ExportSummary:
+def write_csv(
+    log: AuditLog, out: IO[str], flt: AuditFilter, *, progress: Progress | None = None
+) -> ExportSummary:
     """CSV with Logboek Dataverwerkingen column names (``out`` opened with ``newline=""``)."""
     stop = log.head().tree_size
     w = csv.writer(out, lineterminator="\n")

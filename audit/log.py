@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from audit import merkle
@@ -40,7 +40,13 @@ from audit.checkpoint import (
     sign_checkpoint,
 )
 from audit.merkle import ConsistencyProof, InclusionProof, NodeId, ProofError
-from audit.models import audit_checkpoints, audit_log_head, audit_records, audit_subtrees
+from audit.models import (
+    audit_checkpoints,
+    audit_log_head,
+    audit_records,
+    audit_subtrees,
+    subtree_key,
+)
 from audit.record import LEAF_FORMAT, LEAF_PREFIX, AuditEventKind, AuditRecord, utc_timestamp
 from audit.verify import VerifyReport, verify_leaf_stream
 from gateway.errors import AuditWriteError, IntegrityError, NotFound
@@ -49,7 +55,17 @@ log = logging.getLogger(__name__)
 
 HEAD_ID = 1
 # pg_advisory_xact_lock key for "the audit log head" (a fixed signed 64-bit number).
-_PG_LOCK_KEY = int.from_bytes(hashlib.sha256(b"loket:audit_log_head").digest()[:8], "big", signed=True)
+_PG_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"loket:audit_log_head").digest()[:8], "big", signed=True
+)
+
+# Built once so SQLAlchemy caches their compiled form (proofs are on the hot path).
+_SELECT_LEAF_HASHES = select(audit_records.c.idx, audit_records.c.leaf_hash).where(
+    audit_records.c.idx.in_(bindparam("ids", expanding=True))
+)
+_SELECT_SUBTREES = select(audit_subtrees.c.node, audit_subtrees.c.hash).where(
+    audit_subtrees.c.node.in_(bindparam("ids", expanding=True))
+)
 
 
 @dataclass(frozen=True)
@@ -183,15 +199,19 @@ class AuditLog:
                 yield conn
 
     def _read_head(self, conn: Connection, *, lock: bool) -> tuple[int, bytes, list[bytes]]:
-        q = select(audit_log_head.c.tree_size, audit_log_head.c.root_hash, audit_log_head.c.frontier).where(
-            audit_log_head.c.id == HEAD_ID
-        )
+        q = select(
+            audit_log_head.c.tree_size, audit_log_head.c.root_hash, audit_log_head.c.frontier
+        ).where(audit_log_head.c.id == HEAD_ID)
         row = conn.execute(q.with_for_update() if lock else q).first()
         if row is None:
             if lock:
                 conn.execute(
                     insert(audit_log_head).values(
-                        id=HEAD_ID, tree_size=0, root_hash=merkle.EMPTY_ROOT, frontier=b"", updated_at=utc_timestamp()
+                        id=HEAD_ID,
+                        tree_size=0,
+                        root_hash=merkle.EMPTY_ROOT,
+                        frontier=b"",
+                        updated_at=utc_timestamp(),
                     )
                 )
             return 0, merkle.EMPTY_ROOT, []
@@ -217,7 +237,9 @@ class AuditLog:
                 if pending.done.is_set():
                     break
                 with self._queue_lock:
-                    batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+                    batch = [
+                        self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))
+                    ]
                 self._flush(batch)
         if pending.error is not None:
             raise AuditWriteError("audit record could not be written") from pending.error
@@ -235,7 +257,10 @@ class AuditLog:
         leaves = [r.to_leaf() for r in records]
         receipts: list[AppendReceipt] = []
         for start in range(0, len(records), self.max_batch):
-            chunk = [_Pending(r, leaf) for r, leaf in zip(records[start : start + self.max_batch], leaves[start:])]
+            chunk = [
+                _Pending(r, leaf)
+                for r, leaf in zip(records[start : start + self.max_batch], leaves[start:])
+            ]
             try:
                 receipts.extend(self._write(chunk))
             except Exception as e:
@@ -248,7 +273,7 @@ class AuditLog:
             return
         try:
             receipts = self._write(batch)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - handed to the waiting caller as AuditWriteError
             if len(batch) == 1:
                 batch[0].error = e
                 batch[0].done.set()
@@ -257,7 +282,7 @@ class AuditLog:
             for p in batch:
                 try:
                     (p.receipt,) = self._write([p])
-                except Exception as e1:
+                except Exception as e1:  # noqa: BLE001 - handed to its caller as AuditWriteError
                     p.error = e1
                 p.done.set()
             self._after_append(None)
@@ -270,9 +295,9 @@ class AuditLog:
     def _write(self, batch: Sequence[_Pending]) -> list[AppendReceipt]:
         with self._locked() as conn:
             size, _root, frontier = self._read_head(conn, lock=True)
-            rows = []
-            nodes = []
-            receipts = []
+            rows: list[dict[str, object]] = []
+            nodes: list[dict[str, object]] = []
+            receipts: list[AppendReceipt] = []
             for p in batch:
                 h = merkle.leaf_hash(p.leaf)
                 frontier, completed = merkle.frontier_append(frontier, size, h)
@@ -294,7 +319,7 @@ class AuditLog:
                         "trace_id": rec.trace_id,
                     }
                 )
-                nodes.extend({"level": lvl, "idx": i, "hash": nh} for lvl, i, nh in completed)
+                nodes.extend({"node": subtree_key(lvl, i), "hash": nh} for lvl, i, nh in completed)
                 receipts.append(AppendReceipt(size, h, rec.record_id))
                 size += 1
             conn.execute(insert(audit_records), rows)
@@ -321,7 +346,8 @@ class AuditLog:
             latest = self._latest_row()
             self._last_cp_size = 0 if latest is None else latest[0]
         due = new_size - self._last_cp_size >= self.checkpoint_every_records or (
-            new_size > self._last_cp_size and time.monotonic() - self._last_cp_time >= self.checkpoint_every_s
+            new_size > self._last_cp_size
+            and time.monotonic() - self._last_cp_time >= self.checkpoint_every_s
         )
         if due:
             try:
@@ -345,7 +371,11 @@ class AuditLog:
             with self._locked() as conn:
                 size, root, _ = self._read_head(conn, lock=True)
                 last_row = conn.execute(
-                    select(audit_checkpoints.c.tree_size, audit_checkpoints.c.note, audit_checkpoints.c.created_at)
+                    select(
+                        audit_checkpoints.c.tree_size,
+                        audit_checkpoints.c.note,
+                        audit_checkpoints.c.created_at,
+                    )
                     .order_by(audit_checkpoints.c.tree_size.desc())
                     .limit(1)
                 ).first()
@@ -358,15 +388,23 @@ class AuditLog:
                         )
                     if last.tree_size == size:
                         if last.root_hash != root:
-                            raise IntegrityError(f"log head root differs from the signed checkpoint at size {size}")
+                            raise IntegrityError(
+                                f"log head root differs from the signed checkpoint at size {size}"
+                            )
                         self._note_checkpoint(size)
                         return SignedCheckpoint(last, last_row.note)
                     if not force and not self._due(size, last.tree_size, last_row.created_at):
                         return SignedCheckpoint(last, last_row.note)
                 # Recompute the root from stored subtrees; it must match the head.
                 plan = (merkle.root_plan(size),) if size else ()
-                if plan and merkle.assemble(plan, self._fetch_nodes(conn, merkle.plan_nodes(plan)))[0] != root:
-                    raise IntegrityError(f"stored subtrees do not reproduce the head root at size {size}")
+                if (
+                    plan
+                    and merkle.assemble(plan, self._fetch_nodes(conn, merkle.plan_nodes(plan)))[0]
+                    != root
+                ):
+                    raise IntegrityError(
+                        f"stored subtrees do not reproduce the head root at size {size}"
+                    )
                 if last is not None:
                     proof = self._consistency_hashes(conn, last.tree_size, size)
                     try:
@@ -376,7 +414,9 @@ class AuditLog:
                             f"refusing to sign: tree at size {size} is not consistent with "
                             f"the signed checkpoint at size {last.tree_size}"
                         ) from e
-                signed = sign_checkpoint(Checkpoint(self.origin, size, root), self._signing_key, self.key_name)
+                signed = sign_checkpoint(
+                    Checkpoint(self.origin, size, root), self._signing_key, self.key_name
+                )
                 conn.execute(
                     insert(audit_checkpoints).values(
                         tree_size=size, root_hash=root, note=signed.note, created_at=utc_timestamp()
@@ -445,31 +485,21 @@ class AuditLog:
         out: dict[NodeId, bytes] = {}
         leaves = sorted(i for lvl, i in ids if lvl == 0)
         if leaves:
-            for idx, h in conn.execute(
-                select(audit_records.c.idx, audit_records.c.leaf_hash).where(audit_records.c.idx.in_(leaves))
-            ):
+            for idx, h in conn.execute(_SELECT_LEAF_HASHES, {"ids": leaves}):
                 out[(0, int(idx))] = bytes(h)
-        by_level: dict[int, list[int]] = {}
-        for lvl, i in ids:
-            if lvl:
-                by_level.setdefault(lvl, []).append(i)
-        if by_level:
-            cond = or_(
-                *(
-                    and_(audit_subtrees.c.level == lvl, audit_subtrees.c.idx.in_(idxs))
-                    for lvl, idxs in by_level.items()
-                )
-            )
-            for lvl, idx, h in conn.execute(
-                select(audit_subtrees.c.level, audit_subtrees.c.idx, audit_subtrees.c.hash).where(cond)
-            ):
-                out[(int(lvl), int(idx))] = bytes(h)
+        keys = sorted(subtree_key(lvl, i) for lvl, i in ids if lvl)
+        if keys:
+            for key, h in conn.execute(_SELECT_SUBTREES, {"ids": keys}):
+                key = int(key)
+                out[(key & 63, key >> 6)] = bytes(h)
         missing = ids - out.keys()
         if missing:
             raise IntegrityError(f"audit log is missing subtree hashes {sorted(missing)[:5]}")
         return out
 
-    def _consistency_hashes(self, conn: Connection, old_size: int, new_size: int) -> tuple[bytes, ...]:
+    def _consistency_hashes(
+        self, conn: Connection, old_size: int, new_size: int
+    ) -> tuple[bytes, ...]:
         plan = merkle.consistency_plan(old_size, new_size)
         return merkle.assemble(plan, self._fetch_nodes(conn, merkle.plan_nodes(plan)))
 
@@ -507,7 +537,9 @@ class AuditLog:
 
     def find_index(self, record_id: str) -> int:
         with self.engine.connect() as conn:
-            idx = conn.execute(select(audit_records.c.idx).where(audit_records.c.record_id == record_id)).scalar()
+            idx = conn.execute(
+                select(audit_records.c.idx).where(audit_records.c.record_id == record_id)
+            ).scalar()
         if idx is None:
             raise NotFound("no audit record with that id")
         return int(idx)
@@ -533,10 +565,17 @@ class AuditLog:
             q = q.where(c.idx < before)
         q = q.order_by(c.idx.desc() if newest_first else c.idx).limit(limit)
         with self.engine.connect() as conn:
-            return [StoredRecord(int(r.idx), bytes(r.leaf), bytes(r.leaf_hash)) for r in conn.execute(q)]
+            return [
+                StoredRecord(int(r.idx), bytes(r.leaf), bytes(r.leaf_hash)) for r in conn.execute(q)
+            ]
 
     def iter_records(
-        self, flt: AuditFilter | None = None, *, start: int = 0, stop: int | None = None, page_size: int = 2000
+        self,
+        flt: AuditFilter | None = None,
+        *,
+        start: int = 0,
+        stop: int | None = None,
+        page_size: int = 2000,
     ) -> Iterator[StoredRecord]:
         """Stream matching records with ``start <= index < stop`` in index order, page by page."""
         after = start - 1
@@ -564,14 +603,22 @@ class AuditLog:
         def leaves() -> Iterator[tuple[int, bytes, bytes | None]]:
             for r in self.iter_records(page_size=5000):
                 if r.index >= head.tree_size:
-                    raise IntegrityError(f"record {r.index}: stored beyond the log head at size {head.tree_size}")
+                    raise IntegrityError(
+                        f"record {r.index}: stored beyond the log head at size {head.tree_size}"
+                    )
                 if not r.leaf.startswith(LEAF_PREFIX):
-                    raise IntegrityError(f"record {r.index}: stored leaf is not a {LEAF_FORMAT} leaf")
+                    raise IntegrityError(
+                        f"record {r.index}: stored leaf is not a {LEAF_FORMAT} leaf"
+                    )
                 yield r.index, r.leaf[len(LEAF_PREFIX) :], r.leaf_hash
 
-        size, root = verify_leaf_stream(leaves(), checkpoints, expected_size=head.tree_size, progress=progress)
+        size, root = verify_leaf_stream(
+            leaves(), checkpoints, expected_size=head.tree_size, progress=progress
+        )
         if root != head.root_hash:
-            raise IntegrityError(f"log head at tree size {size}: stored root does not match the records")
+            raise IntegrityError(
+                f"log head at tree size {size}: stored root does not match the records"
+            )
         if checkpoints:
             # The subtree hashes that proofs are served from must agree with the signed trees.
             last = max(checkpoints, key=lambda c: c.tree_size)
@@ -583,7 +630,9 @@ class AuditLog:
                 raise IntegrityError(
                     f"checkpoint at tree size {last.tree_size}: stored subtree hashes give a bad consistency proof"
                 ) from e
-        return VerifyReport(size, root, len(checkpoints), self.origin, time.perf_counter() - started)
+        return VerifyReport(
+            size, root, len(checkpoints), self.origin, time.perf_counter() - started
+        )
 
     def count(self, flt: AuditFilter | None = None, *, stop: int | None = None) -> int:
         q = select(func.count()).select_from(audit_records).where(*(flt or AuditFilter()).clauses())

@@ -115,7 +115,7 @@ def frontier_append(
     Returns the new frontier and the perfect subtrees ``(level, index, hash)`` of level >= 1
     that this append completed (at most log2(size + 1), one on average).
     """
-    if len(frontier) != bin(size).count("1"):
+    if len(frontier) != size.bit_count():
         raise ProofError(f"frontier of {len(frontier)} hashes does not fit tree size {size}")
     out = list(frontier)
     completed: list[tuple[int, int, bytes]] = []
@@ -147,9 +147,11 @@ def pack_frontier(frontier: Sequence[bytes]) -> bytes:
 
 
 def unpack_frontier(blob: bytes, size: int) -> list[bytes]:
-    count = bin(size).count("1")
+    count = size.bit_count()
     if len(blob) != count * HASH_SIZE:
-        raise ProofError(f"stored frontier has {len(blob)} bytes, tree size {size} needs {count * 32}")
+        raise ProofError(
+            f"stored frontier has {len(blob)} bytes, tree size {size} needs {count * 32}"
+        )
     return [blob[i : i + HASH_SIZE] for i in range(0, len(blob), HASH_SIZE)]
 
 
@@ -224,7 +226,9 @@ def plan_nodes(plan: Plan) -> set[NodeId]:
     return {node for entry in plan for node in entry}
 
 
-def assemble(plan: Plan, hashes: Mapping[NodeId, bytes] | Callable[[NodeId], bytes]) -> tuple[bytes, ...]:
+def assemble(
+    plan: Plan, hashes: Mapping[NodeId, bytes] | Callable[[NodeId], bytes]
+) -> tuple[bytes, ...]:
     """Turn a plan into proof hashes, given the hashes of its perfect subtrees."""
     get = hashes.__getitem__ if isinstance(hashes, Mapping) else hashes
     out: list[bytes] = []
@@ -273,7 +277,9 @@ class MemoryTree:
     def inclusion_proof(self, index: int, tree_size: int) -> InclusionProof:
         if tree_size > self.size:
             raise ValueError(f"tree size {tree_size} beyond {self.size}")
-        return InclusionProof(index, tree_size, assemble(inclusion_plan(index, tree_size), self.node))
+        return InclusionProof(
+            index, tree_size, assemble(inclusion_plan(index, tree_size), self.node)
+        )
 
     def consistency_proof(self, old_size: int, new_size: int) -> ConsistencyProof:
         if new_size > self.size:
@@ -325,7 +331,9 @@ def verify_inclusion(
 ) -> None:
     """Raise ProofError unless ``proof`` shows the leaf at ``index`` is in ``root``."""
     if root_from_inclusion_proof(index, tree_size, leaf_hash_, proof) != root:
-        raise ProofError(f"inclusion proof for leaf {index} does not lead to the root of size {tree_size}")
+        raise ProofError(
+            f"inclusion proof for leaf {index} does not lead to the root of size {tree_size}"
+        )
 
 
 def verify_consistency(

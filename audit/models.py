@@ -4,7 +4,7 @@
   bytes hashed into the tree. The other columns are copies of record fields, indexed for the
   privacy officer's search; they hold no BSN and no data content.
 - ``audit_subtrees``: hashes of the perfect subtrees of level >= 1 (level 0 are the leaf
-  hashes), written as appends complete them, so proofs need O(log n) point reads.
+  hashes), written as appends complete them, so a proof needs O(log n) point reads.
 - ``audit_checkpoints``: every signed checkpoint note, by tree size.
 - ``audit_log_head``: exactly one row (id = 1): tree size, root and the frontier (compact
   range) of the tree. Every append locks and updates it.
@@ -19,7 +19,6 @@ from sqlalchemy import (
     Column,
     Integer,
     LargeBinary,
-    SmallInteger,
     String,
     Table,
     Text,
@@ -50,10 +49,16 @@ audit_records = Table(
 audit_subtrees = Table(
     "audit_subtrees",
     metadata,
-    Column("level", SmallInteger, primary_key=True, autoincrement=False),
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    # node = (index << 6) | level: one integer key, so a proof's nodes come in one IN query.
+    Column("node", BigInteger, primary_key=True, autoincrement=False),
     Column("hash", LargeBinary(32), nullable=False),
 )
+
+
+def subtree_key(level: int, index: int) -> int:
+    """Primary key of perfect subtree (level, index) in ``audit_subtrees`` (level 1..63)."""
+    return index << 6 | level
+
 
 audit_checkpoints = Table(
     "audit_checkpoints",

@@ -23,12 +23,12 @@ import re
 import secrets
 import types
 import uuid
-from urllib.parse import quote
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 import rfc8785
 
@@ -74,6 +74,36 @@ _URI = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:\S+")
 _BSN_LIKE = re.compile(r"(?<![0-9A-Za-z])[0-9]{9}(?![0-9A-Za-z])")
 
 
+def canonical_json(value: dict[str, Any]) -> bytes:
+    """RFC 8785 (JCS) encoding of a record dict.
+
+    For the record's value space (strings, small ints, bools, null, lists, objects) JCS equals
+    ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` as UTF-8 as
+    long as every object key is ASCII: JCS sorts keys by UTF-16 code units, which for ASCII
+    is Python's order, and escapes exactly what ``json`` escapes. That fast path is ~20x
+    quicker than the general ``rfc8785`` encoder, which handles everything else.
+    """
+    if _fast_path_ok(value):
+        try:
+            return json.dumps(
+                value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: let rfc8785 reject it
+            pass
+    return rfc8785.dumps(value)
+
+
+def _fast_path_ok(v: object) -> bool:
+    """ASCII object keys and integers JCS can represent exactly (|i| < 2**53)."""
+    if isinstance(v, dict):
+        return all(k.isascii() and _fast_path_ok(x) for k, x in v.items())
+    if isinstance(v, list):
+        return all(_fast_path_ok(x) for x in v)
+    if isinstance(v, int) and not isinstance(v, bool):
+        return abs(v) < 2**53
+    return True
+
+
 def utc_timestamp(when: datetime | None = None) -> str:
     """RFC 3339 UTC with milliseconds, e.g. ``2026-11-25T11:48:00.123Z`` (sorts as text)."""
     dt = (when or datetime.now(UTC)).astimezone(UTC)
@@ -92,11 +122,13 @@ def contains_bsn_like(value: str) -> bool:
     return _BSN_LIKE.search(value) is not None
 
 
-def _text(name: str, value: object, *, optional: bool = False, max_chars: int = MAX_STRING_CHARS) -> None:
+def _text(
+    name: str, value: object, *, optional: bool = False, max_chars: int = MAX_STRING_CHARS
+) -> None:
     if value is None and optional:
         return
     if not isinstance(value, str):
-        raise ValueError(f"{name} must be a string")
+        raise ValueError(f"{name} must be a string")  # noqa: TRY004 - the record contract is ValueError
     if not value and not optional:
         raise ValueError(f"{name} must not be empty")
     if len(value) > max_chars:
@@ -107,7 +139,9 @@ def _text(name: str, value: object, *, optional: bool = False, max_chars: int = 
         raise ValueError(f"{name} contains a nine-digit number that looks like a BSN")
 
 
-def _pattern(name: str, value: object, pattern: re.Pattern[str], what: str, *, optional: bool = False) -> None:
+def _pattern(
+    name: str, value: object, pattern: re.Pattern[str], what: str, *, optional: bool = False
+) -> None:
     if value is None and optional:
         return
     if not isinstance(value, str) or not pattern.fullmatch(value):
@@ -175,9 +209,13 @@ class AuditRecord:
     start_time: str = field(default_factory=utc_timestamp)
     end_time: str | None = None  # defaults to start_time
     status_code: int = STATUS_OK
-    processing_activity_id: str | None = None  # defaults to urn:loket:processing-activity:<purpose|kind>
+    processing_activity_id: str | None = (
+        None  # defaults to urn:loket:processing-activity:<purpose|kind>
+    )
     data_subject_id: str | None = None  # keyed pseudonym (64 hex), never a BSN
-    data_subject_id_type: str | None = None  # defaults to the pseudonymiser's type when a subject is set
+    data_subject_id_type: str | None = (
+        None  # defaults to the pseudonymiser's type when a subject is set
+    )
     receiver: str | None = None  # receiving party; defaults to "<actor_role>:<actor_sub>"
     # Loket's own
     record_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -227,12 +265,18 @@ class AuditRecord:
             raise ValueError("status_code must be 0 (unset), 1 (ok) or 2 (error)")
         _text("processing_activity_id", self.processing_activity_id)
         _pattern("processing_activity_id", self.processing_activity_id, _URI, "a URI")
-        _pattern("data_subject_id", self.data_subject_id, _HEX64, "a 64-hex pseudonym", optional=True)
+        _pattern(
+            "data_subject_id", self.data_subject_id, _HEX64, "a 64-hex pseudonym", optional=True
+        )
         _text("data_subject_id_type", self.data_subject_id_type, optional=True)
         if (self.data_subject_id is None) != (self.data_subject_id_type is None):
             raise ValueError("data_subject_id and data_subject_id_type go together")
         _pattern(
-            "justification_sha256", self.justification_sha256, _HEX64, "64 lowercase hex digits", optional=True
+            "justification_sha256",
+            self.justification_sha256,
+            _HEX64,
+            "64 lowercase hex digits",
+            optional=True,
         )
         if type(self.break_glass) is not bool:
             raise ValueError("break_glass must be a bool")
@@ -242,7 +286,10 @@ class AuditRecord:
             _text(n, getattr(self, n))
         for n in ("case_id", "purpose", "decision_id", "policy_revision"):
             _text(n, getattr(self, n), optional=True)
-        for items, cls, n in ((self.disclosed, Disclosure, "disclosed"), (self.refused, Refusal, "refused")):
+        for items, cls, n in (
+            (self.disclosed, Disclosure, "disclosed"),
+            (self.refused, Refusal, "refused"),
+        ):
             if len(items) > MAX_ITEMS:
                 raise ValueError(f"too many {n} entries")
             if not all(isinstance(i, cls) for i in items):
@@ -295,7 +342,7 @@ class AuditRecord:
         }
 
     def canonical_json(self) -> bytes:
-        return rfc8785.dumps(self.to_dict())
+        return canonical_json(self.to_dict())
 
     def to_leaf(self) -> bytes:
         """The exact bytes that are hashed into the Merkle tree (leaf format v1)."""
@@ -309,7 +356,9 @@ class AuditRecord:
         keys = set(data)
         expected = set(_FIELD_ORDER)
         if keys != expected:
-            raise ValueError(f"record fields differ: missing {sorted(expected - keys)}, unknown {sorted(keys - expected)}")
+            raise ValueError(
+                f"record fields differ: missing {sorted(expected - keys)}, unknown {sorted(keys - expected)}"
+            )
         if data["name"] != data["kind"]:
             raise ValueError("record name and kind differ")
         try:
@@ -331,7 +380,7 @@ class AuditRecord:
             raise ValueError(f"malformed disclosed/refused entry: {e}") from e
         extra = data["extra"]
         if not isinstance(extra, dict):
-            raise ValueError("extra must be an object")
+            raise ValueError("extra must be an object")  # noqa: TRY004 - the record contract is ValueError
         if data["data_subject_id"] is None and data["data_subject_id_type"] is not None:
             raise ValueError("data_subject_id_type without data_subject_id")
         return cls(
@@ -374,7 +423,7 @@ class AuditRecord:
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ValueError(f"leaf body is not JSON: {e}") from e
         if not isinstance(data, dict):
-            raise ValueError("leaf body is not a JSON object")
+            raise ValueError("leaf body is not a JSON object")  # noqa: TRY004 - decoding error
         record = cls.from_dict(data)
         if record.canonical_json() != body:
             raise ValueError("leaf body is not the canonical encoding of its record")
@@ -382,14 +431,16 @@ class AuditRecord:
 
 
 _FIELD_ORDER = tuple(
-    AuditRecord(kind=AuditEventKind.ACCESS_DENIED, actor_sub="x", actor_role="x", outcome="x").to_dict()
+    AuditRecord(
+        kind=AuditEventKind.ACCESS_DENIED, actor_sub="x", actor_role="x", outcome="x"
+    ).to_dict()
 )
 CSV_FIELDS = _FIELD_ORDER
 
 
 def _list(value: object, name: str) -> list[Any]:
     if not isinstance(value, list):
-        raise ValueError(f"{name} must be a list")
+        raise ValueError(f"{name} must be a list")  # noqa: TRY004 - the record contract is ValueError
     return value
 
 

@@ -15,7 +15,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -63,9 +63,52 @@ def _sorted_checkpoints(checkpoints: Iterable[Checkpoint]) -> list[Checkpoint]:
         seen = by_size.get(cp.tree_size)
         if seen is not None and seen.root_hash != cp.root_hash:
             # The log signed two different trees of one size: a split view (C2SP / RFC 9162 §8).
-            raise IntegrityError(f"checkpoint at tree size {cp.tree_size}: two signed checkpoints disagree")
+            raise IntegrityError(
+                f"checkpoint at tree size {cp.tree_size}: two signed checkpoints disagree"
+            )
         by_size[cp.tree_size] = cp
     return [by_size[s] for s in sorted(by_size)]
+
+
+class _CheckpointTrack:
+    """The signed checkpoints a stream of leaves must meet, in tree-size order."""
+
+    def __init__(self, checkpoints: Sequence[Checkpoint], expected_size: int) -> None:
+        cps = _sorted_checkpoints(checkpoints)
+        if cps and cps[-1].tree_size > expected_size:
+            raise IntegrityError(
+                f"checkpoint at tree size {cps[-1].tree_size} covers records beyond the end of the log "
+                f"({expected_size} records): the log was truncated"
+            )
+        for cp in cps:
+            if cp.tree_size == 0 and cp.root_hash != merkle.EMPTY_ROOT:
+                raise IntegrityError("checkpoint at tree size 0: root is not the empty-tree hash")
+        self._pending = [cp for cp in cps if cp.tree_size > 0][::-1]  # popped from the end
+        self.next_size = self._pending[-1].tree_size if self._pending else -1
+        self._verified_up_to = 0
+
+    def reached(self, frontier: Sequence[bytes]) -> None:
+        """The stream holds exactly ``next_size`` leaves: their root must be the signed one."""
+        cp = self._pending.pop()
+        size = cp.tree_size
+        if merkle.frontier_root(frontier) != cp.root_hash:
+            raise IntegrityError(
+                f"checkpoint at tree size {size}: root does not match records {self._verified_up_to}..{size - 1} "
+                f"(a record in that range was changed, inserted, removed or reordered; "
+                f"everything before record {self._verified_up_to} verified)"
+            )
+        self._verified_up_to = size
+        self.next_size = self._pending[-1].tree_size if self._pending else -1
+
+    def finish(self, size: int, expected_size: int) -> None:
+        if size != expected_size:
+            raise IntegrityError(
+                f"record {size}: the log ends after {size} records but should hold {expected_size} (truncated)"
+            )
+        if self._pending:
+            raise IntegrityError(
+                f"checkpoint at tree size {self._pending[-1].tree_size}: the log has only {size} records (truncated)"
+            )
 
 
 def verify_leaf_stream(
@@ -81,26 +124,12 @@ def verify_leaf_stream(
     log from index 0 in order. Every checkpoint root must equal the root recomputed at its
     size, and the stream must end at ``expected_size``. Returns (tree size, root).
     """
-    cps = _sorted_checkpoints(checkpoints)
-    sizes = [cp.tree_size for cp in cps]
-    if cps and sizes[-1] > expected_size:
-        raise IntegrityError(
-            f"checkpoint at tree size {sizes[-1]} covers records beyond the end of the log "
-            f"({expected_size} records): the log was truncated"
-        )
-    pending = iter(cps)
-    nxt = next(pending, None)
-    while nxt is not None and nxt.tree_size == 0:
-        if nxt.root_hash != merkle.EMPTY_ROOT:
-            raise IntegrityError("checkpoint at tree size 0: root is not the empty-tree hash")
-        nxt = next(pending, None)
+    track = _CheckpointTrack(checkpoints, expected_size)
     leaf_base = hashlib.sha256(merkle.LEAF_PREFIX + LEAF_PREFIX)
     sha256 = hashlib.sha256
     node = merkle.NODE_PREFIX
     frontier: list[bytes] = []
     size = 0
-    prev_cp = 0
-    # The hot loop: one leaf hash and, on average, one node hash per record.
     for index, body, claimed in leaves:
         if index != size:
             raise IntegrityError(
@@ -111,51 +140,95 @@ def verify_leaf_stream(
         h.update(body)
         x = h.digest()
         if claimed is not None and claimed != x:
-            raise IntegrityError(f"record {index}: content does not match its leaf hash (the record was changed)")
+            raise IntegrityError(
+                f"record {index}: content does not match its leaf hash (the record was changed)"
+            )
         n = size
-        while n & 1:
+        while n & 1:  # RFC 9162 §2.1.1 split, incrementally: merge completed perfect subtrees
             x = sha256(node + frontier.pop() + x).digest()
             n >>= 1
         frontier.append(x)
         size += 1
-        if nxt is not None and size == nxt.tree_size:
-            if merkle.frontier_root(frontier) != nxt.root_hash:
-                raise IntegrityError(
-                    f"checkpoint at tree size {size}: root does not match records {prev_cp}..{size - 1} "
-                    f"(a record in that range was changed, inserted, removed or reordered; "
-                    f"everything before record {prev_cp} verified)"
-                )
-            prev_cp = size
-            nxt = next(pending, None)
+        if size == track.next_size:
+            track.reached(frontier)
         if progress is not None and size & 0x3FFF == 0:
             progress(size)
     if progress is not None:
         progress(size)
-    if size != expected_size:
-        raise IntegrityError(
-            f"record {size}: the log ends after {size} records but should hold {expected_size} (truncated)"
-        )
-    if nxt is not None:
-        raise IntegrityError(f"checkpoint at tree size {nxt.tree_size}: the log has only {size} records (truncated)")
+    track.finish(size, expected_size)
     return size, merkle.frontier_root(frontier)
 
 
-def _export_records(stream: IO[bytes], first_line: int, *, deep: bool) -> Iterator[tuple[int, bytes, bytes | None]]:
+def _bad_record_line(line: bytes, line_no: int, size: int) -> IntegrityError:
+    """Explain why ``line`` is not the record line for index ``size``."""
+    m = _RECORD_LINE.match(line)
+    if m is not None and line.endswith(b"}\n") and int(m.group(1)) != size:
+        return IntegrityError(
+            f"record {size}: export line {line_no} holds index {m.group(1).decode()} where index {size} "
+            "belongs (records were deleted, inserted or reordered)"
+        )
+    return IntegrityError(
+        f"export line {line_no} (where record {size} belongs): not a record line in the export layout"
+    )
+
+
+def _verify_record_lines(
+    stream: IO[bytes],
+    track: _CheckpointTrack,
+    *,
+    first_line: int,
+    expected_size: int,
+    deep: bool,
+    progress: Callable[[int], None] | None,
+) -> tuple[int, bytes]:
+    """The hot loop of export verification: no regex, no JSON parse, one leaf hash per line."""
+    leaf_base = hashlib.sha256(merkle.LEAF_PREFIX + LEAF_PREFIX)
+    sha256 = hashlib.sha256
+    node = merkle.NODE_PREFIX
+    mid = b'","record":'
+    frontier: list[bytes] = []
+    size = 0
     line_no = first_line
     for line in stream:
         line_no += 1
-        m = _RECORD_LINE.match(line)
-        if m is None or not line.endswith(b"}\n") or len(line) > MAX_EXPORT_LINE_BYTES:
-            near = f" near record {m.group(1).decode()}" if m else ""
-            raise IntegrityError(f"export line {line_no}{near}: not a record line in the export layout")
-        body = line[m.end() : -2]
-        index = int(m.group(1))
+        head = b'{"index":%d,"leaf_hash":"' % size
+        hp = len(head)
+        if (
+            not line.startswith(head)
+            or line[hp + 64 : hp + 75] != mid
+            or line[-2:] != b"}\n"
+            or len(line) > MAX_EXPORT_LINE_BYTES
+        ):
+            raise _bad_record_line(line, line_no, size)
+        body = line[hp + 75 : -2]
+        h = leaf_base.copy()
+        h.update(body)
+        x = h.digest()
+        if x.hex().encode() != line[hp : hp + 64]:
+            raise IntegrityError(
+                f"record {size}: content does not match its leaf hash (the record was changed)"
+            )
         if deep:
             try:
                 AuditRecord.from_leaf(LEAF_PREFIX + body)
             except ValueError as e:
-                raise IntegrityError(f"record {index} (export line {line_no}): not a valid audit record: {e}") from e
-        yield index, body, bytes.fromhex(m.group(2).decode("ascii"))
+                raise IntegrityError(
+                    f"record {size} (export line {line_no}): not a valid audit record: {e}"
+                ) from e
+        n = size
+        while n & 1:  # RFC 9162 §2.1.1 split, incrementally: merge completed perfect subtrees
+            x = sha256(node + frontier.pop() + x).digest()
+            n >>= 1
+        frontier.append(x)
+        size += 1
+        if size == track.next_size:
+            track.reached(frontier)
+        if progress is not None and size & 0x3FFF == 0:
+            progress(size)
+    if progress is not None:
+        progress(size)
+    track.finish(size, expected_size)
+    return size, merkle.frontier_root(frontier)
 
 
 def _json_line(line: bytes, line_no: int, what: str) -> dict[str, Any]:
@@ -187,9 +260,13 @@ def verify_export(
     header_line = stream.readline(MAX_EXPORT_LINE_BYTES)
     header = _json_line(header_line, 1, "the header")
     if header.get("format") != EXPORT_FORMAT or header.get("leaf_format") != LEAF_FORMAT:
-        raise IntegrityError(f"export line 1: not a {EXPORT_FORMAT} export with {LEAF_FORMAT} leaves")
+        raise IntegrityError(
+            f"export line 1: not a {EXPORT_FORMAT} export with {LEAF_FORMAT} leaves"
+        )
     if header.get("complete") is not True:
-        raise IntegrityError("export line 1: a filtered export cannot be verified as a whole; use a full export")
+        raise IntegrityError(
+            "export line 1: a filtered export cannot be verified as a whole; use a full export"
+        )
     tree_size = header.get("tree_size")
     n_cps = header.get("checkpoints")
     if type(tree_size) is not int or tree_size < 0 or type(n_cps) is not int or n_cps < 0:
@@ -227,10 +304,12 @@ def verify_export(
                 f"{tree_size} records: the export was truncated"
             )
         checkpoints.append(cp)
-    size, root = verify_leaf_stream(
-        _export_records(stream, 1 + n_cps, deep=deep),
-        checkpoints,
+    size, root = _verify_record_lines(
+        stream,
+        _CheckpointTrack(checkpoints, tree_size),
+        first_line=1 + n_cps,
         expected_size=tree_size,
+        deep=deep,
         progress=progress,
     )
     return VerifyReport(size, root, len(checkpoints), want_origin, time.perf_counter() - started)
@@ -256,7 +335,9 @@ def _unhex(value: object, what: str) -> bytes:
     return out
 
 
-def verify_proof_bundle(bundle: Mapping[str, Any], verifier: NoteVerifier, *, origin: str | None = None) -> ProofReport:
+def verify_proof_bundle(
+    bundle: Mapping[str, Any], verifier: NoteVerifier, *, origin: str | None = None
+) -> ProofReport:
     """Verify a single-record proof bundle (format ``loket-audit-proof-v1``, see audit.export).
 
     The record is re-encoded canonically (RFC 8785) into its leaf, its inclusion proof
@@ -275,10 +356,14 @@ def verify_proof_bundle(bundle: Mapping[str, Any], verifier: NoteVerifier, *, or
         leaf = LEAF_PREFIX + rfc8785.dumps(record_data)
         record = AuditRecord.from_leaf(leaf)
     except (ValueError, TypeError, rfc8785.CanonicalizationError) as e:
-        raise IntegrityError(f"proof bundle: record {index} is not a valid audit record: {e}") from e
+        raise IntegrityError(
+            f"proof bundle: record {index} is not a valid audit record: {e}"
+        ) from e
     lh = merkle.leaf_hash(leaf)
     if "leaf_hash" in bundle and _unhex(bundle["leaf_hash"], "leaf_hash") != lh:
-        raise IntegrityError(f"record {index}: content does not match its leaf hash (the record was changed)")
+        raise IntegrityError(
+            f"record {index}: content does not match its leaf hash (the record was changed)"
+        )
     proof_hex = bundle.get("inclusion_proof")
     if not isinstance(proof_hex, list):
         raise IntegrityError("proof bundle: inclusion_proof is missing")
@@ -288,11 +373,15 @@ def verify_proof_bundle(bundle: Mapping[str, Any], verifier: NoteVerifier, *, or
         raise IntegrityError("proof bundle: checkpoint is missing")
     cp = open_checkpoint(note, verifier, origin=origin)
     if cp.tree_size != tree_size:
-        raise IntegrityError(f"checkpoint at tree size {cp.tree_size}: the proof is for tree size {tree_size}")
+        raise IntegrityError(
+            f"checkpoint at tree size {cp.tree_size}: the proof is for tree size {tree_size}"
+        )
     try:
         merkle.verify_inclusion(index, tree_size, lh, proof, cp.root_hash)
     except merkle.ProofError as e:
-        raise IntegrityError(f"record {index}: not included in the checkpoint at tree size {tree_size}: {e}") from e
+        raise IntegrityError(
+            f"record {index}: not included in the checkpoint at tree size {tree_size}: {e}"
+        ) from e
     return ProofReport(record, index, cp)
 
 
@@ -320,5 +409,6 @@ def read_verifier(value: str) -> NoteVerifier:
     try:
         return NoteVerifier.from_vkey(text)
     except ValueError as e:
-        raise BadInput(f"not a usable verifier key (expected <name>+<hex id>+<base64 key>): {e}") from e
-
+        raise BadInput(
+            f"not a usable verifier key (expected <name>+<hex id>+<base64 key>): {e}"
+        ) from e

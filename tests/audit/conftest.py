@@ -42,7 +42,9 @@ def key_file(tmp_path: Path, signing_key: Ed25519PrivateKey) -> Path:
     path = tmp_path / "audit-signing-key.pem"
     path.write_bytes(
         signing_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
     )
     path.chmod(0o600)
@@ -51,23 +53,29 @@ def key_file(tmp_path: Path, signing_key: Ed25519PrivateKey) -> Path:
 
 def record(i: int = 0, **overrides: Any) -> AuditRecord:
     """A realistic dossier record; ``i`` varies the content."""
-    fields: dict[str, Any] = dict(
-        kind=AuditEventKind.DOSSIER_READ,
-        actor_sub=f"cm-{i % 3:03d}",
-        actor_role="casemanager",
-        outcome="disclosed",
-        purpose=("schuldhulp_intake", "bijstand", "wmo_ondersteuning")[i % 3],
-        case_id=f"case-{i % 7}",
-        decision_id=secrets.token_hex(16),
-        policy_revision="rev-1",
-        data_subject_id=secrets.token_hex(32),
-        disclosed=(
-            Disclosure("uwv", "inkomen", ("inkomen.brutoMaand", "inkomen.periode"), "legal_basis", "pw_64_1_b"),
+    fields: dict[str, Any] = {
+        "kind": AuditEventKind.DOSSIER_READ,
+        "actor_sub": f"cm-{i % 3:03d}",
+        "actor_role": "casemanager",
+        "outcome": "disclosed",
+        "purpose": ("schuldhulp_intake", "bijstand", "wmo_ondersteuning")[i % 3],
+        "case_id": f"case-{i % 7}",
+        "decision_id": secrets.token_hex(16),
+        "policy_revision": "rev-1",
+        "data_subject_id": secrets.token_hex(32),
+        "disclosed": (
+            Disclosure(
+                "uwv",
+                "inkomen",
+                ("inkomen.brutoMaand", "inkomen.periode"),
+                "legal_basis",
+                "pw_64_1_b",
+            ),
         ),
-        refused=(Refusal("cak", "eigen_bijdrage", "consent_required"),),
-        unavailable=("duo",) if i % 5 == 0 else (),
-        extra={"seq": f"n{i}"},
-    )
+        "refused": (Refusal("cak", "eigen_bijdrage", "consent_required"),),
+        "unavailable": ("duo",) if i % 5 == 0 else (),
+        "extra": {"seq": f"n{i}"},
+    }
     fields.update(overrides)
     return AuditRecord(**fields)
 
@@ -138,7 +146,9 @@ def postgres_server_url() -> Iterator[str]:
     bindir = _pg_bindir()
     if bindir is None:
         if os.environ.get("CI"):
-            pytest.fail("CI: PostgreSQL is required (set LOKET_TEST_POSTGRES_URL or install PostgreSQL)")
+            pytest.fail(
+                "CI: PostgreSQL is required (set LOKET_TEST_POSTGRES_URL or install PostgreSQL)"
+            )
         pytest.skip("no PostgreSQL: set LOKET_TEST_POSTGRES_URL or install PostgreSQL")
     root = tempfile.mkdtemp(prefix="loket-pg-")
     data = os.path.join(root, "data")
@@ -147,15 +157,23 @@ def postgres_server_url() -> Iterator[str]:
     port = _free_port()
     try:
         subprocess.run(
-            _as_pg_user([f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]),
+            _as_pg_user(
+                [f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]
+            ),
             check=True,
             capture_output=True,
         )
         subprocess.run(
             _as_pg_user(
                 [
-                    f"{bindir}/pg_ctl", "-D", data, "-w", "-l", os.path.join(root, "log"),
-                    "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
+                    f"{bindir}/pg_ctl",
+                    "-D",
+                    data,
+                    "-w",
+                    "-l",
+                    os.path.join(root, "log"),
+                    "-o",
+                    f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
                     "start",
                 ]
             ),
@@ -165,12 +183,16 @@ def postgres_server_url() -> Iterator[str]:
     except (subprocess.CalledProcessError, OSError) as e:
         shutil.rmtree(root, ignore_errors=True)
         detail = getattr(e, "stderr", b"") or b""
-        pytest.fail(f"could not start a throwaway PostgreSQL: {e} {detail.decode(errors='replace')}")
+        pytest.fail(
+            f"could not start a throwaway PostgreSQL: {e} {detail.decode(errors='replace')}"
+        )
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run(
-            _as_pg_user([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]), capture_output=True
+            _as_pg_user([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]),
+            capture_output=True,
+            check=False,  # best effort: the directory is removed next
         )
         shutil.rmtree(root, ignore_errors=True)
 

@@ -58,7 +58,9 @@ def _tamper(note: str, old: str, new: str) -> str:
     [
         lambda n: _tamper(n, "\n42\n", "\n43\n"),  # tree size
         lambda n: _tamper(n, NAME + "\n", "evil.example/log\n"),  # origin (signed)
-        lambda n: n.replace(base64.b64encode(ROOT).decode(), base64.b64encode(b"\x00" * 32).decode()),
+        lambda n: n.replace(
+            base64.b64encode(ROOT).decode(), base64.b64encode(b"\x00" * 32).decode()
+        ),
     ],
     ids=["size", "origin", "root"],
 )
@@ -78,7 +80,9 @@ def test_checkpoint_signed_by_another_key_fails(key: Ed25519PrivateKey) -> None:
 def test_foreign_signature_lines_are_ignored(key: Ed25519PrivateKey) -> None:
     # C2SP signed-note: a witness cosignature from an unknown key must not break verification.
     ours = sign_checkpoint(Checkpoint(NAME, 42, ROOT), key, NAME)
-    witness = sign_checkpoint(Checkpoint(NAME, 42, ROOT), Ed25519PrivateKey.generate(), "witness.example")
+    witness = sign_checkpoint(
+        Checkpoint(NAME, 42, ROOT), Ed25519PrivateKey.generate(), "witness.example"
+    )
     note = witness.note + ours.note.split("\n\n")[1]
     assert open_checkpoint(note, NoteVerifier.for_private_key(NAME, key)).tree_size == 42
 
@@ -86,12 +90,20 @@ def test_foreign_signature_lines_are_ignored(key: Ed25519PrivateKey) -> None:
 def test_wrong_origin_is_rejected(key: Ed25519PrivateKey) -> None:
     signed = sign_checkpoint(Checkpoint(NAME, 1, ROOT), key, NAME)
     with pytest.raises(IntegrityError, match="origin"):
-        open_checkpoint(signed.note, NoteVerifier.for_private_key(NAME, key), origin="other.example/log")
+        open_checkpoint(
+            signed.note, NoteVerifier.for_private_key(NAME, key), origin="other.example/log"
+        )
 
 
 @pytest.mark.parametrize(
     "note",
-    ["", "only\none\n", f"{NAME}\n01\nAAAA\n\n\u2014 x AAAA\n", f"{NAME}\n1\n!!!\n\n\u2014 x AAAA\n", "a\n1\nAA==\n\nno dash\n"],
+    [
+        "",
+        "only\none\n",
+        f"{NAME}\n01\nAAAA\n\n\u2014 x AAAA\n",
+        f"{NAME}\n1\n!!!\n\n\u2014 x AAAA\n",
+        "a\n1\nAA==\n\nno dash\n",
+    ],
 )
 def test_malformed_notes_are_integrity_errors(key: Ed25519PrivateKey, note: str) -> None:
     with pytest.raises(IntegrityError):

@@ -14,7 +14,14 @@ from sqlalchemy import Engine, event, select, text, update
 from audit import merkle
 from audit.checkpoint import open_checkpoint
 from audit.log import AuditFilter, AuditLog
-from audit.models import audit_checkpoints, audit_log_head, audit_records, audit_subtrees, metadata
+from audit.models import (
+    audit_checkpoints,
+    audit_log_head,
+    audit_records,
+    audit_subtrees,
+    metadata,
+    subtree_key,
+)
 from audit.record import AuditEventKind, AuditRecord
 from gateway.db import create_db_engine
 from gateway.errors import AuditWriteError, IntegrityError, NotFound
@@ -25,7 +32,9 @@ MakeRecord = Callable[..., AuditRecord]
 MakeLog = Callable[..., AuditLog]
 
 
-def test_append_returns_index_and_leaf_hash_of_the_stored_record(sqlite_log: AuditLog, make_record: MakeRecord) -> None:
+def test_append_returns_index_and_leaf_hash_of_the_stored_record(
+    sqlite_log: AuditLog, make_record: MakeRecord
+) -> None:
     r = make_record(0)
     receipt = sqlite_log.append(r)
     assert receipt.index == 0 and receipt.record_id == r.record_id
@@ -35,7 +44,9 @@ def test_append_returns_index_and_leaf_hash_of_the_stored_record(sqlite_log: Aud
     assert sqlite_log.find_index(r.record_id) == 0
 
 
-def test_head_and_proofs_match_an_in_memory_tree(sqlite_log: AuditLog, make_record: MakeRecord) -> None:
+def test_head_and_proofs_match_an_in_memory_tree(
+    sqlite_log: AuditLog, make_record: MakeRecord
+) -> None:
     records = [make_record(i) for i in range(70)]
     sqlite_log.append_many(records[:33])
     for r in records[33:]:
@@ -64,7 +75,9 @@ def test_proof_beyond_the_log_is_not_found(sqlite_log: AuditLog, make_record: Ma
         sqlite_log.get_record(3)
 
 
-def test_checkpoint_is_signed_every_n_records(sqlite_engine: Engine, make_log: MakeLog, make_record: MakeRecord) -> None:
+def test_checkpoint_is_signed_every_n_records(
+    sqlite_engine: Engine, make_log: MakeLog, make_record: MakeRecord
+) -> None:
     log = make_log(sqlite_engine, checkpoint_every_records=5)
     for i in range(12):
         log.append(make_record(i))
@@ -103,7 +116,7 @@ def test_refuses_to_sign_a_tree_inconsistent_with_the_last_checkpoint(
     with sqlite_engine.begin() as conn:
         conn.execute(
             update(audit_subtrees)
-            .where(audit_subtrees.c.level == 3, audit_subtrees.c.idx == 0)
+            .where(audit_subtrees.c.node == subtree_key(3, 0))
             .values(hash=b"\x00" * 32)
         )
     with pytest.raises(IntegrityError, match="refusing to sign|do not reproduce"):
@@ -225,19 +238,29 @@ def test_query_only_database_raises_audit_write_error(
 def test_find_filters_and_paginates(sqlite_log: AuditLog, make_record: MakeRecord) -> None:
     pseudonym = "ab" * 32
     records = [
-        make_record(i, data_subject_id=pseudonym if i % 4 == 0 else None, break_glass=i == 5,
-                    kind=AuditEventKind.DOSSIER_BREAK_GLASS if i == 5 else AuditEventKind.DOSSIER_READ)
+        make_record(
+            i,
+            data_subject_id=pseudonym if i % 4 == 0 else None,
+            break_glass=i == 5,
+            kind=AuditEventKind.DOSSIER_BREAK_GLASS if i == 5 else AuditEventKind.DOSSIER_READ,
+        )
         for i in range(30)
     ]
     sqlite_log.append_many(records)
     by_actor = list(sqlite_log.iter_records(AuditFilter(actor_sub="cm-001"), page_size=3))
     assert [s.index for s in by_actor] == [i for i in range(30) if i % 3 == 1]
-    assert [s.index for s in sqlite_log.find(AuditFilter(data_subject_id=pseudonym), limit=100)] == list(
-        range(0, 30, 4)
-    )
+    assert [
+        s.index for s in sqlite_log.find(AuditFilter(data_subject_id=pseudonym), limit=100)
+    ] == list(range(0, 30, 4))
     assert [s.index for s in sqlite_log.find(AuditFilter(break_glass=True))] == [5]
-    assert [s.index for s in sqlite_log.find(AuditFilter(kind=AuditEventKind.DOSSIER_BREAK_GLASS))] == [5]
-    assert [s.index for s in sqlite_log.find(AuditFilter(purpose="bijstand"), after=20)] == [22, 25, 28]
+    assert [
+        s.index for s in sqlite_log.find(AuditFilter(kind=AuditEventKind.DOSSIER_BREAK_GLASS))
+    ] == [5]
+    assert [s.index for s in sqlite_log.find(AuditFilter(purpose="bijstand"), after=20)] == [
+        22,
+        25,
+        28,
+    ]
     newest = sqlite_log.find(None, limit=2, newest_first=True)
     assert [s.index for s in newest] == [29, 28]
     assert sqlite_log.count(AuditFilter(case_id="case-0")) == len(range(0, 30, 7))
@@ -245,7 +268,9 @@ def test_find_filters_and_paginates(sqlite_log: AuditLog, make_record: MakeRecor
     assert all(s.record.start_time >= t for s in sqlite_log.find(AuditFilter(since=t)))
 
 
-def test_database_holds_no_bsn(sqlite_url: str, sqlite_log: AuditLog, make_record: MakeRecord) -> None:
+def test_database_holds_no_bsn(
+    sqlite_url: str, sqlite_log: AuditLog, make_record: MakeRecord
+) -> None:
     import re
 
     sqlite_log.append_many([make_record(i) for i in range(50)])
@@ -266,7 +291,9 @@ def test_database_verify_names_the_changed_record(
     leaf = sqlite_log.get_record(13).leaf
     with sqlite_engine.begin() as conn:
         conn.execute(
-            update(audit_records).where(audit_records.c.idx == 13).values(leaf=leaf.replace(b"cm-001", b"cm-002"))
+            update(audit_records)
+            .where(audit_records.c.idx == 13)
+            .values(leaf=leaf.replace(b"cm-001", b"cm-002"))
         )
     with pytest.raises(IntegrityError, match="record 13"):
         sqlite_log.verify()

@@ -45,7 +45,10 @@ def tree_of(n: int) -> tuple[MemoryTree, list[bytes]]:
 
 def test_hashes_are_domain_separated_as_rfc_9162() -> None:
     assert merkle.leaf_hash(b"x") == hashlib.sha256(b"\x00x").digest()
-    assert merkle.node_hash(b"a" * 32, b"b" * 32) == hashlib.sha256(b"\x01" + b"a" * 32 + b"b" * 32).digest()
+    assert (
+        merkle.node_hash(b"a" * 32, b"b" * 32)
+        == hashlib.sha256(b"\x01" + b"a" * 32 + b"b" * 32).digest()
+    )
     assert MemoryTree().root() == hashlib.sha256(b"").digest()
 
 
@@ -80,7 +83,7 @@ def test_inclusion_and_consistency_verify_for_every_size_and_index_up_to_40() ->
         for i in range(n):
             p = t.inclusion_proof(i, n)
             merkle.verify_inclusion(i, n, t.levels[0][i], p.hashes, root)
-        for m in range(0, n + 1):
+        for m in range(n + 1):
             c = t.consistency_proof(m, n)
             merkle.verify_consistency(m, n, t.root(m), root, c.hashes)
 

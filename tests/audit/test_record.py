@@ -70,7 +70,10 @@ def test_malformed_leaves_are_rejected(leaf: bytes) -> None:
         ({"span_id": "12345"}, "span_id"),
         ({"record_id": "not-a-uuid"}, "record_id"),
         ({"start_time": "2026-11-25 10:00:00"}, "start_time"),
-        ({"start_time": "2026-11-25T10:00:01.000Z", "end_time": "2026-11-25T10:00:00.000Z"}, "end_time"),
+        (
+            {"start_time": "2026-11-25T10:00:01.000Z", "end_time": "2026-11-25T10:00:00.000Z"},
+            "end_time",
+        ),
         ({"status_code": 3}, "status_code"),
         ({"processing_activity_id": "no scheme"}, "URI"),
         ({"data_subject_id": "abc"}, "pseudonym"),
@@ -82,7 +85,9 @@ def test_malformed_leaves_are_rejected(leaf: bytes) -> None:
         ({"extra": {f"k{i}": "v" for i in range(20)}}, "extra"),
     ],
 )
-def test_invalid_fields_raise_value_error(make_record: MakeRecord, override: dict[str, Any], message: str) -> None:
+def test_invalid_fields_raise_value_error(
+    make_record: MakeRecord, override: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
         make_record(1, **override)
 
@@ -134,7 +139,9 @@ def test_random_identifiers_never_trip_the_bsn_check(make_record: MakeRecord) ->
 
 
 _text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"), min_size=1, max_size=40
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"),
+    min_size=1,
+    max_size=40,
 ).filter(lambda s: not contains_bsn_like(s))
 
 
@@ -150,7 +157,12 @@ def test_any_valid_record_round_trips_through_its_leaf(
     actor: str, purpose: str | None, extra: dict[str, str], kind: AuditEventKind, status: int
 ) -> None:
     r = AuditRecord(
-        kind=kind, actor_sub=actor, actor_role="casemanager", outcome="ok", purpose=purpose, extra=extra,
+        kind=kind,
+        actor_sub=actor,
+        actor_role="casemanager",
+        outcome="ok",
+        purpose=purpose,
+        extra=extra,
         status_code=status,
     )
     leaf = r.to_leaf()
@@ -165,3 +177,36 @@ def test_record_is_frozen(make_record: MakeRecord) -> None:
         r.actor_sub = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):
         r.extra["x"] = "y"  # type: ignore[index]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.text(max_size=30),
+    key=st.text(max_size=8),
+    number=st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1),
+)
+def test_fast_canonical_json_equals_rfc8785(text: str, key: str, number: int) -> None:
+    import rfc8785
+
+    from audit.record import canonical_json
+
+    value = {
+        "b": text,
+        "a": [number, True, None, text],
+        "extra": {key: text, "z\u00e9": "x"},
+        "\u00e9": 1,
+    }
+    try:
+        expected = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:  # e.g. a lone surrogate: both must refuse
+        with pytest.raises(ValueError):
+            canonical_json(value)
+        return
+    assert canonical_json(value) == expected
+    # All-ASCII keys take the fast json.dumps path; it must agree with rfc8785 too.
+    ascii_value = {
+        "b": text,
+        "a": [number, text],
+        "extra": {key.encode("ascii", "ignore").decode(): text},
+    }
+    assert canonical_json(ascii_value) == rfc8785.dumps(ascii_value)

@@ -30,7 +30,9 @@ N_RECORDS = 40
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory, signing_key: Ed25519PrivateKey) -> Iterator[tuple[bytes, AuditLog]]:
+def exported(
+    tmp_path_factory: pytest.TempPathFactory, signing_key: Ed25519PrivateKey
+) -> Iterator[tuple[bytes, AuditLog]]:
     path = tmp_path_factory.mktemp("export") / "audit.db"
     engine = create_db_engine(f"sqlite:///{path}")
     metadata.create_all(engine)
@@ -64,7 +66,9 @@ def check(data: bytes, verifier: NoteVerifier, **kwargs: object) -> None:
     verify_export(io.BytesIO(data), verifier, **kwargs)  # type: ignore[arg-type]
 
 
-def test_untouched_export_verifies(exported: tuple[bytes, AuditLog], verifier: NoteVerifier) -> None:
+def test_untouched_export_verifies(
+    exported: tuple[bytes, AuditLog], verifier: NoteVerifier
+) -> None:
     data, log = exported
     report = verify_export(io.BytesIO(data), verifier, deep=True)
     assert report.tree_size == N_RECORDS
@@ -72,7 +76,9 @@ def test_untouched_export_verifies(exported: tuple[bytes, AuditLog], verifier: N
     assert report.checkpoints_verified == 3  # sizes 16, 32 and the forced 40
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.data())
 def test_flipped_bit_in_any_record_fails_naming_it(
     exported: tuple[bytes, AuditLog], verifier: NoteVerifier, data: st.DataObject
@@ -81,7 +87,9 @@ def test_flipped_bit_in_any_record_fails_naming_it(
     head, cps, recs = split(export)
     i = data.draw(st.integers(min_value=0, max_value=N_RECORDS - 1), label="record")
     line = bytearray(recs[i])
-    pos = data.draw(st.integers(min_value=0, max_value=len(line) - 2), label="byte")  # not the final newline
+    pos = data.draw(
+        st.integers(min_value=0, max_value=len(line) - 2), label="byte"
+    )  # not the final newline
     line[pos] ^= 1 << data.draw(st.integers(min_value=0, max_value=7), label="bit")
     recs = [*recs[:i], bytes(line), *recs[i + 1 :]]
     with pytest.raises(IntegrityError) as info:
@@ -105,7 +113,10 @@ def test_changed_record_with_fixed_leaf_hash_fails_at_its_checkpoint(
 ) -> None:
     head, cps, recs = split(exported[0])
     recs[i] = rewrite_record(recs[i], b'"outcome":"disclosed"', b'"outcome":"refused"')
-    with pytest.raises(IntegrityError, match=f"checkpoint at tree size {last + 1}: root does not match records {first}..{last}"):
+    with pytest.raises(
+        IntegrityError,
+        match=f"checkpoint at tree size {last + 1}: root does not match records {first}..{last}",
+    ):
         check(join(head, cps, recs), verifier)
 
 
@@ -137,7 +148,9 @@ def test_reordered_deleted_inserted_or_truncated_records_fail(
         check(join(head, cps, tamper(recs)), verifier)
 
 
-def test_forged_checkpoint_fails_naming_its_size(exported: tuple[bytes, AuditLog], verifier: NoteVerifier) -> None:
+def test_forged_checkpoint_fails_naming_its_size(
+    exported: tuple[bytes, AuditLog], verifier: NoteVerifier
+) -> None:
     head, cps, recs = split(exported[0])
     note = json.loads(cps[1])["checkpoint"]
     forged = note.replace("\n32\n", "\n33\n")
@@ -146,9 +159,13 @@ def test_forged_checkpoint_fails_naming_its_size(exported: tuple[bytes, AuditLog
         check(join(head, cps, recs), verifier)
 
 
-def test_checkpoint_signed_by_another_key_fails(exported: tuple[bytes, AuditLog], verifier: NoteVerifier) -> None:
+def test_checkpoint_signed_by_another_key_fails(
+    exported: tuple[bytes, AuditLog], verifier: NoteVerifier
+) -> None:
     head, cps, recs = split(exported[0])
-    evil = sign_checkpoint(Checkpoint(ORIGIN, 40, b"\x00" * 32), Ed25519PrivateKey.generate(), ORIGIN)
+    evil = sign_checkpoint(
+        Checkpoint(ORIGIN, 40, b"\x00" * 32), Ed25519PrivateKey.generate(), ORIGIN
+    )
     cps[2] = json.dumps({"checkpoint": evil.note}).encode() + b"\n"
     with pytest.raises(IntegrityError, match="tree size 40 has no signature by key"):
         check(join(head, cps, recs), verifier)
@@ -169,7 +186,9 @@ def test_rewritten_tail_without_its_checkpoints_is_caught_by_a_trusted_checkpoin
         check(short, verifier, trusted_checkpoints=[latest])
 
 
-def test_export_with_a_split_view_checkpoint_fails(exported: tuple[bytes, AuditLog], signing_key: Ed25519PrivateKey, verifier: NoteVerifier) -> None:
+def test_export_with_a_split_view_checkpoint_fails(
+    exported: tuple[bytes, AuditLog], signing_key: Ed25519PrivateKey, verifier: NoteVerifier
+) -> None:
     # The log's own key signed a second, different tree of size 16 (a split view).
     head, cps, recs = split(exported[0])
     other = sign_checkpoint(Checkpoint(ORIGIN, 16, b"\x01" * 32), signing_key, ORIGIN)
@@ -177,7 +196,9 @@ def test_export_with_a_split_view_checkpoint_fails(exported: tuple[bytes, AuditL
         check(join(head, cps, recs), verifier, trusted_checkpoints=[other.note])
 
 
-def test_proof_bundle_verifies_and_detects_changes(exported: tuple[bytes, AuditLog], verifier: NoteVerifier) -> None:
+def test_proof_bundle_verifies_and_detects_changes(
+    exported: tuple[bytes, AuditLog], verifier: NoteVerifier
+) -> None:
     _, log = exported
     bundle = proof_bundle(log, 17)
     report = verify_proof_bundle(bundle, verifier)
@@ -201,14 +222,20 @@ runner = CliRunner()
     ("tamper", "where"),
     [
         (None, None),
-        (lambda recs: [*recs[:12], recs[12].replace(b"cm-000", b"cm-001"), *recs[13:]], "record 12"),
+        (
+            lambda recs: [*recs[:12], recs[12].replace(b"cm-000", b"cm-001"), *recs[13:]],
+            "record 12",
+        ),
         (lambda recs: recs[:-1], "record 39"),
         (lambda recs: _swap(recs), "record 5"),
     ],
     ids=["intact", "flip", "truncate", "reorder"],
 )
 def test_cli_verify_exit_code(
-    exported: tuple[bytes, AuditLog], tmp_path: Path, tamper: Callable[[list[bytes]], list[bytes]] | None, where: str | None
+    exported: tuple[bytes, AuditLog],
+    tmp_path: Path,
+    tamper: Callable[[list[bytes]], list[bytes]] | None,
+    where: str | None,
 ) -> None:
     export, log = exported
     head, cps, recs = split(export)
@@ -223,7 +250,9 @@ def test_cli_verify_exit_code(
         assert "INTEGRITY FAILURE" in result.output and where in result.output
 
 
-def test_cli_verify_with_wrong_pubkey_fails(exported: tuple[bytes, AuditLog], tmp_path: Path) -> None:
+def test_cli_verify_with_wrong_pubkey_fails(
+    exported: tuple[bytes, AuditLog], tmp_path: Path
+) -> None:
     path = tmp_path / "export.jsonl"
     path.write_bytes(exported[0])
     other = NoteVerifier.for_private_key(ORIGIN, Ed25519PrivateKey.generate()).vkey()
@@ -234,7 +263,9 @@ def test_cli_verify_with_wrong_pubkey_fails(exported: tuple[bytes, AuditLog], tm
     assert "no signature by key" in result.output
 
 
-def test_cli_prove_and_verify_proof(exported: tuple[bytes, AuditLog], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_prove_and_verify_proof(
+    exported: tuple[bytes, AuditLog], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, log = exported
     bundle_path = tmp_path / "proof.json"
     bundle_path.write_text(json.dumps(proof_bundle(log, 3)))

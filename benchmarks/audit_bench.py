@@ -1,0 +1,310 @@
+"""Audit log benchmark: appends/s (single, concurrent, batched), verify records/s, and proof
+sizes and times at 10⁴, 10⁵ and 10⁶ records. Not a test; prints a table and writes JSON to
+benchmarks/results/audit_bench.json. Runs in a few minutes on 2 cores.
+
+    python benchmarks/audit_bench.py [--quick]
+
+Appends go to a temporary SQLite file (WAL, synchronous=FULL: every commit is fsynced).
+The large trees for proofs are filled through a bulk path (leaf hashes and subtree hashes
+inserted directly, as appends would have written them), since building 10⁶ full records
+through the append path would only measure the disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from audit import merkle
+from audit.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint
+from audit.export import record_line
+from audit.log import AuditLog, StoredRecord
+from audit.models import metadata, subtree_key
+from audit.record import AuditEventKind, AuditRecord, Disclosure, Refusal
+from audit.verify import EXPORT_FORMAT, verify_export
+from gateway.db import create_db_engine
+
+ORIGIN = "bench.loket.example/audit"
+
+
+def make_record(i: int) -> AuditRecord:
+    return AuditRecord(
+        kind=AuditEventKind.DOSSIER_READ,
+        actor_sub=f"cm-{i % 50:03d}",
+        actor_role="casemanager",
+        outcome="disclosed",
+        purpose="schuldhulp_intake",
+        case_id=f"case-{i % 997}",
+        decision_id=hashlib.sha256(b"d%d" % i).hexdigest()[:32],
+        policy_revision="rev-1",
+        data_subject_id=hashlib.sha256(b"s%d" % (i % 5000)).hexdigest(),
+        disclosed=(
+            Disclosure(
+                "uwv",
+                "inkomen",
+                ("inkomen.brutoMaand", "inkomen.periode"),
+                "legal_basis",
+                "pw_64_1_b",
+            ),
+            Disclosure(
+                "brp",
+                "naw",
+                ("naam.voornamen", "verblijfplaats.straat"),
+                "legal_basis",
+                "avg_6_1_e",
+            ),
+        ),
+        refused=(Refusal("cak", "eigen_bijdrage", "consent_required"),),
+        extra={"seq": f"n{i}"},
+    )
+
+
+def new_log(tmp: str, name: str, key: Ed25519PrivateKey) -> AuditLog:
+    engine = create_db_engine(f"sqlite:///{os.path.join(tmp, name)}")
+    metadata.create_all(engine)
+    return AuditLog(
+        engine,
+        key,
+        origin=ORIGIN,
+        key_name=ORIGIN,
+        checkpoint_every_records=256,
+        checkpoint_every_s=5,
+    )
+
+
+def bench_appends(tmp: str, key: Ed25519PrivateKey, quick: bool) -> dict[str, float]:
+    out: dict[str, float] = {}
+    n_single = 300 if quick else 1000
+    log = new_log(tmp, "single.db", key)
+    recs = [make_record(i) for i in range(n_single)]
+    t = time.perf_counter()
+    for r in recs:
+        log.append(r)
+    out["append_single_per_s"] = n_single / (time.perf_counter() - t)
+
+    log = new_log(tmp, "threads.db", key)
+    threads, per = 8, (50 if quick else 250)
+    recs = [make_record(i) for i in range(threads * per)]
+
+    def worker(k: int) -> None:
+        for r in recs[k * per : (k + 1) * per]:
+            log.append(r)
+
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    t = time.perf_counter()
+    for th in ts:
+        th.start()
+    for th in ts:
+        th.join()
+    out["append_8_threads_group_commit_per_s"] = threads * per / (time.perf_counter() - t)
+
+    log = new_log(tmp, "batch.db", key)
+    n_batch = 5_000 if quick else 30_000
+    recs = [make_record(i) for i in range(n_batch)]
+    t = time.perf_counter()
+    for k in range(0, n_batch, 256):
+        log.append_many(recs[k : k + 256])
+    out["append_many_256_per_s"] = n_batch / (time.perf_counter() - t)
+    return out
+
+
+def bench_verify(tmp: str, key: Ed25519PrivateKey, n: int) -> dict[str, float]:
+    """Verify a full export of ``n`` realistic records (written through the bulk path)."""
+    tree = merkle.MemoryTree()
+    lines = []
+    for i in range(n):
+        leaf = make_record(i).to_leaf()
+        h = merkle.leaf_hash(leaf)
+        tree.append_leaf_hash(h)
+        lines.append(record_line(StoredRecord(i, leaf, h)))
+    notes = [
+        sign_checkpoint(Checkpoint(ORIGIN, s, tree.root(s)), key, ORIGIN).note
+        for s in range(256, n + 1, 256)
+    ]
+    if n % 256:
+        notes.append(sign_checkpoint(Checkpoint(ORIGIN, n, tree.root(n)), key, ORIGIN).note)
+    header = {
+        "format": EXPORT_FORMAT,
+        "leaf_format": "loket-audit-v1",
+        "origin": ORIGIN,
+        "tree_size": n,
+        "checkpoints": len(notes),
+        "complete": True,
+    }
+    path = os.path.join(tmp, "export.jsonl")
+    with open(path, "wb") as f:
+        f.write(json.dumps(header).encode() + b"\n")
+        f.writelines(json.dumps({"checkpoint": note}).encode() + b"\n" for note in notes)
+        f.writelines(lines)
+    size_mb = os.path.getsize(path) / 1e6
+    verifier = NoteVerifier.for_private_key(ORIGIN, key)
+    t = time.perf_counter()
+    with open(path, "rb") as f:
+        report = verify_export(f, verifier)
+    dt = time.perf_counter() - t
+    assert report.tree_size == n
+    return {
+        "verify_records": n,
+        "verify_checkpoints": len(notes),
+        "verify_file_mb": size_mb,
+        "verify_records_per_s": n / dt,
+        "verify_s": dt,
+    }
+
+
+def bulk_db(tmp: str, tree: merkle.MemoryTree, n: int) -> AuditLog:
+    """A SQLite log of ``n`` leaves filled directly (tiny placeholder leaves; hashes as appends
+    would store them), to time proofs served from the database."""
+    path = os.path.join(tmp, f"proofs-{n}.db")
+    engine = create_db_engine(f"sqlite:///{path}")
+    metadata.create_all(engine)
+    engine.dispose()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA synchronous=OFF")
+    with con:
+        con.executemany(
+            "INSERT INTO audit_records (idx, record_id, leaf, leaf_hash, kind, start_time, actor_sub, actor_role,"
+            " break_glass, trace_id) VALUES (?, ?, x'00', ?, 'dossier:read', '', '', '', 0, '')",
+            ((i, str(i), tree.levels[0][i]) for i in range(n)),
+        )
+        con.executemany(
+            "INSERT INTO audit_subtrees (node, hash) VALUES (?, ?)",
+            (
+                (subtree_key(lvl, i), h)
+                for lvl in range(1, len(tree.levels))
+                for i, h in enumerate(tree.levels[lvl][: n >> lvl])
+            ),
+        )
+        frontier = [tree.node(node) for node in merkle.root_plan(n)]
+        con.execute(
+            "INSERT INTO audit_log_head (id, tree_size, root_hash, frontier, updated_at) VALUES (1, ?, ?, ?, '')",
+            (n, tree.root(n), merkle.pack_frontier(frontier)),
+        )
+    con.close()
+    return AuditLog(create_db_engine(f"sqlite:///{path}"), None, origin=ORIGIN, key_name=ORIGIN)
+
+
+def bench_proofs(tmp: str, sizes: list[int], samples: int) -> list[dict[str, Any]]:
+    rng = random.Random(1)
+    biggest = max(sizes)
+    tree = merkle.MemoryTree()
+    t = time.perf_counter()
+    sha = hashlib.sha256
+    for i in range(biggest):
+        tree.append_leaf_hash(sha(b"\x00" + i.to_bytes(8, "big")).digest())
+    build_s = time.perf_counter() - t
+    rows = []
+    for n in sizes:
+        root = tree.root(n)
+        idx = [rng.randrange(n) for _ in range(samples)]
+        olds = [rng.randrange(1, n) for _ in range(samples)]
+        t = time.perf_counter()
+        proofs = [tree.inclusion_proof(i, n) for i in idx]
+        inc_mem = (time.perf_counter() - t) / samples
+        t = time.perf_counter()
+        for i, p in zip(idx, proofs):
+            merkle.verify_inclusion(i, n, tree.levels[0][i], p.hashes, root)
+        inc_verify = (time.perf_counter() - t) / samples
+        t = time.perf_counter()
+        cons = [tree.consistency_proof(m, n) for m in olds]
+        con_mem = (time.perf_counter() - t) / samples
+        t = time.perf_counter()
+        for m, c in zip(olds, cons):
+            merkle.verify_consistency(m, n, tree.root(m), root, c.hashes)
+        con_verify_incl_root = (time.perf_counter() - t) / samples
+        log = bulk_db(tmp, tree, n)
+        t = time.perf_counter()
+        for i in idx[:200]:
+            log.inclusion_proof(i, n)
+        inc_db = (time.perf_counter() - t) / min(samples, 200)
+        t = time.perf_counter()
+        for m in olds[:200]:
+            log.consistency_proof(m, n)
+        con_db = (time.perf_counter() - t) / min(samples, 200)
+        assert log.inclusion_proof(idx[0], n).hashes == proofs[0].hashes
+        log.engine.dispose()
+        rows.append(
+            {
+                "records": n,
+                "inclusion_hashes_mean": statistics.mean(len(p.hashes) for p in proofs),
+                "inclusion_hashes_max": max(len(p.hashes) for p in proofs),
+                "inclusion_bytes_max": 32 * max(len(p.hashes) for p in proofs),
+                "consistency_hashes_mean": statistics.mean(len(c.hashes) for c in cons),
+                "consistency_hashes_max": max(len(c.hashes) for c in cons),
+                "inclusion_gen_memory_us": inc_mem * 1e6,
+                "inclusion_gen_sqlite_us": inc_db * 1e6,
+                "inclusion_verify_us": inc_verify * 1e6,
+                "consistency_gen_memory_us": con_mem * 1e6,
+                "consistency_gen_sqlite_us": con_db * 1e6,
+                "consistency_verify_us": con_verify_incl_root * 1e6,
+            }
+        )
+    rows[-1]["tree_build_s"] = build_s
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="smaller runs (10⁴/10⁵ trees only)")
+    args = ap.parse_args()
+    key = Ed25519PrivateKey.generate()
+    results: dict[str, Any] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "quick": args.quick,
+    }
+    with tempfile.TemporaryDirectory(prefix="loket-bench-") as tmp:
+        print("appends …", file=sys.stderr)
+        results["appends"] = bench_appends(tmp, key, args.quick)
+        print("verify …", file=sys.stderr)
+        results["verify"] = bench_verify(tmp, key, 20_000 if args.quick else 100_000)
+        print("proofs …", file=sys.stderr)
+        sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+        results["proofs"] = bench_proofs(tmp, sizes, 1000)
+
+    a, v = results["appends"], results["verify"]
+    print("\nAudit log benchmark (SQLite WAL, synchronous=FULL)")
+    print(f"  append, one caller             {a['append_single_per_s']:>10,.0f} records/s")
+    print(
+        f"  append, 8 threads (group commit){a['append_8_threads_group_commit_per_s']:>9,.0f} records/s"
+    )
+    print(f"  append_many, 256 per commit    {a['append_many_256_per_s']:>10,.0f} records/s")
+    print(
+        f"  verify export ({v['verify_records']:,} records, {v['verify_file_mb']:.0f} MB, "
+        f"{v['verify_checkpoints']} checkpoints) {v['verify_records_per_s']:>10,.0f} records/s"
+    )
+    print(
+        "\n  records  | incl. hashes (max, bytes) | incl. gen mem / sqlite | incl. verify | cons. hashes (max) | cons. gen mem / sqlite | cons. verify"
+    )
+    for r in results["proofs"]:
+        print(
+            f"  {r['records']:>8,} | {r['inclusion_hashes_max']:>4} ({r['inclusion_bytes_max']:>4} B)            |"
+            f" {r['inclusion_gen_memory_us']:>6.1f} / {r['inclusion_gen_sqlite_us']:>6.1f} µs    |"
+            f" {r['inclusion_verify_us']:>7.1f} µs   | {r['consistency_hashes_max']:>4}               |"
+            f" {r['consistency_gen_memory_us']:>6.1f} / {r['consistency_gen_sqlite_us']:>6.1f} µs    |"
+            f" {r['consistency_verify_us']:>7.1f} µs"
+        )
+    out_dir = Path(__file__).resolve().parent / "results"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / "audit_bench.json").write_text(json.dumps(results, indent=2))
+    print(f"\nwrote {out_dir / 'audit_bench.json'}")
+
+
+if __name__ == "__main__":
+    main()
