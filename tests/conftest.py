@@ -9,11 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
 
 from gateway.settings import Settings
 
 if TYPE_CHECKING:
     from gateway.context import Loket
+
+# Property tests check behaviour, not speed: on a loaded 2-core CI machine a per-example deadline
+# only produces flaky failures. Speed lives in benchmarks/.
+hypothesis_settings.register_profile("loket", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("loket")
 
 
 @pytest.fixture(scope="session")
