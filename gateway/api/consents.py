@@ -16,6 +16,7 @@ from gateway.consents import consents_of, grant_consent, revoke_consent
 from gateway.context import Loket
 from gateway.errors import NotAuthenticated
 from gateway.models import Consent
+from gateway.tracing import TraceContext
 
 router = APIRouter(prefix="/v1/me", tags=["citizen"])
 
@@ -54,7 +55,7 @@ async def my_consents(loket: LoketDep, principal: Citizen) -> list[ConsentPublic
     return [consent_public(c, now) for c in await anyio.to_thread.run_sync(load)]
 
 
-async def grant(loket: Loket, principal: Principal, trace: object, body: ConsentCreate,
+async def grant(loket: Loket, principal: Principal, trace: TraceContext, body: ConsentCreate,
                 consent_request_id: str | None = None) -> Consent:
     started = datetime.now(UTC)
     pseudonym = citizen_pseudonym(loket, principal)
@@ -71,7 +72,7 @@ async def grant(loket: Loket, principal: Principal, trace: object, body: Consent
             )
 
     consent = await anyio.to_thread.run_sync(create)
-    record = event_record(kind=AuditEventKind.CONSENT_GRANTED, principal=principal, trace=trace,  # type: ignore[arg-type]
+    record = event_record(kind=AuditEventKind.CONSENT_GRANTED, principal=principal, trace=trace,
                           started=started, status_code=1, outcome="granted",
                           purposes=loket.purposes, purpose=consent.purpose, data_subject=pseudonym,
                           extra={"consent_id": consent.id, "agency": consent.agency,
@@ -87,7 +88,7 @@ async def create_consent(body: ConsentCreate, loket: LoketDep, principal: Citize
     return consent_public(consent, datetime.now(UTC))
 
 
-async def revoke(loket: Loket, principal: Principal, trace: object, consent_id: str) -> Consent:
+async def revoke(loket: Loket, principal: Principal, trace: TraceContext, consent_id: str) -> Consent:
     started = datetime.now(UTC)
     pseudonym = citizen_pseudonym(loket, principal)
 
@@ -96,7 +97,7 @@ async def revoke(loket: Loket, principal: Principal, trace: object, consent_id: 
             return revoke_consent(session, citizen_pseudonym=pseudonym, consent_id=consent_id)
 
     consent = await anyio.to_thread.run_sync(do)
-    record = event_record(kind=AuditEventKind.CONSENT_REVOKED, principal=principal, trace=trace,  # type: ignore[arg-type]
+    record = event_record(kind=AuditEventKind.CONSENT_REVOKED, principal=principal, trace=trace,
                           started=started, status_code=1, outcome="revoked",
                           purposes=loket.purposes, purpose=consent.purpose, data_subject=pseudonym,
                           extra={"consent_id": consent.id, "agency": consent.agency,
