@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from adapters.registry import aclose_adapters
 from gateway.api import cases, consents, meta
 from gateway.api import accesses, consent_requests, privacy_officer
+from gateway.body_limit import BodyLimit
 from gateway.context import Loket, build_loket
 from gateway.problems import install_problem_handlers, problem
 from gateway.settings import Settings
@@ -44,6 +45,8 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
             return problem(413, "request-too-large", f"request body over {max_body} bytes")
         response: Response = await call_next(request)
         return response
+
+    app.add_middleware(BodyLimit, max_body_bytes=max_body)  # bodies without Content-Length
 
     app.include_router(meta.router)
     app.include_router(cases.router)

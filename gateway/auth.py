@@ -118,15 +118,20 @@ class TokenVerifier:
         if not isinstance(kid, str):
             raise NotAuthenticated("token has no key id", code="invalid-token")
         if self._static is not None:
-            for k in self._static.keys:
-                if k.key_id == kid:
-                    return k.key
-            raise NotAuthenticated("unknown signing key", code="invalid-token")
-        assert self._client is not None
-        try:
-            return self._client.get_signing_key(kid).key
-        except jwt.PyJWTError as e:
-            raise NotAuthenticated("unknown signing key", code="invalid-token") from e
+            jwk = next((k for k in self._static.keys if k.key_id == kid), None)
+            if jwk is None:
+                raise NotAuthenticated("unknown signing key", code="invalid-token")
+        else:
+            assert self._client is not None
+            try:
+                jwk = self._client.get_signing_key(kid)
+            except jwt.PyJWTError as e:
+                raise NotAuthenticated("unknown signing key", code="invalid-token") from e
+        # The header's alg must be the key's own algorithm: an ES256 header naming an Ed25519
+        # key made PyJWT raise TypeError (a 500) instead of refusing the token.
+        if header.get("alg") != jwk.algorithm_name:
+            raise NotAuthenticated("token algorithm does not match its key", code="invalid-token")
+        return jwk.key
 
     def verify(self, token: str) -> Principal:
         if not token or len(token) > self.max_token_bytes:
@@ -146,7 +151,7 @@ class TokenVerifier:
             raise NotAuthenticated("token expired", code="token-expired") from e
         except jwt.ImmatureSignatureError as e:
             raise NotAuthenticated("token not yet valid", code="invalid-token") from e
-        except jwt.PyJWTError as e:
+        except (jwt.PyJWTError, TypeError, ValueError) as e:
             raise NotAuthenticated("token rejected", code="invalid-token") from e
         try:
             role = Role(claims.get("role"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -78,12 +80,19 @@ async def list_cases(loket: LoketDep, principal: CaseManager) -> list[CasePublic
 
 
 @router.get("/{case_id}", response_model=CasePublic)
-async def get_case(case_id: str, loket: LoketDep, principal: CaseManager) -> CasePublic:
+async def get_case(case_id: str, loket: LoketDep, principal: CaseManager, trace: TraceDep) -> CasePublic:
+    started = datetime.now(UTC)
+
     def load() -> Case:
         with loket.sessions() as session:
             return load_own_case(session, principal, case_id)
 
-    return _public(await anyio.to_thread.run_sync(load), loket)
+    try:
+        case = await anyio.to_thread.run_sync(load)
+    except (NotFound, Forbidden) as e:
+        await _audit_denied(loket, principal, trace, started, case_id, e)
+        raise
+    return _public(case, loket)
 
 
 def _dossier_public(result: DossierResult) -> DossierPublic:
@@ -117,14 +126,32 @@ async def _audited_dossier(loket: Loket, principal: Principal, case_id: str, tra
         result = await request_dossier(loket, principal, case_id, trace=trace,
                                        categories=categories, justification=justification)
     except (NotFound, Forbidden) as e:
-        # A look at a case that is not yours is itself an event the FG must be able to see.
-        record = event_record(kind=AuditEventKind.ACCESS_DENIED, principal=principal, trace=trace,
-                              started=started, status_code=2, outcome=e.code,
-                              purposes=loket.purposes, case_id=None,
-                              extra={"requested_case": case_id[:64]})
-        await anyio.to_thread.run_sync(loket.audit.append, record)
+        await _audit_denied(loket, principal, trace, started, case_id, e)
         raise
     return _dossier_public(result)
+
+
+async def _audit_denied(loket: Loket, principal: Principal, trace: TraceContext, started: datetime,
+                        case_id: str, e: NotFound | Forbidden) -> None:
+    """A look at a case that is not yours is itself an event the FG must be able to see."""
+    record = event_record(kind=AuditEventKind.ACCESS_DENIED, principal=principal, trace=trace,
+                          started=started, status_code=2, outcome=e.code,
+                          purposes=loket.purposes, case_id=None,
+                          extra={"requested_case": _loggable_case_id(case_id)})
+    await anyio.to_thread.run_sync(loket.audit.append, record)
+
+
+def _loggable_case_id(case_id: str) -> str:
+    """The probed id as the log may hold it: a case id as is, anything else as a hash (a
+    caller-chosen string may be a BSN or hold a newline, which an audit record refuses)."""
+    try:
+        return str(uuid.UUID(case_id)) if len(case_id) == 36 else _hashed(case_id)
+    except ValueError:
+        return _hashed(case_id)
+
+
+def _hashed(value: str) -> str:
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @router.get("/{case_id}/dossier", response_model=DossierPublic)
