@@ -4,6 +4,14 @@
 when its rule evaluates to exactly ``true``; false, undefined (regopy reports a false bare rule
 as undefined) and errors all fail.
 
+regopy 1.5.2 cannot evaluate ``with input as <object>`` (the build aborts the process), so the
+test files name their inputs in a ``cases`` rule and read decisions through ``result(name)``.
+This runner evaluates ``cases`` with regopy, decides every case through the production
+``EmbeddedPolicyEngine`` (the exact path the gateway uses), and hands the decisions to the tests
+as ``data.loket_test_results.results``. Under ``opa test`` the OPA-only glue file
+``opa_results_test.rego`` (skipped here: files named ``opa_*_test.rego``) computes the same
+values with ``with``.
+
 Coverage: regopy has no tracer, so the embedded runner reports *rule coverage* — which rules of
 the policy are referenced by the test files or reached from the decision rule — and, when an
 ``opa`` binary is available, the exact line coverage from ``opa test --coverage``.
@@ -22,7 +30,9 @@ from typing import Any
 
 import regopy
 
+from gateway.errors import PolicyEngineError
 from gateway.policy.bundle import PolicyBundle, build_bundle, test_modules
+from gateway.policy.embedded import EmbeddedPolicyEngine
 
 _TEST_RULE_RE = re.compile(r"^(test_[A-Za-z0-9_]+)\s*(?:if\b|:=|\{)", re.MULTILINE)
 _PACKAGE_RE = re.compile(r"^package\s+([A-Za-z_][A-Za-z0-9_.]*)", re.MULTILINE)
@@ -107,13 +117,9 @@ def run_tests(
 ) -> TestReport:
     bundle = bundle or build_bundle()
     tests = tests if tests is not None else test_modules()
-    interp = regopy.Interpreter()
-    interp.strict_built_in_errors = True
-    for path, source in sorted(bundle.modules.items()):
-        interp.add_module(path, source)
-    for path, source in sorted(tests.items()):
-        interp.add_module(path, source)
-    interp.add_data_json(json.dumps(bundle.data))
+    tests = {p: src for p, src in tests.items() if not p.rsplit("/", 1)[-1].startswith("opa_")}
+    results_data, setup_error = _case_results(bundle, tests)
+    interp = _interpreter(bundle, tests, {"loket_test_results": {"results": results_data}})
 
     discovered = discover_tests(tests)
     entrypoints = [f"{pkg.replace('.', '/')}/{name}" for pkg, name in discovered]
@@ -127,7 +133,7 @@ def run_tests(
             compile_error = str(e)
     for (pkg, name), entrypoint in zip(discovered, entrypoints, strict=True):
         started = time.perf_counter()
-        error: str | None = compile_error
+        error: str | None = setup_error or compile_error
         passed = False
         if compiled is not None:
             try:
@@ -156,6 +162,52 @@ def run_tests(
         rules_covered=tuple(covered),
         opa_line_coverage=line_coverage,
     )
+
+
+def _interpreter(
+    bundle: PolicyBundle, tests: Mapping[str, str], extra_data: Mapping[str, Any]
+) -> regopy.Interpreter:
+    interp = regopy.Interpreter()
+    interp.strict_built_in_errors = True
+    for path, source in sorted(bundle.modules.items()):
+        interp.add_module(path, source)
+    for path, source in sorted(tests.items()):
+        interp.add_module(path, source)
+    interp.add_data_json(json.dumps({**bundle.data, **extra_data}))
+    return interp
+
+
+def _case_results(
+    bundle: PolicyBundle, tests: Mapping[str, str]
+) -> tuple[dict[str, Any], str | None]:
+    """Decide every named test input with the production embedded engine."""
+    packages = sorted(
+        {
+            m.group(1)
+            for src in tests.values()
+            if re.search(r"^cases\s*:=", src, re.M)
+            for m in [_PACKAGE_RE.search(src)]
+            if m is not None
+        }
+    )
+    if not packages:
+        return {}, None
+    interp = _interpreter(bundle, tests, {})
+    entrypoints = [f"{pkg.replace('.', '/')}/cases" for pkg in packages]
+    engine = EmbeddedPolicyEngine(bundle)
+    results: dict[str, Any] = {}
+    try:
+        compiled = interp.build(None, entrypoints)
+        for entrypoint in entrypoints:
+            out = interp.query_bundle_entrypoint(compiled, entrypoint)
+            if not out.ok() or len(out) != 1 or not out[0].expressions:
+                return {}, f"{entrypoint} is undefined or failed: {out}"
+            cases = out[0].expressions[0]
+            for name, case_input in cases.items():
+                results[name] = engine.evaluate(case_input)
+    except (regopy.RegoError, PolicyEngineError) as e:
+        return {}, f"cannot evaluate the test cases: {e}"
+    return results, None
 
 
 def _opa_line_coverage(opa_bin: str, policies_dir: Path | None) -> float | None:

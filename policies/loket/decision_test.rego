@@ -4,6 +4,7 @@
 # Portability (docs/adr/0002):
 #   * regopy 1.5.2 aborts/segfaults on `with input as <object>`; it handles `with input.<key> as`.
 #     Tests therefore name their inputs in `cases` and read decisions through result().
+#   * object.union is shallow in regopy for nested objects; inputs are built with make().
 #   * tests compare values with `==` and never rely on a rule being `false` (regopy reports a
 #     false bare rule as undefined).
 package loket_test
@@ -16,33 +17,22 @@ now := 1764070000000000000
 
 hour := 3600000000000
 
-base := {
+# Decisions for the named inputs in `cases`. `loket policy test` fills data.loket_test_results
+# through the production embedded engine; under `opa test` the rule in opa_results_test.rego
+# computes them with `with` (which regopy cannot evaluate — see the portability note above).
+result(name) := data.loket_test_results.results[name]
+
+# Inputs are spelled out in full: regopy's object.union does not merge nested objects the way
+# OPA's does (docs/adr/0002), so tests never rely on it for nested values.
+make(purpose, categories, consents, role, casemanager, break_glass, justified) := {
 	"time_ns": now,
-	"subject": {"sub": "cm-001", "role": "casemanager"},
-	"case": {"id": "case-1", "purpose": "schuldhulp_intake", "casemanager": "cm-001", "citizen": "ab"},
-	"request": {"break_glass": false, "justification_given": false, "categories": null},
-	"consents": [],
-}
-
-# Named inputs. `loket policy test` evaluates each through the embedded engine's production
-# entrypoint and hands the decisions in as data.loket_test_results; `opa test` (where that data
-# is absent) evaluates them here with `with`, key by key (see the portability note above).
-result(name) := r if {
-	r := data.loket_test_results[name]
-} else := d if {
-	i := cases[name]
-	d := loket.decision with input.time_ns as i.time_ns
-		with input.subject as i.subject
-		with input.case as i.case
-		with input.request as i.request
-		with input.consents as i.consents
-}
-
-ask(purpose, categories, consents) := object.union(base, {
-	"case": {"purpose": purpose},
-	"request": {"categories": categories},
+	"subject": {"sub": "cm-001", "role": role},
+	"case": {"id": "case-1", "purpose": purpose, "casemanager": casemanager, "citizen": "ab"},
+	"request": {"break_glass": break_glass, "justification_given": justified, "categories": categories},
 	"consents": consents,
-})
+}
+
+ask(purpose, categories, consents) := make(purpose, categories, consents, "casemanager", "cm-001", false, false)
 
 one(agency, category) := [{"agency": agency, "category": category}]
 
@@ -292,10 +282,7 @@ test_special_category_with_explicit_consent if {
 
 # --- Break-glass ------------------------------------------------------------------------------
 
-crisis(justified, consents) := object.union(ask("crisis_noodtoegang", null, consents), {"request": {
-	"break_glass": true,
-	"justification_given": justified,
-}})
+crisis(justified, consents) := make("crisis_noodtoegang", null, consents, "casemanager", "cm-001", true, justified)
 
 test_break_glass_with_justification_grants_narrow_set if {
 	d := result("break_glass_with_justification_grants_narrow_set")
@@ -348,9 +335,9 @@ cases := {
 	"purpose_gezagscontrole_only_custody": ask("gezagscontrole_minderjarige", null, []),
 	"purpose_gezagscontrole_only_custody_2": ask("gezagscontrole_minderjarige", one("brp", "adres"), []),
 	"purpose_crisis_without_break_glass_needs_consent": ask("crisis_noodtoegang", one("cak", "wanbetaling"), []),
-	"reason_role_not_allowed": object.union(base, {"subject": {"role": "citizen"}}),
+	"reason_role_not_allowed": make("schuldhulp_intake", null, [], "citizen", "cm-001", false, false),
 	"reason_unknown_purpose": ask("nieuwsgierigheid", null, []),
-	"reason_case_not_assigned": object.union(base, {"case": {"casemanager": "cm-002"}}),
+	"reason_case_not_assigned": make("schuldhulp_intake", null, [], "casemanager", "cm-002", false, false),
 	"refusal_not_needed_for_purpose": ask("ww_warme_overdracht", one("cjib", "boetes"), []),
 	"refusal_unknown_category": ask("ww_warme_overdracht", one("uwv", "geheim"), []),
 	"every_refusal_has_dutch_text": ask("schuldhulp_intake", null, []),
@@ -369,6 +356,6 @@ cases := {
 	"break_glass_never_grants_special_category": crisis(true, []),
 	"break_glass_does_not_override_revoked_consent": crisis(true, [object.union(consent("k-1", "crisis_noodtoegang", "cak", "wanbetaling"), {"revoked": true})]),
 	"break_glass_without_justification_is_refused": crisis(false, []),
-	"break_glass_for_other_purpose_is_refused": object.union(base, {"request": {"break_glass": true, "justification_given": true}}),
-	"reasons_are_sorted_and_combined": object.union(base, {"subject": {"role": "admin"}, "case": {"purpose": "onbekend"}}),
+	"break_glass_for_other_purpose_is_refused": make("schuldhulp_intake", null, [], "casemanager", "cm-001", true, true),
+	"reasons_are_sorted_and_combined": make("onbekend", null, [], "admin", "cm-001", false, false),
 }
