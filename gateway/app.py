@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+
+import anyio
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from adapters.registry import aclose_adapters
-from gateway.api import cases, consents, meta
+from gateway.api import cases, consents, meta, transparency
 from gateway.api import accesses, consent_requests, privacy_officer
 from gateway.body_limit import BodyLimit
 from gateway.context import Loket, build_loket
 from gateway.problems import install_problem_handlers, problem
 from gateway.settings import Settings
+
+log = logging.getLogger("loket.app")
+
+
+async def _checkpoint_timer(loket: Loket) -> None:
+    """Sign a checkpoint within ``checkpoint_every_s`` even when no appends come in (appends
+    check it themselves). A failure here must not stop the gateway: it is logged and retried."""
+    interval = max(0.5, loket.settings.checkpoint_every_s)
+    while True:
+        await anyio.sleep(interval)
+        try:
+            await anyio.to_thread.run_sync(loket.audit.maybe_checkpoint)
+        except Exception as e:  # noqa: BLE001 - keep serving; verification will show any gap
+            log.warning("checkpoint timer: %s", type(e).__name__)
 
 
 def create_app(settings: Settings | None = None, *, loket: Loket | None = None) -> FastAPI:
@@ -24,7 +41,10 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_checkpoint_timer, loket)
+            yield
+            tg.cancel_scope.cancel()
         await aclose_adapters(loket.adapters)
 
     app = FastAPI(
@@ -49,6 +69,7 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
     app.add_middleware(BodyLimit, max_body_bytes=max_body)  # bodies without Content-Length
 
     app.include_router(meta.router)
+    app.include_router(transparency.router)
     app.include_router(cases.router)
     app.include_router(consents.router)
     app.include_router(consent_requests.router)

@@ -28,10 +28,10 @@ def load_ed25519(path: Path, *, create: bool = False) -> Ed25519PrivateKey:
         with os.fdopen(fd, "wb") as f:
             f.write(pem)
         return key
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, Ed25519PrivateKey):
         raise ConfigurationError(f"not an Ed25519 private key: {path}")
-    return key
+    return loaded
 
 
 def load_or_create_secret_hex(path: Path, nbytes: int = 32) -> str:
