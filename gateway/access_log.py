@@ -272,7 +272,7 @@ def summarise(item: IndexedRecord, ex: Explainer) -> RecordSummary:
     agencies = sorted({d.agency for d in r.disclosed} | {x.agency for x in r.refused if x.agency != "*"})
     return RecordSummary(
         index=item.index, at_nl=time_nl(parse_record_time(r.start_time)), kind=r.kind.value,
-        action_nl=ex.kind_label(r.kind.value), actor=f"{ex.role_label(r.actor_role)} {r.actor_sub}",
+        action_nl=ex.kind_label(r.kind.value), actor=f"{ex.role_label(r.actor_role, for_citizen=False)} {r.actor_sub}",
         purpose_label=ex.purpose_label(r.purpose) if r.purpose else "", case_id=r.case_id,
         subject=r.data_subject_id, agencies=[ex.organisation(a) for a in agencies],
         break_glass=r.break_glass, outcome=r.outcome,

@@ -100,8 +100,10 @@ def print_demo(setup: DemoSetup) -> None:
     b = setup.base_url
     out.print("[bold]Loket demo[/bold] — gateway, sandbox agencies and synthetic citizens (all local)\n")
     out.print(f"  API            {b}/v1   (OpenAPI: {b}/openapi.json, docs: {b}/docs)")
-    out.print(f"  Citizen pages  {b}/burger   (log in as a synthetic citizen)")
-    out.print(f"  Privacy officer {b}/fg")
+    out.print(f"  Citizen pages  {b}/burger   (log in at {b}/burger/inloggen: pick "
+              f"{setup.citizen_name} or type a synthetic BSN)")
+    out.print(f"  Privacy officer {b}/fg   (log in at {b}/fg/inloggen: pick the FG role)")
+    out.print(f"  Accessibility  {b}/toegankelijkheidsverklaring")
     out.print("  Agencies       " + ", ".join(f"{a}={u}" for a, u in sorted(setup.sandbox.agency_urls.items())))
     out.print(f"\nSample case     {setup.case_id}  ({setup.citizen_name}, purpose {setup.purpose})")
     out.print(f"Casemanager token (cm-001, 8 h):\n{setup.token}\n")

@@ -128,7 +128,10 @@ async def request_dossier(
     # Decide. Any failure here is a refusal that is itself audited, then a 503.
     try:
         with anyio.fail_after(loket.settings.policy_timeout_s + 1.0):
-            raw = await anyio.to_thread.run_sync(loket.policy.evaluate, policy_input)
+            # abandon_on_cancel: without it the deadline waits for the thread, and a late
+            # answer was used as if it had come in time (tests/faults/test_policy_faults.py).
+            raw = await anyio.to_thread.run_sync(loket.policy.evaluate, policy_input,
+                                                 abandon_on_cancel=True)
         decision = parse_decision(raw, decision_id=decision_id, policy_revision=revision, catalog=loket.catalog)
     except (PolicyEngineError, TimeoutError) as e:
         err = e if isinstance(e, PolicyEngineError) else PolicyEngineError("policy engine timed out", code="policy-timeout")

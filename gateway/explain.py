@@ -17,7 +17,7 @@ KIND_LABELS_NL = {
     "dossier:read": "Gegevens bekeken",
     "dossier:refused": "Gegevens gevraagd, niets gedeeld",
     "dossier:error": "Gegevens gevraagd, mislukt",
-    "dossier:break_glass": "Noodtoegang",
+    "dossier:break_glass": "Gegevens bekeken met noodtoegang",
     "case:opened": "Zaak geopend",
     "consent:granted": "Toestemming gegeven",
     "consent:revoked": "Toestemming ingetrokken",
@@ -100,5 +100,8 @@ class Explainer:
     def kind_label(self, kind: str) -> str:
         return KIND_LABELS_NL.get(kind, kind)
 
-    def role_label(self, role: str) -> str:
+    def role_label(self, role: str, *, for_citizen: bool = True) -> str:
+        """``for_citizen``: the citizen reads their own actions as "U zelf"; the FG reads "Burger"."""
+        if role == "citizen" and not for_citizen:
+            return "Burger"
         return ROLE_LABELS_NL.get(role, role)
