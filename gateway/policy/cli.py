@@ -1,0 +1,268 @@
+"""`loket policy ...`: the policy author's verbs, mirroring opa's (issue 4, "Tooling").
+
+Exit codes: 0 ok, 1 a check failed (test failure, replay mismatch), 2 bad input (unparseable
+JSON, missing file), 3 the engine or an integrity check failed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gateway.errors import IntegrityError, LoketError, PolicyEngineError
+
+policy_app = typer.Typer(no_args_is_help=True, help="Write, test, bundle and replay policies.")
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_ENGINE = 3
+
+# Rules that carry the reasoning of a decision, reported by `eval --explain`.
+EXPLAIN_RULES = (
+    "valid_input",
+    "purpose_known",
+    "request_reasons",
+    "break_glass_active",
+    "item_status",
+)
+
+
+def _err(message: str) -> Console:
+    console = Console(stderr=True)
+    console.print(message, markup=False)
+    return console
+
+
+def _read_json_stdin() -> Any:
+    raw = sys.stdin.read()
+    try:
+        return json.loads(raw)
+    except ValueError as e:
+        _err(f"input is not valid JSON: {e}")
+        raise typer.Exit(EXIT_BAD_INPUT) from e
+
+
+@policy_app.command("test")
+def test_cmd(
+    coverage: Annotated[
+        bool, typer.Option("--coverage", help="Also report line coverage via `opa test`.")
+    ] = False,
+) -> None:
+    """Run the Rego unit tests (test_* rules in *_test.rego) with the embedded engine."""
+    from gateway.policy.opa import find_opa_binary
+    from gateway.policy.testing import run_tests
+
+    opa_bin = find_opa_binary() if coverage else None
+    policies_dir = Path(str(__import__("policies").__path__[0]))
+    report = run_tests(opa_bin=opa_bin, policies_dir=policies_dir)
+    table = Table(title="Rego tests (embedded regopy)")
+    table.add_column("test")
+    table.add_column("result")
+    table.add_column("ms", justify="right")
+    for r in report.results:
+        table.add_row(r.name, "PASS" if r.passed else f"FAIL {r.error or ''}"[:120], f"{r.duration_ms:.1f}")
+    console = Console()
+    console.print(table)
+    failed = sum(not r.passed for r in report.results)
+    console.print(
+        f"{len(report.results) - failed}/{len(report.results)} passed; rule coverage "
+        f"{report.rule_coverage:.0f}% ({len(report.rules_covered)}/{len(report.rules)} rules)"
+    )
+    if coverage:
+        if report.opa_line_coverage is None:
+            console.print("line coverage: n/a (no opa binary)")
+        else:
+            console.print(f"line coverage (opa test --coverage): {report.opa_line_coverage:.1f}%")
+    if not report.passed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@policy_app.command("eval")
+def eval_cmd(
+    explain: Annotated[bool, typer.Option("--explain", help="Name the rules that decided.")] = False,
+) -> None:
+    """Decision JSON for the policy input JSON on stdin."""
+    from gateway.policy import current_bundle
+    from gateway.policy.bundle import ENTRYPOINT
+    from gateway.policy.embedded import EmbeddedPolicyEngine
+    from gateway.settings import Settings
+
+    policy_input = _read_json_stdin()
+    if not isinstance(policy_input, dict):
+        _err("input must be a JSON object (docs/contracts.md, 'Policy input')")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        bundle = current_bundle(Settings())
+        entrypoints = (ENTRYPOINT,) + tuple(f"loket/{r}" for r in EXPLAIN_RULES) if explain else (
+            ENTRYPOINT,
+        )
+        engine = EmbeddedPolicyEngine(bundle, entrypoints=entrypoints)
+        decision = engine.evaluate(policy_input)
+        out: dict[str, Any] = decision
+        if explain:
+            out = {"decision": decision, "revision": bundle.revision, "explain": _explain(engine, policy_input)}
+    except LoketError as e:
+        _err(f"policy engine failed: {e.detail or e}")
+        raise typer.Exit(EXIT_ENGINE) from e
+    typer.echo(json.dumps(out, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+def _explain(engine: Any, policy_input: dict[str, Any]) -> dict[str, Any]:
+    """The values of the rules that carry the reasoning; a rule that is undefined is omitted."""
+    hit: dict[str, Any] = {}
+    for rule in EXPLAIN_RULES:
+        try:
+            hit[rule] = engine.query(f"loket/{rule}", policy_input)
+        except PolicyEngineError:
+            continue  # undefined: not hit
+    statuses = hit.get("item_status") or {}
+    hit["rules_hit"] = sorted(
+        r for r, v in hit.items() if r != "item_status" and v not in (False, [], {}, None)
+    ) + sorted({f"status_of -> {s}" for s in statuses.values()})
+    return hit
+
+
+@policy_app.command("bundle")
+def bundle_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the bundle tar.gz.")],
+    signing_key: Annotated[
+        Path | None,
+        typer.Option("--signing-key", help="PEM private key (EC P-256 -> ES256, Ed25519 -> EdDSA)."),
+    ] = None,
+    key_id: Annotated[str, typer.Option("--key-id")] = "loket-policy",
+) -> None:
+    """Write the OPA bundle (manifest with content revision and roots, Rego, data.json)."""
+    from gateway.policy.bundle import build_bundle
+
+    try:
+        pem = signing_key.read_bytes() if signing_key is not None else None
+    except OSError as e:
+        _err(f"cannot read signing key: {e}")
+        raise typer.Exit(EXIT_BAD_INPUT) from e
+    try:
+        bundle = build_bundle(signing_key_pem=pem, key_id=key_id)
+    except ValueError as e:
+        _err(f"cannot sign the bundle: {e}")
+        raise typer.Exit(EXIT_BAD_INPUT) from e
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(bundle.raw)
+    typer.echo(json.dumps({"path": str(out), "revision": bundle.revision, "signed": bundle.signed}))
+
+
+@policy_app.command("replay")
+def replay_cmd(
+    decision_id: Annotated[str | None, typer.Argument(help="A logged decision id.")] = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from-file", help="A logged decision as JSON: decision_id, policy_revision, input, result."),
+    ] = None,
+) -> None:
+    """Re-evaluate a logged decision against the revision that made it; exit 1 if it differs."""
+    from gateway.policy.bundle import load_stored_bundle, store_dir_for
+    from gateway.policy.embedded import EmbeddedPolicyEngine
+    from gateway.settings import Settings
+
+    settings = Settings()
+    if from_file is not None:
+        try:
+            record = json.loads(from_file.read_text("utf-8"))
+            revision, policy_input, logged = record["policy_revision"], record["input"], record["result"]
+            decision_id = record.get("decision_id", decision_id)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            _err(f"cannot read the logged decision from {from_file}: {e}")
+            raise typer.Exit(EXIT_BAD_INPUT) from e
+    elif decision_id is not None:
+        from gateway.decision_log import load_logged_decision
+
+        try:
+            logged_decision = load_logged_decision(settings, decision_id)
+        except LoketError as e:
+            _err(f"no logged decision {decision_id}: {e.detail or e}")
+            raise typer.Exit(EXIT_BAD_INPUT) from e
+        revision = logged_decision.policy_revision
+        policy_input, logged = logged_decision.input, logged_decision.result
+    else:
+        _err("give a decision id or --from-file")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        bundle = load_stored_bundle(store_dir_for(settings.data_dir), revision)
+    except (FileNotFoundError, ValueError) as e:
+        _err(f"the bundle for revision {revision} is not in the store: {e}")
+        raise typer.Exit(EXIT_BAD_INPUT) from e
+    except IntegrityError as e:
+        _err(f"the stored bundle does not verify: {e.detail}")
+        raise typer.Exit(EXIT_ENGINE) from e
+    try:
+        replayed = EmbeddedPolicyEngine(bundle).evaluate(policy_input)
+    except PolicyEngineError as e:
+        _err(f"policy engine failed: {e.detail}")
+        raise typer.Exit(EXIT_ENGINE) from e
+    identical = replayed == logged  # compared as parsed JSON, never as text
+    typer.echo(
+        json.dumps(
+            {"decision_id": decision_id, "revision": revision, "identical": identical,
+             **({} if identical else {"logged": logged, "replayed": replayed})},
+            indent=2, ensure_ascii=False, sort_keys=True,
+        )
+    )
+    if not identical:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@policy_app.command("purposes")
+def purposes_cmd(
+    markdown: Annotated[bool, typer.Option("--markdown", help="A Markdown table for the README.")] = False,
+) -> None:
+    """The purposes, with per agency/category the legal basis or consent and the fields."""
+    from gateway.policy import load_policy_data
+
+    data = load_policy_data()
+    rows = purpose_rows(data)
+    if markdown:
+        typer.echo("| purpose | label | agency/category | basis | fields |")
+        typer.echo("|---|---|---|---|---|")
+        for r in rows:
+            typer.echo("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
+        return
+    table = Table(title="Loket purposes")
+    for col in ("purpose", "label", "agency/category", "basis", "fields"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*r)
+    Console(width=200).print(table)
+
+
+def purpose_rows(data: Any) -> list[tuple[str, str, str, str, str]]:
+    rows: list[tuple[str, str, str, str, str]] = []
+    for pid in sorted(data.raw_purposes):
+        p = data.raw_purposes[pid]
+        bg = p.get("break_glass", {}).get("scope", {})
+        first = True
+        for agency in sorted(p["scope"]):
+            for cat in sorted(p["scope"][agency]):
+                item = p["scope"][agency][cat]
+                basis_id = item.get("basis")
+                if basis_id:
+                    lb = data.legal_bases[basis_id]
+                    basis = lb["citation"] + ("" if lb["verified"] else " (controleren)")
+                else:
+                    basis = "toestemming"
+                if cat in bg.get(agency, {}):
+                    basis += "; noodtoegang: " + ", ".join(bg[agency][cat]["fields"])
+                rows.append(
+                    (
+                        pid if first else "",
+                        p["label_nl"] if first else "",
+                        f"{agency}/{cat}",
+                        basis,
+                        ", ".join(item["fields"]),
+                    )
+                )
+                first = False
+    return rows
