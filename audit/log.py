@@ -216,8 +216,8 @@ class AuditLog:
                 )
             return 0, merkle.EMPTY_ROOT, []
         size = int(row.tree_size)
-        frontier = merkle.unpack_frontier(bytes(row.frontier), size)
-        return size, bytes(row.root_hash), frontier
+        frontier = merkle.unpack_frontier(_blob(row.frontier, "log head: frontier"), size)
+        return size, _blob(row.root_hash, "log head: root hash"), frontier
 
     # --- appends ------------------------------------------------------------------------
 
@@ -486,12 +486,12 @@ class AuditLog:
         leaves = sorted(i for lvl, i in ids if lvl == 0)
         if leaves:
             for idx, h in conn.execute(_SELECT_LEAF_HASHES, {"ids": leaves}):
-                out[(0, int(idx))] = bytes(h)
+                out[(0, int(idx))] = _blob(h, f"record {idx}: leaf hash")
         keys = sorted(subtree_key(lvl, i) for lvl, i in ids if lvl)
         if keys:
             for key, h in conn.execute(_SELECT_SUBTREES, {"ids": keys}):
                 key = int(key)
-                out[(key & 63, key >> 6)] = bytes(h)
+                out[(key & 63, key >> 6)] = _blob(h, f"subtree {key & 63}/{key >> 6}: hash")
         missing = ids - out.keys()
         if missing:
             raise IntegrityError(f"audit log is missing subtree hashes {sorted(missing)[:5]}")
@@ -533,7 +533,7 @@ class AuditLog:
             ).first()
         if row is None:
             raise NotFound(f"no audit record at index {index}")
-        return StoredRecord(int(row.idx), bytes(row.leaf), bytes(row.leaf_hash))
+        return _stored(row.idx, row.leaf, row.leaf_hash)
 
     def find_index(self, record_id: str) -> int:
         with self.engine.connect() as conn:
@@ -566,7 +566,7 @@ class AuditLog:
         q = q.order_by(c.idx.desc() if newest_first else c.idx).limit(limit)
         with self.engine.connect() as conn:
             return [
-                StoredRecord(int(r.idx), bytes(r.leaf), bytes(r.leaf_hash)) for r in conn.execute(q)
+                _stored(r.idx, r.leaf, r.leaf_hash) for r in conn.execute(q)
             ]
 
     def iter_records(
@@ -640,6 +640,20 @@ class AuditLog:
             q = q.where(audit_records.c.idx < stop)
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar_one())
+
+
+def _blob(value: object, where: str) -> bytes:
+    """A stored hash or leaf as bytes. The columns are BLOBs; a value that comes back as text
+    (the column or the row was rewritten, e.g. ``CAST(leaf AS TEXT)``) is tampering with the
+    store, reported as such instead of crashing in ``bytes(str)``."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise IntegrityError(f"{where} is stored as {type(value).__name__}, not bytes (the store was altered)")
+
+
+def _stored(idx: object, leaf: object, leaf_hash: object) -> StoredRecord:
+    index = int(idx)  # type: ignore[call-overload]
+    return StoredRecord(index, _blob(leaf, f"record {index}: leaf"), _blob(leaf_hash, f"record {index}: leaf hash"))
 
 
 def _now_minus(seconds: float) -> datetime:
