@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -177,12 +178,15 @@ def start_opa_server(
             signing_alg,
         ]
     args += list(extra_args)
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # A file, not a pipe: nobody drains a pipe while OPA runs, and a full pipe would block it.
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     server = OpaServer(process=process, url=f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + ready_timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            err = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
+            log.seek(0)
+            err = log.read().decode("utf-8", "replace")[-2000:]
             raise PolicyEngineError(f"opa exited with {process.returncode}: {err.strip()}")
         try:
             r = requests.get(f"{server.url}/health?bundles", timeout=0.5)
