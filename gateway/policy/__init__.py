@@ -30,13 +30,13 @@ from gateway.policy.bundle import (
 from gateway.settings import Settings
 
 __all__ = [
-    "PolicyEngine",
     "PolicyData",
+    "PolicyEngine",
+    "PolicyEngineError",
     "Purpose",
     "create_policy_engine",
-    "load_policy_data",
     "current_bundle",
-    "PolicyEngineError",
+    "load_policy_data",
 ]
 
 

@@ -91,9 +91,13 @@ def source_files(root: Traversable | Path | None = None) -> dict[str, bytes]:
             # The catalog is read-only and owned elsewhere (docs/contracts.md); it ships
             # under data.catalog so the policy sees categories, fields and special flags.
             files["catalog/data.json"] = node.read_bytes()
-        elif top == "loket" and path.endswith(".rego") and not path.endswith("_test.rego"):
-            files[path] = node.read_bytes()
-        elif top == "loket_data" and path.endswith("/data.json"):
+        elif (
+            top == "loket"
+            and path.endswith(".rego")
+            and not path.endswith("_test.rego")
+            or top == "loket_data"
+            and path.endswith("/data.json")
+        ):
             files[path] = node.read_bytes()
     return files
 
@@ -273,8 +277,7 @@ def _read_tar(raw: bytes) -> dict[str, bytes]:
                 if not member.isfile():
                     raise IntegrityError(f"bundle member {member.name!r} is not a regular file")
                 name = member.name.lstrip("/")
-                if name.startswith("./"):
-                    name = name[2:]
+                name = name.removeprefix("./")
                 if ".." in name.split("/") or not name:
                     raise IntegrityError(f"bundle member {member.name!r} has an unsafe path")
                 total += member.size
@@ -383,7 +386,7 @@ def _revision_file(store_dir: Path, revision: str) -> Path:
         r"[0-9a-f]{64}", revision[len(REVISION_PREFIX) :]
     ):
         raise ValueError(f"not a Loket bundle revision: {revision!r}")
-    return store_dir / f"{revision[len(REVISION_PREFIX):]}.tar.gz"
+    return store_dir / f"{revision[len(REVISION_PREFIX) :]}.tar.gz"
 
 
 def store_dir_for(data_dir: Path) -> Path:

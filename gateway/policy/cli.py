@@ -66,7 +66,9 @@ def test_cmd(
     table.add_column("result")
     table.add_column("ms", justify="right")
     for r in report.results:
-        table.add_row(r.name, "PASS" if r.passed else f"FAIL {r.error or ''}"[:120], f"{r.duration_ms:.1f}")
+        table.add_row(
+            r.name, "PASS" if r.passed else f"FAIL {r.error or ''}"[:120], f"{r.duration_ms:.1f}"
+        )
     console = Console()
     console.print(table)
     failed = sum(not r.passed for r in report.results)
@@ -85,7 +87,9 @@ def test_cmd(
 
 @policy_app.command("eval")
 def eval_cmd(
-    explain: Annotated[bool, typer.Option("--explain", help="Name the rules that decided.")] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Name the rules that decided.")
+    ] = False,
 ) -> None:
     """Decision JSON for the policy input JSON on stdin."""
     from gateway.policy import current_bundle
@@ -99,14 +103,18 @@ def eval_cmd(
         raise typer.Exit(EXIT_BAD_INPUT)
     try:
         bundle = current_bundle(Settings())
-        entrypoints = (ENTRYPOINT,) + tuple(f"loket/{r}" for r in EXPLAIN_RULES) if explain else (
-            ENTRYPOINT,
+        entrypoints = (
+            (ENTRYPOINT,) + tuple(f"loket/{r}" for r in EXPLAIN_RULES) if explain else (ENTRYPOINT,)
         )
         engine = EmbeddedPolicyEngine(bundle, entrypoints=entrypoints)
         decision = engine.evaluate(policy_input)
         out: dict[str, Any] = decision
         if explain:
-            out = {"decision": decision, "revision": bundle.revision, "explain": _explain(engine, policy_input)}
+            out = {
+                "decision": decision,
+                "revision": bundle.revision,
+                "explain": _explain(engine, policy_input),
+            }
     except LoketError as e:
         _err(f"policy engine failed: {e.detail or e}")
         raise typer.Exit(EXIT_ENGINE) from e
@@ -133,7 +141,9 @@ def bundle_cmd(
     out: Annotated[Path, typer.Option("--out", help="Where to write the bundle tar.gz.")],
     signing_key: Annotated[
         Path | None,
-        typer.Option("--signing-key", help="PEM private key (EC P-256 -> ES256, Ed25519 -> EdDSA)."),
+        typer.Option(
+            "--signing-key", help="PEM private key (EC P-256 -> ES256, Ed25519 -> EdDSA)."
+        ),
     ] = None,
     key_id: Annotated[str, typer.Option("--key-id")] = "loket-policy",
 ) -> None:
@@ -160,7 +170,10 @@ def replay_cmd(
     decision_id: Annotated[str | None, typer.Argument(help="A logged decision id.")] = None,
     from_file: Annotated[
         Path | None,
-        typer.Option("--from-file", help="A logged decision as JSON: decision_id, policy_revision, input, result."),
+        typer.Option(
+            "--from-file",
+            help="A logged decision as JSON: decision_id, policy_revision, input, result.",
+        ),
     ] = None,
 ) -> None:
     """Re-evaluate a logged decision against the revision that made it; exit 1 if it differs."""
@@ -172,7 +185,11 @@ def replay_cmd(
     if from_file is not None:
         try:
             record = json.loads(from_file.read_text("utf-8"))
-            revision, policy_input, logged = record["policy_revision"], record["input"], record["result"]
+            revision, policy_input, logged = (
+                record["policy_revision"],
+                record["input"],
+                record["result"],
+            )
             decision_id = record.get("decision_id", decision_id)
         except (OSError, ValueError, KeyError, TypeError) as e:
             _err(f"cannot read the logged decision from {from_file}: {e}")
@@ -206,9 +223,15 @@ def replay_cmd(
     identical = replayed == logged  # compared as parsed JSON, never as text
     typer.echo(
         json.dumps(
-            {"decision_id": decision_id, "revision": revision, "identical": identical,
-             **({} if identical else {"logged": logged, "replayed": replayed})},
-            indent=2, ensure_ascii=False, sort_keys=True,
+            {
+                "decision_id": decision_id,
+                "revision": revision,
+                "identical": identical,
+                **({} if identical else {"logged": logged, "replayed": replayed}),
+            },
+            indent=2,
+            ensure_ascii=False,
+            sort_keys=True,
         )
     )
     if not identical:
@@ -217,7 +240,9 @@ def replay_cmd(
 
 @policy_app.command("purposes")
 def purposes_cmd(
-    markdown: Annotated[bool, typer.Option("--markdown", help="A Markdown table for the README.")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="A Markdown table for the README.")
+    ] = False,
 ) -> None:
     """The purposes, with per agency/category the legal basis or consent and the fields."""
     from gateway.policy import load_policy_data

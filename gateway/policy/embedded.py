@@ -1,11 +1,16 @@
 """In-process Rego via regopy (rego-cpp), loading the same OPA bundle that OPA serves.
 
-Why per-thread interpreters: a regopy ``Interpreter`` holds the input as mutable state
-(``set_input`` then ``query_bundle_entrypoint``), so two threads sharing one would see each
-other's input. FastAPI runs sync dependencies on a thread pool. Each thread therefore compiles
-its own interpreter + bundle once per revision (about 20 ms) and reuses it; the alternative, one
-interpreter behind a lock, serialises every decision (benchmarks/policy_bench.py measures both;
-see docs/adr/0002). The ctypes calls release the GIL, so per-thread interpreters run in parallel.
+Concurrency: a regopy ``Interpreter`` holds the input as mutable state (``set_input_term`` then
+``query_bundle_entrypoint``), so two threads must never share one unguarded. FastAPI calls sync
+code from a thread pool. Two safe modes:
+
+* ``lock`` (default): one interpreter + compiled bundle behind a lock;
+* ``thread_local``: each thread compiles its own interpreter once (about 20 ms) and reuses it.
+
+Measured with benchmarks/policy_bench.py on the 2-core CI machine (4 client threads, parity
+corpus): lock 430 decisions/s vs thread-local 368/s (and 309 vs 238 in a second run) — rego-cpp
+work does not overlap well enough to pay for the extra interpreters, so the lock wins here.
+Re-measure on bigger machines; the mode is a constructor argument (docs/adr/0002).
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ class EmbeddedPolicyEngine:
         self,
         bundle: PolicyBundle,
         *,
-        mode: ConcurrencyMode = "thread_local",
+        mode: ConcurrencyMode = "lock",
         entrypoints: tuple[str, ...] = (ENTRYPOINT,),
     ) -> None:
         self._bundle = bundle

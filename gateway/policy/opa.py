@@ -59,7 +59,7 @@ class OpaServerPolicyEngine:
         try:
             doc = self._client.get_data("system/bundles")
             bundles = doc.get("result") if isinstance(doc, dict) else None
-        except Exception as e:  # noqa: BLE001 — any client failure means "unknown": fail closed
+        except Exception as e:
             raise PolicyEngineError(f"cannot read the bundle revision from OPA: {e}") from e
         revisions = {
             b.get("manifest", {}).get("revision")
@@ -179,7 +179,7 @@ def start_opa_server(
         ]
     args += list(extra_args)
     # A file, not a pipe: nobody drains a pipe while OPA runs, and a full pipe would block it.
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 — lives as long as the OPA process
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     server = OpaServer(process=process, url=f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + ready_timeout_s

@@ -36,7 +36,9 @@ from gateway.policy.embedded import EmbeddedPolicyEngine
 
 _TEST_RULE_RE = re.compile(r"^(test_[A-Za-z0-9_]+)\s*(?:if\b|:=|\{)", re.MULTILINE)
 _PACKAGE_RE = re.compile(r"^package\s+([A-Za-z_][A-Za-z0-9_.]*)", re.MULTILINE)
-_RULE_HEAD_RE = re.compile(r"^([a-z_][A-Za-z0-9_]*)(?:\[|\(|\s+(?:contains|if|:=|=)\b|\s*:=)", re.M)
+_RULE_HEAD_RE = re.compile(
+    r"^([a-z_][A-Za-z0-9_]*)(?:\[|\(|\s+(?:contains|if|:=|=)\b|\s*:=)", re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def _rule_coverage(bundle: PolicyBundle, tests: Mapping[str, str]) -> tuple[list
     covered = []
     for rule in rules:
         body_refs = len(re.findall(rf"\b{re.escape(rule)}\b", policy_src))
-        heads = len(re.findall(rf"^{re.escape(rule)}\b", policy_src, re.M))
+        heads = len(re.findall(rf"^{re.escape(rule)}\b", policy_src, re.MULTILINE))
         if rule == "decision" or _referenced(rule, test_src) or body_refs > heads:
             covered.append(rule)
     return rules, covered
@@ -185,7 +187,7 @@ def _case_results(
         {
             m.group(1)
             for src in tests.values()
-            if re.search(r"^cases\s*:=", src, re.M)
+            if re.search(r"^cases\s*:=", src, re.MULTILINE)
             for m in [_PACKAGE_RE.search(src)]
             if m is not None
         }

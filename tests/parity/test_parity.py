@@ -39,25 +39,50 @@ def test_corpus_exercises_every_outcome(embedded_engine: EmbeddedPolicyEngine) -
     codes: set[str] = set()
     for policy_input in CORPUS:
         d = embedded_engine.evaluate(policy_input)
-        codes |= {r["code"] for r in d["refusals"] + d["reasons"]} | {g["basis"]["type"] for g in d["grants"]}
+        codes |= {r["code"] for r in d["refusals"] + d["reasons"]} | {
+            g["basis"]["type"] for g in d["grants"]
+        }
     assert codes >= {
-        "legal_basis", "consent", "break_glass", "consent_required", "explicit_consent_required",
-        "consent_expired", "consent_not_yet_valid", "consent_revoked", "not_needed_for_purpose",
-        "unknown_category", "role_not_allowed", "unknown_purpose", "case_not_assigned",
-        "justification_required", "break_glass_not_allowed", "invalid_input",
+        "legal_basis",
+        "consent",
+        "break_glass",
+        "consent_required",
+        "explicit_consent_required",
+        "consent_expired",
+        "consent_not_yet_valid",
+        "consent_revoked",
+        "not_needed_for_purpose",
+        "unknown_category",
+        "role_not_allowed",
+        "unknown_purpose",
+        "case_not_assigned",
+        "justification_required",
+        "break_glass_not_allowed",
+        "invalid_input",
     }
 
 
 def test_opa_test_passes_on_the_same_files(opa_bin: str) -> None:
-    proc = subprocess.run([opa_bin, "test", str(POLICIES)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [opa_bin, "test", str(POLICIES)], capture_output=True, text=True, timeout=300, check=False
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "PASS" in proc.stdout
 
 
 def test_policies_use_only_builtins_regopy_supports(opa_bin: str) -> None:
     proc = subprocess.run(
-        [opa_bin, "check", "--strict", "--capabilities", str(POLICIES / "capabilities.json"), str(POLICIES / "loket")],
-        capture_output=True, text=True, timeout=120,
+        [
+            opa_bin,
+            "check",
+            "--strict",
+            "--capabilities",
+            str(POLICIES / "capabilities.json"),
+            str(POLICIES / "loket"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -65,8 +90,17 @@ def test_policies_use_only_builtins_regopy_supports(opa_bin: str) -> None:
 def test_capabilities_reject_an_impure_builtin(opa_bin: str, tmp_path: Path) -> None:
     (tmp_path / "p.rego").write_text("package loket\n\nimport rego.v1\n\nnow := time.now_ns()\n")
     proc = subprocess.run(
-        [opa_bin, "check", "--strict", "--capabilities", str(POLICIES / "capabilities.json"), str(tmp_path)],
-        capture_output=True, text=True, timeout=120,
+        [
+            opa_bin,
+            "check",
+            "--strict",
+            "--capabilities",
+            str(POLICIES / "capabilities.json"),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode != 0 and "time.now_ns" in proc.stdout + proc.stderr
 
@@ -85,9 +119,13 @@ def test_opa_refuses_a_bundle_signed_with_another_key(opa_bin: str, tmp_path: Pa
     path.write_bytes(build_bundle(signing_key_pem=pem).raw)
     for key, ok in ((signer, True), (other, False)):
         pub = tmp_path / "pub.pem"
-        pub.write_bytes(key.public_key().public_bytes(ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo))
+        pub.write_bytes(
+            key.public_key().public_bytes(ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo)
+        )
         if ok:  # OPA 1.22.2 verifies EdDSA bundle signatures
-            start_opa_server(path, opa_bin=opa_bin, verification_key=pub, signing_alg="EdDSA").stop()
+            start_opa_server(
+                path, opa_bin=opa_bin, verification_key=pub, signing_alg="EdDSA"
+            ).stop()
         else:
             with pytest.raises(PolicyEngineError, match="verify"):
                 start_opa_server(path, opa_bin=opa_bin, verification_key=pub, signing_alg="EdDSA")
@@ -112,17 +150,23 @@ def test_decision_survives_opa_restart_fail_closed_while_down(
 
 GAPS = {
     # OPA accepts; regopy 1.5.2 rejects "Invalid collection" (any comprehension with `some k, v in`).
-    "set_comprehension_some_kv": ("package gap\n\nimport rego.v1\n\nr := {[k, v] | some k, v in {\"a\": 1}}\n", "data.gap.r"),
+    "set_comprehension_some_kv": (
+        'package gap\n\nimport rego.v1\n\nr := {[k, v] | some k, v in {"a": 1}}\n',
+        "data.gap.r",
+    ),
     # OPA iterates object keys sorted; regopy in insertion order.
-    "object_key_order": ("package gap\n\nimport rego.v1\n\nr := [k | {\"b\": 1, \"a\": 2}[k]]\n", "data.gap.r"),
+    "object_key_order": (
+        'package gap\n\nimport rego.v1\n\nr := [k | {"b": 1, "a": 2}[k]]\n',
+        "data.gap.r",
+    ),
     # A comprehension in a function head does not see the function's arguments in regopy.
     "function_head_comprehension": (
-        "package gap\n\nimport rego.v1\n\nd := {\"x\": [1, 2], \"y\": [3]}\n\nf(k) := [v | some v in d[k]]\n\nr := f(\"x\")\n",
+        'package gap\n\nimport rego.v1\n\nd := {"x": [1, 2], "y": [3]}\n\nf(k) := [v | some v in d[k]]\n\nr := f("x")\n',
         "data.gap.r",
     ),
     # object.union merges nested objects in OPA; regopy replaces them.
     "object_union_nested": (
-        "package gap\n\nimport rego.v1\n\nr := object.union({\"a\": {\"x\": 1, \"y\": 2}}, {\"a\": {\"y\": 3}})\n",
+        'package gap\n\nimport rego.v1\n\nr := object.union({"a": {"x": 1, "y": 2}}, {"a": {"y": 3}})\n',
         "data.gap.r",
     ),
     # A rule that is false: OPA answers false, regopy a bare "undefined".
@@ -145,8 +189,14 @@ print(json.dumps({"value": out[0].expressions[0]} if len(out) and out[0].express
 
 def _regopy(src: str, query: str) -> dict[str, object]:
     # In a child process: some gaps abort or segfault rego-cpp (see test_with_input_crashes_regopy).
-    proc = subprocess.run([sys.executable, "-c", _REGOPY_EVAL], input=json.dumps([src, query]),
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _REGOPY_EVAL],
+        input=json.dumps([src, query]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if proc.returncode != 0:
         return {"crash": proc.returncode}
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
@@ -154,8 +204,13 @@ def _regopy(src: str, query: str) -> dict[str, object]:
 
 def _opa(opa_bin: str, tmp_path: Path, src: str, query: str) -> dict[str, object]:
     (tmp_path / "gap.rego").write_text(src)
-    proc = subprocess.run([opa_bin, "eval", "-d", str(tmp_path / "gap.rego"), "--format=json", query],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [opa_bin, "eval", "-d", str(tmp_path / "gap.rego"), "--format=json", query],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     result = json.loads(proc.stdout).get("result") if proc.stdout else None
     if not result:
         return {"undefined": True}
@@ -174,7 +229,13 @@ def test_v0_syntax_is_rejected_by_opa_1x(opa_bin: str, tmp_path: Path) -> None:
     src = "package gap\n\nallow { input.x == 1 }\n"
     assert "error" not in _regopy(src, "data.gap")
     (tmp_path / "v0.rego").write_text(src)
-    proc = subprocess.run([opa_bin, "check", str(tmp_path / "v0.rego")], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [opa_bin, "check", str(tmp_path / "v0.rego")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode != 0
 
 
@@ -182,14 +243,26 @@ def test_with_input_is_broken_in_regopy() -> None:
     # regopy 1.5.2 answers `with input as {...}` wrongly (undefined here; in a second module it
     # aborts or segfaults the process): the reason the Rego tests name their inputs
     # (policies/loket/decision_test.rego). If this starts failing, simplify those tests.
-    src = "package gap\n\nimport rego.v1\n\nd := input.a + 1\n\nr if {\n\td == 2 with input as {\"a\": 1}\n}\n"
+    src = 'package gap\n\nimport rego.v1\n\nd := input.a + 1\n\nr if {\n\td == 2 with input as {"a": 1}\n}\n'
     assert _regopy(src, "data.gap.r") != {"value": True}
 
 
 def test_strict_builtin_errors_are_errors_in_both(opa_bin: str, tmp_path: Path) -> None:
-    src = "package gap\n\nimport rego.v1\n\nr := concat(\"/\", [1, 2])\n"
+    src = 'package gap\n\nimport rego.v1\n\nr := concat("/", [1, 2])\n'
     assert "error" in _regopy(src, "data.gap.r") or "undefined" in _regopy(src, "data.gap.r")
     (tmp_path / "gap.rego").write_text(src)
-    proc = subprocess.run([opa_bin, "eval", "--strict-builtin-errors", "-d", str(tmp_path / "gap.rego"), "data.gap.r"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            opa_bin,
+            "eval",
+            "--strict-builtin-errors",
+            "-d",
+            str(tmp_path / "gap.rego"),
+            "data.gap.r",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode != 0

@@ -36,9 +36,14 @@ def consent(
     explicit: bool = False,
 ) -> dict[str, Any]:
     return {
-        "id": id, "purpose": purpose, "agency": agency, "category": category,
-        "valid_from_ns": valid_from_ns, "valid_until_ns": valid_until_ns,
-        "revoked": revoked, "explicit": explicit,
+        "id": id,
+        "purpose": purpose,
+        "agency": agency,
+        "category": category,
+        "valid_from_ns": valid_from_ns,
+        "valid_until_ns": valid_until_ns,
+        "revoked": revoked,
+        "explicit": explicit,
     }
 
 
@@ -58,11 +63,17 @@ def make_input(
     return {
         "time_ns": time_ns,
         "subject": {"sub": sub, "role": role},
-        "case": {"id": "case-1", "purpose": purpose, "casemanager": casemanager, "citizen": "ab" * 32},
+        "case": {
+            "id": "case-1",
+            "purpose": purpose,
+            "casemanager": casemanager,
+            "citizen": "ab" * 32,
+        },
         "request": {
             "break_glass": break_glass,
             "justification_given": justification_given,
-            "categories": None if categories is None
+            "categories": None
+            if categories is None
             else [{"agency": a, "category": c} for a, c in categories],
         },
         "consents": consents or [],
@@ -85,6 +96,10 @@ def grant(decision: dict[str, Any], agency: str, category: str) -> dict[str, Any
 
 def refusal(decision: dict[str, Any], agency: str, category: str) -> str | None:
     return next(
-        (r["code"] for r in decision["refusals"] if (r["agency"], r["category"]) == (agency, category)),
+        (
+            r["code"]
+            for r in decision["refusals"]
+            if (r["agency"], r["category"]) == (agency, category)
+        ),
         None,
     )

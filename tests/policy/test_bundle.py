@@ -24,7 +24,11 @@ from gateway.policy.bundle import (
 
 
 def _keypair(kind: str) -> tuple[bytes, bytes]:
-    key = ec.generate_private_key(ec.SECP256R1()) if kind == "es256" else ed25519.Ed25519PrivateKey.generate()
+    key = (
+        ec.generate_private_key(ec.SECP256R1())
+        if kind == "es256"
+        else ed25519.Ed25519PrivateKey.generate()
+    )
     priv = key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption())
     pub = key.public_key().public_bytes(ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo)
     return priv, pub
@@ -127,7 +131,9 @@ def test_added_file_not_in_signature_is_rejected() -> None:
 
 def test_revision_that_does_not_match_content_is_rejected() -> None:
     files = _files(build_bundle().raw)
-    files["loket_data/reasons/data.json"] = files["loket_data/reasons/data.json"].replace(b"nodig.", b"nodig!")
+    files["loket_data/reasons/data.json"] = files["loket_data/reasons/data.json"].replace(
+        b"nodig.", b"nodig!"
+    )
     with pytest.raises(IntegrityError, match="revision"):
         load_bundle(_tar(files))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -20,7 +19,7 @@ from tests.policy.conftest import make_input
 
 def _server(body: Any, delay_s: float = 0.0) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 — http.server API
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if delay_s:
                 threading.Event().wait(delay_s)
@@ -81,7 +80,9 @@ def test_object_answer_is_returned_as_is(fake_opa: str) -> None:
 
 def test_settings_select_the_engine(tmp_path: Any) -> None:
     embedded = create_policy_engine(Settings(data_dir=tmp_path))
-    remote = create_policy_engine(Settings(data_dir=tmp_path, policy_engine="opa", opa_url="http://127.0.0.1:9"))
+    remote = create_policy_engine(
+        Settings(data_dir=tmp_path, policy_engine="opa", opa_url="http://127.0.0.1:9")
+    )
     assert type(embedded).__name__ == "EmbeddedPolicyEngine"
     assert isinstance(remote, OpaServerPolicyEngine)
     assert embedded.revision == remote.revision  # both cite the same bundle

@@ -15,7 +15,7 @@ from adapters.catalog import load_catalog
 from gateway.policy import load_policy_data
 from gateway.policy.bundle import build_bundle, policies_root
 from gateway.policy.embedded import EmbeddedPolicyEngine
-from tests.policy.conftest import HOUR, NOW, consent, grant, make_input, refusal
+from tests.policy.conftest import NOW, consent, grant, make_input, refusal
 
 Decide = Callable[..., dict[str, Any]]
 DATA = load_policy_data()
@@ -23,8 +23,14 @@ CATALOG = load_catalog()
 PURPOSES = sorted(DATA.raw_purposes)
 
 DECISION_KEYS = {
-    "allow", "purpose", "purpose_known", "break_glass", "review_required",
-    "grants", "refusals", "reasons",
+    "allow",
+    "purpose",
+    "purpose_known",
+    "break_glass",
+    "review_required",
+    "grants",
+    "refusals",
+    "reasons",
 }
 
 
@@ -74,9 +80,13 @@ def test_each_purpose_grants_exactly_its_legal_basis_scope(decide: Decide, purpo
     scope = DATA.raw_purposes[purpose]["scope"]
     expected = {
         (a, c): sorted(item["fields"])
-        for a, cats in scope.items() for c, item in cats.items() if "basis" in item
-        and (not CATALOG.agencies[a].categories[c].special
-             or DATA.legal_bases[item["basis"]]["special_category"])
+        for a, cats in scope.items()
+        for c, item in cats.items()
+        if "basis" in item
+        and (
+            not CATALOG.agencies[a].categories[c].special
+            or DATA.legal_bases[item["basis"]]["special_category"]
+        )
     }
     got = {(g["agency"], g["category"]): g["fields"] for g in d["grants"]}
     assert got == expected
@@ -86,17 +96,22 @@ def test_each_purpose_grants_exactly_its_legal_basis_scope(decide: Decide, purpo
     in_scope = {(a, c) for a, cats in scope.items() for c in cats}
     assert {(r["agency"], r["category"]) for r in d["refusals"]} == in_scope - set(expected)
     # Output is sorted by agency/category in both engines.
-    keys = [f'{g["agency"]}/{g["category"]}' for g in d["grants"]]
+    keys = [f"{g['agency']}/{g['category']}" for g in d["grants"]]
     assert keys == sorted(keys)
 
 
 def test_grant_cites_law_and_article(decide: Decide) -> None:
     g = grant(decide("bijstand_na_baanverlies", [("uwv", "ww")]), "uwv", "ww")
     assert g == {
-        "agency": "uwv", "category": "ww",
+        "agency": "uwv",
+        "category": "ww",
         "fields": ["ww.bedragMaand", "ww.begindatum", "ww.einddatum", "ww.status"],
-        "basis": {"type": "legal_basis", "id": "pw_64_1_b",
-                  "citation": "Participatiewet art. 64 lid 1 onder b", "verified": True},
+        "basis": {
+            "type": "legal_basis",
+            "id": "pw_64_1_b",
+            "citation": "Participatiewet art. 64 lid 1 onder b",
+            "verified": True,
+        },
     }
 
 
@@ -127,11 +142,17 @@ def test_request_level_reasons_deny_everything(
 
 @pytest.mark.parametrize(
     "policy_input",
-    [{}, {"time_ns": "nu"}, {"nothing": True},
-     make_input(categories=[("uwv", "ww")]) | {"consents": None},
-     make_input() | {"request": {"categories": "alles"}}],
+    [
+        {},
+        {"time_ns": "nu"},
+        {"nothing": True},
+        make_input(categories=[("uwv", "ww")]) | {"consents": None},
+        make_input() | {"request": {"categories": "alles"}},
+    ],
 )
-def test_malformed_input_gets_the_default_deny(engine: EmbeddedPolicyEngine, policy_input: Any) -> None:
+def test_malformed_input_gets_the_default_deny(
+    engine: EmbeddedPolicyEngine, policy_input: Any
+) -> None:
     d = engine.evaluate(policy_input)
     assert d["allow"] is False and d["grants"] == []
     assert [r["code"] for r in d["reasons"]] == ["invalid_input"]
@@ -148,15 +169,22 @@ def test_not_needed_for_purpose(decide: Decide) -> None:
 
 
 def test_unknown_category(decide: Decide) -> None:
-    assert refusal(decide("ww_warme_overdracht", [("uwv", "geheim")]), "uwv", "geheim") == "unknown_category"
+    assert (
+        refusal(decide("ww_warme_overdracht", [("uwv", "geheim")]), "uwv", "geheim")
+        == "unknown_category"
+    )
 
 
 def test_consent_required_has_the_b1_text(decide: Decide) -> None:
     d = decide("schuldhulp_intake", [("cak", "eigen_bijdrage")])
-    assert d["refusals"] == [{
-        "agency": "cak", "category": "eigen_bijdrage", "code": "consent_required",
-        "reason_nl": "Hiervoor is toestemming van de burger nodig.",
-    }]
+    assert d["refusals"] == [
+        {
+            "agency": "cak",
+            "category": "eigen_bijdrage",
+            "code": "consent_required",
+            "reason_nl": "Hiervoor is toestemming van de burger nodig.",
+        }
+    ]
 
 
 def test_every_refusal_code_has_dutch_text() -> None:
@@ -191,7 +219,11 @@ def test_consent_states(decide: Decide, consent_kwargs: dict[str, Any], expected
 
 
 def test_consent_for_wrong_agency_or_category_does_not_count(decide: Decide) -> None:
-    d = decide("schuldhulp_intake", [CAK], [consent("cak", "wanbetaling"), consent("cjib", "eigen_bijdrage")])
+    d = decide(
+        "schuldhulp_intake",
+        [CAK],
+        [consent("cak", "wanbetaling"), consent("cjib", "eigen_bijdrage")],
+    )
     assert refusal(d, *CAK) == "consent_required"
 
 
@@ -203,7 +235,10 @@ def test_lowest_consent_id_is_cited_when_several_apply(decide: Decide) -> None:
 def test_revoking_consent_changes_the_very_next_decision(decide: Decide) -> None:
     c = consent(*CAK)
     assert grant(decide("schuldhulp_intake", [CAK], [c]), *CAK) is not None
-    assert refusal(decide("schuldhulp_intake", [CAK], [c | {"revoked": True}]), *CAK) == "consent_revoked"
+    assert (
+        refusal(decide("schuldhulp_intake", [CAK], [c | {"revoked": True}]), *CAK)
+        == "consent_revoked"
+    )
 
 
 MEDISCH = ("uwv", "medisch")
@@ -212,7 +247,9 @@ MEDISCH = ("uwv", "medisch")
 @pytest.mark.parametrize(
     ("explicit", "expected"), [(False, "explicit_consent_required"), (True, "grant")]
 )
-def test_special_category_needs_explicit_consent(decide: Decide, explicit: bool, expected: str) -> None:
+def test_special_category_needs_explicit_consent(
+    decide: Decide, explicit: bool, expected: str
+) -> None:
     c = consent(*MEDISCH, purpose="ziekte_zw_wia_status", explicit=explicit)
     d = decide("ziekte_zw_wia_status", [MEDISCH], [c])
     if expected == "grant":
@@ -222,7 +259,9 @@ def test_special_category_needs_explicit_consent(decide: Decide, explicit: bool,
 
 
 def test_special_category_without_any_consent(decide: Decide) -> None:
-    assert refusal(decide("ziekte_zw_wia_status", [MEDISCH]), *MEDISCH) == "explicit_consent_required"
+    assert (
+        refusal(decide("ziekte_zw_wia_status", [MEDISCH]), *MEDISCH) == "explicit_consent_required"
+    )
 
 
 # --- Break-glass -------------------------------------------------------------------------------
@@ -231,7 +270,11 @@ def test_special_category_without_any_consent(decide: Decide) -> None:
 def test_break_glass_with_justification_grants_only_the_narrow_set(decide: Decide) -> None:
     d = decide("crisis_noodtoegang", break_glass=True, justification_given=True)
     assert d["break_glass"] is True and d["review_required"] is True
-    bg = {(g["agency"], g["category"]): g["fields"] for g in d["grants"] if g["basis"]["type"] == "break_glass"}
+    bg = {
+        (g["agency"], g["category"]): g["fields"]
+        for g in d["grants"]
+        if g["basis"]["type"] == "break_glass"
+    }
     assert bg == {
         ("cak", "wanbetaling"): ["wanbetaling.achterstand"],
         ("gemeente_participatie", "bijstand"): ["bijstand.status"],
@@ -255,7 +298,13 @@ def test_crisis_purpose_without_break_glass_is_ordinary(decide: Decide) -> None:
 
 def test_break_glass_does_not_override_a_revoked_consent(decide: Decide) -> None:
     c = consent("cak", "wanbetaling", purpose="crisis_noodtoegang", revoked=True)
-    d = decide("crisis_noodtoegang", [("cak", "wanbetaling")], [c], break_glass=True, justification_given=True)
+    d = decide(
+        "crisis_noodtoegang",
+        [("cak", "wanbetaling")],
+        [c],
+        break_glass=True,
+        justification_given=True,
+    )
     assert refusal(d, "cak", "wanbetaling") == "consent_revoked"
 
 
@@ -276,13 +325,18 @@ def test_ordinary_basis_never_reaches_a_special_category(tmp_path: Path) -> None
     def edit(p: dict[str, Any]) -> None:
         p["wmo_na_ziekte"]["scope"]["gemeente_wmo"]["gezondheid"]["basis"] = "wmo_5_1_1_lid1"
 
-    d = _engine_with(tmp_path, edit).evaluate(make_input("wmo_na_ziekte", [("gemeente_wmo", "gezondheid")]))
+    d = _engine_with(tmp_path, edit).evaluate(
+        make_input("wmo_na_ziekte", [("gemeente_wmo", "gezondheid")])
+    )
     assert refusal(d, "gemeente_wmo", "gezondheid") == "explicit_consent_required"
 
 
 def test_granted_fields_never_wider_than_the_catalog(tmp_path: Path) -> None:
     def edit(p: dict[str, Any]) -> None:
-        p["ww_warme_overdracht"]["scope"]["uwv"]["ww"]["fields"] = ["ww.status", "medisch.beperkingen"]
+        p["ww_warme_overdracht"]["scope"]["uwv"]["ww"]["fields"] = [
+            "ww.status",
+            "medisch.beperkingen",
+        ]
 
     d = _engine_with(tmp_path, edit).evaluate(make_input("ww_warme_overdracht", [("uwv", "ww")]))
     assert grant(d, "uwv", "ww")["fields"] == ["ww.status"]  # type: ignore[index]
