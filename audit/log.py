@@ -54,6 +54,8 @@ from gateway.errors import AuditWriteError, IntegrityError, NotFound
 log = logging.getLogger(__name__)
 
 HEAD_ID = 1
+#: The largest leaf index a BIGINT column holds; bounds from callers are clamped to it.
+MAX_INDEX = 2**63 - 1
 # pg_advisory_xact_lock key for "the audit log head" (a fixed signed 64-bit number).
 _PG_LOCK_KEY = int.from_bytes(
     hashlib.sha256(b"loket:audit_log_head").digest()[:8], "big", signed=True
@@ -525,6 +527,8 @@ class AuditLog:
     # --- reading ------------------------------------------------------------------------
 
     def get_record(self, index: int) -> StoredRecord:
+        if not 0 <= index <= MAX_INDEX:  # a caller's number beyond BIGINT is simply not there
+            raise NotFound(f"no audit record at index {index}")
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(audit_records.c.idx, audit_records.c.leaf, audit_records.c.leaf_hash).where(
@@ -560,9 +564,9 @@ class AuditLog:
         c = audit_records.c
         q = select(c.idx, c.leaf, c.leaf_hash).where(*(flt or AuditFilter()).clauses())
         if after >= 0:
-            q = q.where(c.idx > after)
+            q = q.where(c.idx > min(after, MAX_INDEX))
         if before is not None:
-            q = q.where(c.idx < before)
+            q = q.where(c.idx < min(before, MAX_INDEX))
         q = q.order_by(c.idx.desc() if newest_first else c.idx).limit(limit)
         with self.engine.connect() as conn:
             return [

@@ -232,3 +232,16 @@ def test_sql_injection_in_fg_search_finds_nothing_or_is_422(
         assert r.json()["records"] == [], "an injection string matched records"
     else:
         assert_problem(r, 422)
+
+
+@pytest.mark.parametrize("number", [2**63 - 1, 2**63, 10**30])
+def test_numbers_beyond_bigint_are_not_found_not_500(
+        api: TestClient, sandbox: Any, mint: Callable[..., str], number: int) -> None:
+    """Found by the fuzzer: an index past 2**63-1 raised OverflowError in the SQLite driver."""
+    citizen = mint(role="citizen", sub="burger-bigint", bsn=eva_bsn(sandbox))
+    assert_problem(api.get(f"/v1/me/accesses/{number}/proof", headers=bearer(citizen)), 404, "not-found")
+    r = api.get("/v1/me/accesses", params={"before": number}, headers=bearer(citizen))
+    assert r.status_code == 200, r.text
+    fg = mint(role="privacy_officer", sub="fg-bigint")
+    r = api.post("/v1/fg/search", headers=bearer(fg), json={"before": number})
+    assert r.status_code == 200, r.text

@@ -1,0 +1,97 @@
+"""API fuzzing with schemathesis against ``/openapi.json``, in process, each operation with a
+token of the role that owns it (casemanager with a real case, citizen, privacy officer). Every operation must answer without a server error (5xx other than the designed
+503s of fail-closed paths) and, where the status is documented, with a body that conforms to
+the schema. Examples are capped for a 2-core CI (the whole module runs well under a minute).
+
+A longer run: ``LOKET_FUZZ_EXAMPLES=200 python -m pytest tests/security/test_fuzz_api.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error, response_schema_conformance
+
+from gateway.app import create_app
+from gateway.context import Loket
+from tests.security.helpers import eva_bsn, open_case
+
+MAX_EXAMPLES = int(os.environ.get("LOKET_FUZZ_EXAMPLES", "20"))
+DESIGNED_503 = {"policy-engine-unavailable", "policy-timeout", "audit-unavailable"}
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(shared_loket: Loket) -> Iterator[Any]:
+    app = create_app(loket=shared_loket)
+    with TestClient(app):  # run the lifespan once
+        yield app
+
+
+@pytest.fixture(scope="module")
+def fuzz_schema(fuzz_app: Any) -> Any:
+    return schemathesis.openapi.from_asgi("/openapi.json", fuzz_app)
+
+
+@pytest.fixture(scope="module")
+def role_headers(fuzz_app: Any, shared_loket: Loket, sandbox: Any,
+                 mint: Callable[..., str]) -> dict[str, dict[str, str]]:
+    """A bearer token per area: casemanager (with a real case), citizen, privacy officer."""
+    cm = mint(sub="cm-fuzz")
+    with TestClient(fuzz_app) as c:
+        open_case(c, cm, eva_bsn(sandbox))
+    citizen = mint(role="citizen", sub="burger-fuzz", bsn=eva_bsn(sandbox))
+    fg = mint(role="privacy_officer", sub="fg-fuzz")
+    return {"cm": {"Authorization": f"Bearer {cm}"}, "citizen": {"Authorization": f"Bearer {citizen}"},
+            "fg": {"Authorization": f"Bearer {fg}"}}
+
+
+def headers_for(path: str, role_headers: dict[str, dict[str, str]]) -> dict[str, str]:
+    if path.startswith("/v1/me"):
+        return role_headers["citizen"]
+    if path.startswith("/v1/fg"):
+        return role_headers["fg"]
+    return role_headers["cm"]
+
+
+def check_response(case: Any, response: Any, headers: dict[str, str]) -> None:
+    if response.status_code == 503:
+        # Fail-closed paths are designed 503s; anything else in 5xx is a bug.
+        assert response.json()["type"].rsplit("/", 1)[1] in DESIGNED_503, response.text
+        return
+    case.validate_response(response, checks=[not_a_server_error, response_schema_conformance],
+                           headers=headers)
+    if response.status_code >= 400:
+        content_type = response.headers.get("content-type", "")
+        content_type = content_type[0] if isinstance(content_type, list) else content_type
+        assert content_type.startswith("application/problem+json"), (response.status_code, content_type)
+
+
+def test_no_server_errors_and_responses_conform(fuzz_schema: Any,
+                                                role_headers: dict[str, dict[str, str]]) -> None:
+    """Each operation in turn (schemathesis' pytest loader does not run under pytest 9 here)."""
+    operations = [r.ok() for r in fuzz_schema.get_all_operations()]
+    assert len(operations) >= 20, "the whole /v1 API is in the schema"
+    seen: list[str] = []
+    statuses: dict[int, int] = {}
+    for operation in operations:
+        headers = headers_for(operation.path, role_headers)
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def fuzz(case: Any, headers: dict[str, str] = headers) -> None:
+            response = case.call(headers=headers)
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            check_response(case, response, headers)
+
+        fuzz()
+        seen.append(operation.label)
+    assert any("/dossier" in label for label in seen)
+    print(f"\nfuzz: {len(seen)} operations, responses by status {dict(sorted(statuses.items()))}")
+    assert any(200 <= s < 300 for s in statuses), "some generated requests must succeed"
