@@ -72,6 +72,18 @@ def check_response(case: Any, response: Any, headers: dict[str, str]) -> None:
         assert content_type.startswith("application/problem+json"), (response.status_code, content_type)
 
 
+def fuzz_operation(operation: Any, headers: dict[str, str], statuses: dict[int, int]) -> None:
+    @given(case=operation.as_strategy())
+    @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def fuzz(case: Any) -> None:
+        response = case.call(headers=headers)
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        check_response(case, response, headers)
+
+    fuzz()
+
+
 def test_no_server_errors_and_responses_conform(fuzz_schema: Any,
                                                 role_headers: dict[str, dict[str, str]]) -> None:
     """Each operation in turn (schemathesis' pytest loader does not run under pytest 9 here)."""
@@ -80,17 +92,7 @@ def test_no_server_errors_and_responses_conform(fuzz_schema: Any,
     seen: list[str] = []
     statuses: dict[int, int] = {}
     for operation in operations:
-        headers = headers_for(operation.path, role_headers)
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
-        def fuzz(case: Any, headers: dict[str, str] = headers) -> None:
-            response = case.call(headers=headers)
-            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            check_response(case, response, headers)
-
-        fuzz()
+        fuzz_operation(operation, headers_for(operation.path, role_headers), statuses)
         seen.append(operation.label)
     assert any("/dossier" in label for label in seen)
     print(f"\nfuzz: {len(seen)} operations, responses by status {dict(sorted(statuses.items()))}")
