@@ -31,6 +31,8 @@ CITIZEN_ACCESS_KINDS = frozenset({
 })
 
 MAX_PAGE = 200
+#: Leaf indexes are 64-bit in the database: a larger number in a URL is a 422, not an overflow.
+MAX_LOG_INDEX = 2**62
 #: Upper bound on records read to fill one page when a filter runs in Python (agency, kinds).
 MAX_SCAN_PER_PAGE = 5000
 
@@ -230,7 +232,7 @@ def parse_day(value: str | None, *, end: bool = False) -> str | None:
         if len(value) == 10:
             day = date.fromisoformat(value)
             return day_start_utc(day + timedelta(days=1) if end else day)
-        return utc_timestamp(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        return utc_timestamp(datetime.fromisoformat(value))
     except ValueError as e:
         raise BadInput("dates are YYYY-MM-DD", code="bad-date") from e
 

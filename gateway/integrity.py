@@ -60,12 +60,10 @@ class FullReport:
 
 
 def _leaves(log: AuditLog, stop: int, progress: VerifyJob | None = None) -> Iterator[tuple[int, bytes, bytes | None]]:
-    n = 0
-    for stored in log.iter_records(stop=stop):
+    for n, stored in enumerate(log.iter_records(stop=stop), start=1):
         if not stored.leaf.startswith(LEAF_PREFIX):
             raise IntegrityError(f"record {stored.index}: not a loket-audit-v1 leaf")
         yield stored.index, stored.leaf[len(LEAF_PREFIX):], stored.leaf_hash
-        n += 1
         if progress is not None and n % PROGRESS_EVERY_RECORDS == 0:
             progress.checked = n
 
@@ -139,7 +137,7 @@ class VerifyJobs:
         except IntegrityError as e:
             job.error = str(e)
             job.state = "failed"
-        except Exception as e:  # a crash is a failed verification, never a silent pass
+        except Exception as e:  # noqa: BLE001 -- a crash is a failed verification, never a silent pass
             job.error = f"verificatie kon niet worden uitgevoerd ({type(e).__name__})"
             job.state = "failed"
 

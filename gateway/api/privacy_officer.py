@@ -24,6 +24,7 @@ from audit.export import CSV_COLUMNS, csv_row, record_line
 from audit.record import LEAF_FORMAT, AuditEventKind, utc_timestamp
 from audit.verify import EXPORT_FORMAT
 from gateway.access_log import (
+    MAX_LOG_INDEX,
     IndexedRecord,
     SearchQuery,
     iter_selection,
@@ -59,7 +60,7 @@ class SearchBody(Strict):
     kind: AuditEventKind | None = None
     bsn: str | None = Field(default=None, max_length=32, description="pseudonymised on the server, never stored")
     data_subject_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    before: int | None = Field(default=None, ge=0)
+    before: int | None = Field(default=None, ge=0, le=MAX_LOG_INDEX)
     limit: int = Field(default=50, ge=1, le=200)
 
 
@@ -138,7 +139,7 @@ def export_response(loket: Loket, query: SearchQuery, fmt: str) -> StreamingResp
 
 @router.post("/export")
 async def export_log(body: SearchBody, loket: LoketDep, principal: PrivacyOfficer,
-                     format: Literal["jsonl", "csv"] = "jsonl") -> StreamingResponse:  # noqa: A002
+                     format: Literal["jsonl", "csv"] = "jsonl") -> StreamingResponse:
     """The same selection as a search, as JSONL (audit export lines) or CSV (Logboek fields)."""
     return export_response(loket, query_of(loket, body), format)
 

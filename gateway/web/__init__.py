@@ -16,7 +16,13 @@ from starlette.staticfiles import StaticFiles
 
 from gateway.context import Loket
 from gateway.web.rendering import STATIC_DIR, render
-from gateway.web.session import SESSION_COOKIE, SESSION_IDLE_S, CsrfRejected, LoginRequired, session_secret
+from gateway.web.session import (
+    SESSION_COOKIE,
+    SESSION_IDLE_S,
+    CsrfRejected,
+    LoginRequired,
+    session_secret,
+)
 
 
 def install_web(app: FastAPI, loket: Loket) -> None:

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from audit.record import AuditEventKind
-from gateway.access_log import IndexedRecord, SearchQuery, search, summarise
+from gateway.access_log import MAX_LOG_INDEX, IndexedRecord, SearchQuery, search, summarise
 from gateway.api.privacy_officer import (
     break_glass_queue,
     build_query,
@@ -146,7 +146,8 @@ async def search_submit(request: Request) -> Response:
     try:
         query = _query_from_form(loket, form)
         before_raw = form.get("before")
-        before = int(before_raw) if isinstance(before_raw, str) and before_raw.isdigit() else None
+        before = (min(int(before_raw), MAX_LOG_INDEX)
+                  if isinstance(before_raw, str) and before_raw.isdigit() else None)
         items, nxt = await anyio.to_thread.run_sync(lambda: search(loket.audit, query, before=before, limit=PAGE_SIZE))
     except LoketError as e:
         return _results_page(request, loket, None, [], None, error=error_text_nl(e.code), form_values=safe_values)
@@ -167,7 +168,7 @@ async def export_submit(request: Request) -> Response:
 
 
 @router.get("/records/{index}", response_class=HTMLResponse)
-async def record_page(request: Request, index: Annotated[int, Path(ge=0)]) -> Response:
+async def record_page(request: Request, index: Annotated[int, Path(ge=0, le=MAX_LOG_INDEX)]) -> Response:
     loket = loket_of(request)
     officer_principal(request)
     try:

@@ -160,7 +160,7 @@ def citizen_principal(request: Request, loket: Loket) -> Principal:
     try:
         sealed = base64.b64decode(str(s["bsn_sealed"]), validate=True)
         bsn = loket.vault.open(sealed, str(s["pseudonym"]))
-    except Exception:
+    except Exception:  # noqa: BLE001 -- any unsealing failure means: log in again
         # A cookie signed with our key but sealed with another vault key (key rotation).
         request.session.clear()
         raise LoginRequired("burger") from None

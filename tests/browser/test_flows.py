@@ -7,6 +7,7 @@ import io
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,7 +45,7 @@ def test_citizen_answers_request_sees_access_verifies_proof_and_revokes(
     page.get_by_text("Ja, dit bewijs klopt.").wait_for()
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download het bewijs").click()
-    bundle = json.loads(open(download_info.value.path(), "rb").read())
+    bundle = json.loads(Path(download_info.value.path()).read_bytes())
     assert loket.audit.verifier is not None
     report = verify_proof_bundle(bundle, loket.audit.verifier)
     assert report.index == dossier["audit"]["index"]
@@ -110,7 +111,7 @@ def test_fg_searches_by_bsn_exports_reviews_and_verifies(
 
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Exporteer deze selectie als CSV").click()
-    rows = list(csv.DictReader(io.StringIO(open(download_info.value.path(), encoding="utf-8").read())))
+    rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8"))))
     assert rows and {r["dpl.core.data_subject_id"] for r in rows} == {pseudonym}
     assert all(r["trace_id"] and r["span_id"] and r["name"] for r in rows)
 

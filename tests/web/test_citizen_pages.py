@@ -308,3 +308,19 @@ def test_consent_request_is_validated(casemanager: Any, sandbox: Any, categories
 def test_only_the_casemanager_of_the_case_can_ask(casemanager: Any, sandbox: Any) -> None:
     case = casemanager("cm-001").open(eva_bsn(sandbox))
     assert casemanager("cm-002").ask(case, [CONSENT_ITEM]).status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/v1/me/accesses/99999999999999999999/proof",
+                                 "/v1/me/accesses?before=99999999999999999999"])
+def test_out_of_range_log_index_is_a_422_not_a_crash(web: TestClient, sandbox: Any, loket: Loket, url: str) -> None:
+    r = web.get(url, headers=bearer(_citizen_token(loket, eva_bsn(sandbox))))
+    assert r.status_code == 422
+
+
+def test_fg_search_with_an_out_of_range_cursor_still_answers(web: TestClient, token: Callable[..., str]) -> None:
+    r = web.post("/v1/fg/search", json={"before": 2**70}, headers=bearer(token(role="privacy_officer", sub="fg")))
+    assert r.status_code == 422
+    from tests.web.conftest import login_fg
+
+    login_fg(web)
+    assert post_form(web, "/fg/zoeken", "/fg/zoeken", {"before": str(2**70)}).status_code == 200
