@@ -200,8 +200,10 @@ def _disclosed_fields(body: Mapping[str, Any]) -> dict[str, list[str]]:
 
 
 def bench_dossier_on(db_label: str, database_url: str | None, sb: Any, budget: Budget, tmp: Path,
-                     levels: tuple[int, ...] = (1, 8, 32)) -> dict[str, Any]:
-    cfg = GatewayConfig(tmp / f"gw-{db_label}", sb.agency_urls, database_url=database_url)
+                     levels: tuple[int, ...] = (1, 8, 32),
+                     extra_env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    cfg = GatewayConfig(tmp / f"gw-{db_label}", sb.agency_urls, database_url=database_url,
+                        extra=dict(extra_env or {}))
     out: dict[str, Any] = {"db": db_label, "levels": {}}
     with gateway_process(cfg) as gw:
         tok = cfg.token()
@@ -223,6 +225,27 @@ def bench_dossier_on(db_label: str, database_url: str | None, sb: Any, budget: B
             out.setdefault("_results", {})[c] = res
         # One sample body for the overhead section (Eva's case).
         out["eva_fields"] = _disclosed_fields(next(b for b in out["_results"][levels[0]].bodies if "fields" in b))
+    return out
+
+
+def bench_dossier_opa(sb: Any, budget: Budget, tmp: Path) -> dict[str, Any] | str:
+    """The SQLite dossier run again with LOKET_POLICY_ENGINE=opa and a local OPA sidecar."""
+    from gateway.policy import current_bundle
+    from gateway.policy.opa import find_opa_binary, start_opa_server
+
+    if find_opa_binary() is None:
+        return "skipped (no opa binary)"
+    cfg_dir = tmp / "opa-bundle"
+    cfg_dir.mkdir(parents=True, exist_ok=True)
+    from gateway.settings import Settings
+
+    bundle = current_bundle(Settings(data_dir=cfg_dir))
+    (cfg_dir / "bundle.tar.gz").write_bytes(bundle.raw)
+    with start_opa_server(cfg_dir / "bundle.tar.gz") as opa:
+        console.print("dossier: SQLite with an OPA sidecar …")
+        out = bench_dossier_on("sqlite+opa", None, sb, budget, tmp, (1, 8),
+                               extra_env={"LOKET_POLICY_ENGINE": "opa", "LOKET_OPA_URL": opa.url})
+    out.pop("_results")
     return out
 
 
@@ -389,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", action="append", choices=["policy", "dossier", "audit"],
                     help="run only these sections (repeatable)")
     ap.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL dossier run")
+    ap.add_argument("--opa-dossier", action="store_true",
+                    help="also run the dossier (SQLite, 1 and 8 clients) with an OPA sidecar")
     ap.add_argument("--out", type=Path, default=None, help="JSON output path")
     args = ap.parse_args(argv)
     budget = Budget.for_mode(args.quick)
@@ -414,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
                 res["overhead"] = overhead(sq, direct, (1, 8))
                 sq.pop("_results")
                 res["dossier"]["sqlite"] = sq
+                if "policy" in sections or args.opa_dossier:
+                    res["dossier"]["sqlite+opa"] = bench_dossier_opa(sb, budget, tmp)
                 if args.no_postgres or postgres_bin() is None:
                     res["dossier"]["postgresql"] = "skipped"
                 else:

@@ -158,20 +158,30 @@ async def request_dossier(
                     justification=justification or "",
                 ))
 
-    try:
-        await anyio.to_thread.run_sync(log_decision)
-    except Exception as e:
-        raise AuditWriteError("decision could not be logged") from e
+    # The decision-log commit (an fsync) overlaps the agency round trips; it must have
+    # succeeded before anything is filtered, audited or returned, so a failed write still
+    # means no data (the answers are dropped unread).
+    log_error: list[BaseException] = []
+
+    async def write_decision_log() -> None:
+        try:
+            await anyio.to_thread.run_sync(log_decision)
+        except Exception as e:  # noqa: BLE001 - re-raised below as AuditWriteError
+            log_error.append(e)
 
     # Fetch only what was granted, from only the agencies that were granted.
     answers = []
     wanted_fields = decision.fields_by_agency()
-    if wanted_fields:
-        bsn = loket.vault.open(sealed_bsn, pseudonym)
-        answers = await fetch_all(
-            loket.adapters, list(wanted_fields.items()), bsn, traceparent=trace.traceparent()
-        )
-        del bsn
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(write_decision_log)
+        if wanted_fields:
+            bsn = loket.vault.open(sealed_bsn, pseudonym)
+            answers = await fetch_all(
+                loket.adapters, list(wanted_fields.items()), bsn, traceparent=trace.traceparent()
+            )
+            del bsn
+    if log_error:
+        raise AuditWriteError("decision could not be logged") from log_error[0]
     filtered = filter_answers(
         decision,
         answers,
