@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import anyio
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from audit.record import AuditEventKind
@@ -216,9 +216,10 @@ async def list_case_consent_requests(case_id: Annotated[str, Path(max_length=64)
 
 @router.get("/v1/me/consent-requests", response_model=list[ConsentRequestPublic])
 async def my_consent_requests(loket: LoketDep, principal: Citizen,
-                              all: bool = False) -> list[ConsentRequestPublic]:  # noqa: A002
+                              include_answered: Annotated[bool, Query(alias="all")] = False,
+                              ) -> list[ConsentRequestPublic]:
     """Open requests (``all=true``: answered ones too) with what would be shared, with whom, why."""
-    return await open_requests(loket, principal, only_open=not all)
+    return await open_requests(loket, principal, only_open=not include_answered)
 
 
 @router.post("/v1/me/consent-requests/{request_id}/answer", response_model=ConsentRequestPublic)
