@@ -277,3 +277,29 @@ def test_loket_audit_verify_passes_after_the_flow_and_fails_after_tampering(
     bad = runner.invoke(cli, ["audit", "verify"])
     assert bad.exit_code == 1, bad.output
     assert "index" in bad.output.lower() or "record" in bad.output.lower()
+
+
+def test_a_logged_decision_replays_identically_from_the_database(
+        loket: Loket, client: TestClient, sandbox: Any, token: Callable[..., str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from gateway.cli import app as cli
+
+    tok = token()
+    case_id = open_case(client, tok, eva_bsn(sandbox))
+    decision_id = client.get(f"/v1/cases/{case_id}/dossier", headers=bearer(tok)).json()["decision_id"]
+    monkeypatch.setenv("LOKET_DATA_DIR", str(loket.settings.data_dir))
+    runner = CliRunner()
+    r = runner.invoke(cli, ["policy", "replay", decision_id])
+    assert r.exit_code == 0, r.output
+    assert "identical" in r.output.lower()
+
+    from sqlalchemy import text
+
+    with loket.db.begin() as conn:  # a logged result that the revision would not give
+        conn.execute(text("UPDATE decision_log SET result_json = replace(result_json, :a, :b) "
+                          "WHERE decision_id = :d"),
+                     {"a": '"allow":true', "b": '"allow":false', "d": decision_id})
+    r = runner.invoke(cli, ["policy", "replay", decision_id])
+    assert r.exit_code == 1, r.output
