@@ -235,13 +235,16 @@ def test_sql_injection_in_fg_search_finds_nothing_or_is_422(
 
 
 @pytest.mark.parametrize("number", [2**63 - 1, 2**63, 10**30])
-def test_numbers_beyond_bigint_are_not_found_not_500(
+def test_numbers_beyond_bigint_are_4xx_not_500(
         api: TestClient, sandbox: Any, mint: Callable[..., str], number: int) -> None:
-    """Found by the fuzzer: an index past 2**63-1 raised OverflowError in the SQLite driver."""
+    """Found by the fuzzer: an index past 2**63-1 raised OverflowError in the SQLite driver.
+    Refusing it (422) or finding nothing there (404 / an empty page) are both fine."""
     citizen = mint(role="citizen", sub="burger-bigint", bsn=eva_bsn(sandbox))
-    assert_problem(api.get(f"/v1/me/accesses/{number}/proof", headers=bearer(citizen)), 404, "not-found")
+    r = api.get(f"/v1/me/accesses/{number}/proof", headers=bearer(citizen))
+    assert_problem(r, r.status_code)
+    assert r.status_code in (404, 422)
     r = api.get("/v1/me/accesses", params={"before": number}, headers=bearer(citizen))
-    assert r.status_code == 200, r.text
+    assert r.status_code in (200, 422), r.text
     fg = mint(role="privacy_officer", sub="fg-bigint")
     r = api.post("/v1/fg/search", headers=bearer(fg), json={"before": number})
-    assert r.status_code == 200, r.text
+    assert r.status_code in (200, 422), r.text
