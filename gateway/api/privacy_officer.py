@@ -24,7 +24,6 @@ from audit.export import CSV_COLUMNS, csv_row, record_line
 from audit.record import LEAF_FORMAT, AuditEventKind, utc_timestamp
 from audit.verify import EXPORT_FORMAT
 from gateway.access_log import (
-    MAX_LOG_INDEX,
     IndexedRecord,
     SearchQuery,
     iter_selection,
@@ -60,7 +59,7 @@ class SearchBody(Strict):
     kind: AuditEventKind | None = None
     bsn: str | None = Field(default=None, max_length=32, description="pseudonymised on the server, never stored")
     data_subject_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    before: int | None = Field(default=None, ge=0, le=MAX_LOG_INDEX)
+    before: int | None = Field(default=None, ge=0)
     limit: int = Field(default=50, ge=1, le=200)
 
 

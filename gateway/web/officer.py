@@ -168,7 +168,7 @@ async def export_submit(request: Request) -> Response:
 
 
 @router.get("/records/{index}", response_class=HTMLResponse)
-async def record_page(request: Request, index: Annotated[int, Path(ge=0, le=MAX_LOG_INDEX)]) -> Response:
+async def record_page(request: Request, index: Annotated[int, Path(ge=0)]) -> Response:
     loket = loket_of(request)
     officer_principal(request)
     try:

@@ -310,16 +310,17 @@ def test_only_the_casemanager_of_the_case_can_ask(casemanager: Any, sandbox: Any
     assert casemanager("cm-002").ask(case, [CONSENT_ITEM]).status_code == 404
 
 
-@pytest.mark.parametrize("url", ["/v1/me/accesses/99999999999999999999/proof",
-                                 "/v1/me/accesses?before=99999999999999999999"])
-def test_out_of_range_log_index_is_a_422_not_a_crash(web: TestClient, sandbox: Any, loket: Loket, url: str) -> None:
+@pytest.mark.parametrize("url, status", [("/v1/me/accesses/99999999999999999999/proof", 404),
+                                         ("/v1/me/accesses?before=99999999999999999999", 200)])
+def test_out_of_range_log_index_is_not_a_crash(web: TestClient, sandbox: Any, loket: Loket, url: str,
+                                               status: int) -> None:
     r = web.get(url, headers=bearer(_citizen_token(loket, eva_bsn(sandbox))))
-    assert r.status_code == 422
+    assert r.status_code == status
 
 
 def test_fg_search_with_an_out_of_range_cursor_still_answers(web: TestClient, token: Callable[..., str]) -> None:
     r = web.post("/v1/fg/search", json={"before": 2**70}, headers=bearer(token(role="privacy_officer", sub="fg")))
-    assert r.status_code == 422
+    assert r.status_code == 200
     from tests.web.conftest import login_fg
 
     login_fg(web)
