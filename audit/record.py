@@ -60,6 +60,9 @@ class AuditEventKind(StrEnum):
     CONSENT_REQUEST_ANSWERED = "consent_request:answered"
     BREAK_GLASS_REVIEWED = "break_glass:reviewed"
     ACCESS_DENIED = "access:denied"
+    # NEN 7513 counts looking at and exporting the log as actions of their own.
+    ACCESS_LOG_SEARCHED = "access_log:searched"
+    ACCESS_LOG_EXPORTED = "access_log:exported"
 
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")

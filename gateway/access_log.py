@@ -244,9 +244,9 @@ def search(log: AuditLog, query: SearchQuery, *, before: int | None = None,
     return _scan(log, query.audit_filter(), before=before, limit=limit, keep=query.matches)
 
 
-def iter_selection(log: AuditLog, query: SearchQuery) -> Iterator[StoredRecord]:
-    """Every matching record, oldest first (exports)."""
-    stop = log.head().tree_size
+def iter_selection(log: AuditLog, query: SearchQuery, *, stop: int | None = None) -> Iterator[StoredRecord]:
+    """Every matching record below ``stop`` (default: the head now), oldest first (exports)."""
+    stop = log.head().tree_size if stop is None else stop
     for stored in log.iter_records(query.audit_filter(), stop=stop):
         if query.agency is None or query.matches(stored.record):
             yield stored

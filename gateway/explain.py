@@ -25,6 +25,8 @@ KIND_LABELS_NL = {
     "consent_request:answered": "Verzoek om toestemming beantwoord",
     "break_glass:reviewed": "Noodtoegang beoordeeld",
     "access:denied": "Toegang geweigerd",
+    "access_log:searched": "Logboek doorzocht door de privacy-functionaris",
+    "access_log:exported": "Logboek geëxporteerd door de privacy-functionaris",
 }
 
 ROLE_LABELS_NL = {

@@ -90,32 +90,50 @@ def query_of(loket: Loket, body: SearchBody) -> SearchQuery:
                        kind=body.kind, bsn=body.bsn, data_subject_id=body.data_subject_id)
 
 
+async def record_log_access(loket: Loket, principal: Principal, trace: TraceContext,
+                            kind: AuditEventKind, query: SearchQuery, fmt: str | None = None) -> None:
+    """The FG's own looks at the log are logged too (NEN 7513: search and export are actions).
+    The selection goes in as given (never a BSN: that was pseudonymised before it got here);
+    a search for one citizen names that citizen, so it shows in their own overview."""
+    started = datetime.now(UTC)
+    extra = {f"filter_{k}": v[:200] for k, v in query.as_form().items() if k != "data_subject_id"}
+    if fmt:
+        extra["format"] = fmt
+    record = event_record(kind=kind, principal=principal, trace=trace, started=started,
+                          status_code=1, outcome="searched" if fmt is None else "exported",
+                          purposes=loket.purposes, data_subject=query.data_subject_id, extra=extra)
+    await anyio.to_thread.run_sync(loket.audit.append, record)
+
+
 @router.post("/search")
-async def search_log(body: SearchBody, loket: LoketDep, principal: PrivacyOfficer) -> dict[str, Any]:
+async def search_log(body: SearchBody, loket: LoketDep, principal: PrivacyOfficer,
+                     trace: TraceDep) -> dict[str, Any]:
     """One page of matching records, newest first; pass ``next_before`` as ``before`` to page on."""
     query = query_of(loket, body)
     items, nxt = await anyio.to_thread.run_sync(
         lambda: search(loket.audit, query, before=body.before, limit=body.limit))
+    # Logged after the search (so it does not find itself), before anything is shown.
+    await record_log_access(loket, principal, trace, AuditEventKind.ACCESS_LOG_SEARCHED, query)
     return {"records": [record_json(i) for i in items], "next_before": nxt,
             "data_subject_id": query.data_subject_id}
 
 
-def export_jsonl(loket: Loket, query: SearchQuery) -> Iterator[bytes]:
+def export_jsonl(loket: Loket, query: SearchQuery, stop: int) -> Iterator[bytes]:
     """Same line layout as audit.export (a filtered export: ``complete: false``)."""
     header = {"format": EXPORT_FORMAT, "leaf_format": LEAF_FORMAT, "origin": loket.audit.origin,
-              "tree_size": loket.audit.head().tree_size, "checkpoints": 0, "complete": False,
+              "tree_size": stop, "checkpoints": 0, "complete": False,
               "exported_at": utc_timestamp(), "selection": query.as_form()}
     yield json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n"
-    for stored in iter_selection(loket.audit, query):
+    for stored in iter_selection(loket.audit, query, stop=stop):
         yield record_line(stored)
 
 
-def export_csv(loket: Loket, query: SearchQuery) -> Iterator[bytes]:
+def export_csv(loket: Loket, query: SearchQuery, stop: int) -> Iterator[bytes]:
     """Logboek Dataverwerkingen column names first (audit.export.CSV_COLUMNS)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for stored in iter_selection(loket.audit, query):
+    for stored in iter_selection(loket.audit, query, stop=stop):
         writer.writerow(csv_row(stored))
         if buf.tell() > 64 * 1024:
             yield buf.getvalue().encode("utf-8")
@@ -124,12 +142,21 @@ def export_csv(loket: Loket, query: SearchQuery) -> Iterator[bytes]:
     yield buf.getvalue().encode("utf-8")
 
 
-def export_response(loket: Loket, query: SearchQuery, fmt: str) -> StreamingResponse:
+async def logged_export(loket: Loket, principal: Principal, trace: TraceContext, query: SearchQuery,
+                        fmt: str) -> StreamingResponse:
+    """Log the export, then stream it. The selection ends where the log stood before the export
+    was logged, so an export never contains its own record."""
+    stop = await anyio.to_thread.run_sync(lambda: loket.audit.head().tree_size)
+    await record_log_access(loket, principal, trace, AuditEventKind.ACCESS_LOG_EXPORTED, query, fmt)
+    return export_response(loket, query, fmt, stop)
+
+
+def export_response(loket: Loket, query: SearchQuery, fmt: str, stop: int) -> StreamingResponse:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     if fmt == "csv":
-        body, media, ext = export_csv(loket, query), "text/csv; charset=utf-8", "csv"
+        body, media, ext = export_csv(loket, query, stop), "text/csv; charset=utf-8", "csv"
     else:
-        body, media, ext = export_jsonl(loket, query), "application/x-ndjson", "jsonl"
+        body, media, ext = export_jsonl(loket, query, stop), "application/x-ndjson", "jsonl"
     return StreamingResponse(body, media_type=media, headers={
         "Content-Disposition": f'attachment; filename="loket-toegangslog-{stamp}.{ext}"',
         "Cache-Control": "no-store",
@@ -137,10 +164,10 @@ def export_response(loket: Loket, query: SearchQuery, fmt: str) -> StreamingResp
 
 
 @router.post("/export")
-async def export_log(body: SearchBody, loket: LoketDep, principal: PrivacyOfficer,
+async def export_log(body: SearchBody, loket: LoketDep, principal: PrivacyOfficer, trace: TraceDep,
                      format: Literal["jsonl", "csv"] = "jsonl") -> StreamingResponse:
     """The same selection as a search, as JSONL (audit export lines) or CSV (Logboek fields)."""
-    return export_response(loket, query_of(loket, body), format)
+    return await logged_export(loket, principal, trace, query_of(loket, body), format)
 
 
 # --- break-glass review -------------------------------------------------------------------

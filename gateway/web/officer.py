@@ -22,7 +22,8 @@ from gateway.access_log import MAX_LOG_INDEX, IndexedRecord, SearchQuery, search
 from gateway.api.privacy_officer import (
     break_glass_queue,
     build_query,
-    export_response,
+    logged_export,
+    record_log_access,
     integrity_json,
     recent_records,
     review_break_glass,
@@ -140,7 +141,7 @@ async def search_page(request: Request) -> Response:
 @router.post("/zoeken", response_class=HTMLResponse)
 async def search_submit(request: Request) -> Response:
     loket = loket_of(request)
-    officer_principal(request)
+    principal = officer_principal(request)
     form = await checked_form(request, loket)
     safe_values = {k: str(v) for k, v in form.items() if k not in ("bsn", "csrf_token") and isinstance(v, str)}
     try:
@@ -149,6 +150,7 @@ async def search_submit(request: Request) -> Response:
         before = (min(int(before_raw), MAX_LOG_INDEX)
                   if isinstance(before_raw, str) and before_raw.isdigit() else None)
         items, nxt = await anyio.to_thread.run_sync(lambda: search(loket.audit, query, before=before, limit=PAGE_SIZE))
+        await record_log_access(loket, principal, _trace(request), AuditEventKind.ACCESS_LOG_SEARCHED, query)
     except LoketError as e:
         return _results_page(request, loket, None, [], None, error=error_text_nl(e.code), form_values=safe_values)
     return _results_page(request, loket, query, items, nxt, form_values=safe_values)
@@ -157,14 +159,18 @@ async def search_submit(request: Request) -> Response:
 @router.post("/export")
 async def export_submit(request: Request) -> Response:
     loket = loket_of(request)
-    officer_principal(request)
+    principal = officer_principal(request)
     form = await checked_form(request, loket)
     try:
         query = _query_from_form(loket, form)
     except LoketError as e:
         return _results_page(request, loket, None, [], None, error=error_text_nl(e.code))
     fmt = "csv" if form.get("format") == "csv" else "jsonl"
-    return export_response(loket, query, fmt)
+    return await logged_export(loket, principal, _trace(request), query, fmt)
+
+
+def _trace(request: Request) -> TraceContext:
+    return TraceContext.from_header(request.headers.get("traceparent"))
 
 
 @router.get("/records/{index}", response_class=HTMLResponse)

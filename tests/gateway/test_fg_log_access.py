@@ -1,0 +1,66 @@
+"""The privacy officer's own searches and exports are audit events too (NEN 7513)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from audit.log import AuditFilter
+from audit.record import AuditEventKind
+from gateway.context import Loket
+from tests.conftest import bearer
+from tests.gateway.test_dossier_flow import eva_bsn
+
+
+def _records(loket: Loket, kind: AuditEventKind) -> list[Any]:
+    return [s.record for s in loket.audit.find(AuditFilter(kind=kind))]
+
+
+def test_search_for_a_citizen_is_logged_under_that_citizen_without_the_bsn(
+        loket: Loket, client: TestClient, sandbox: Any, token: Callable[..., str]) -> None:
+    bsn = eva_bsn(sandbox)
+    fg = token(role="privacy_officer", sub="fg-1")
+    r = client.post("/v1/fg/search", json={"bsn": bsn, "purpose": "student_in_crisis"}, headers=bearer(fg))
+    assert r.status_code == 200, r.text
+    [rec] = _records(loket, AuditEventKind.ACCESS_LOG_SEARCHED)
+    assert rec.actor_sub == "fg-1" and rec.actor_role == "privacy_officer"
+    assert rec.data_subject_id == loket.pseudonymiser.pseudonym_for(bsn)
+    assert rec.extra["filter_purpose"] == "student_in_crisis"
+    assert bsn.encode() not in loket.audit.get_record(loket.audit.find_index(rec.record_id)).leaf
+
+
+def test_export_is_logged_with_its_format(loket: Loket, client: TestClient,
+                                          token: Callable[..., str]) -> None:
+    fg = token(role="privacy_officer", sub="fg-1")
+    r = client.post("/v1/fg/export?format=csv", json={}, headers=bearer(fg))
+    assert r.status_code == 200
+    [rec] = _records(loket, AuditEventKind.ACCESS_LOG_EXPORTED)
+    assert rec.extra["format"] == "csv" and rec.data_subject_id is None
+
+
+def test_web_search_and_export_are_logged(loket: Loket, client: TestClient) -> None:
+    import re
+
+    page = client.get("/fg/inloggen")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf, "login form has a CSRF token"
+    form = {"csrf_token": csrf.group(1)}
+    from gateway.web.officer import DEV_OFFICERS
+
+    officer = DEV_OFFICERS[0][0]
+    login = client.post("/fg/inloggen", data={**form, "officer": officer, "role": "privacy_officer"},
+                        headers={"Origin": "http://testserver"}, follow_redirects=True)
+    assert login.status_code == 200
+    zoeken = client.get("/fg/zoeken")
+    token_m = re.search(r'name="csrf_token" value="([^"]+)"', zoeken.text)
+    assert token_m
+    r = client.post("/fg/zoeken", data={"csrf_token": token_m.group(1), "purpose": "student_in_crisis"},
+                    headers={"Origin": "http://testserver"})
+    assert r.status_code == 200
+    assert [x.actor_sub for x in _records(loket, AuditEventKind.ACCESS_LOG_SEARCHED)] == [officer]
+    r = client.post("/fg/export", data={"csrf_token": token_m.group(1), "format": "jsonl"},
+                    headers={"Origin": "http://testserver"})
+    assert r.status_code == 200
+    assert [x.extra["format"] for x in _records(loket, AuditEventKind.ACCESS_LOG_EXPORTED)] == ["jsonl"]
