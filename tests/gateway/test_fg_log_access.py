@@ -64,3 +64,9 @@ def test_web_search_and_export_are_logged(loket: Loket, client: TestClient) -> N
                     headers={"Origin": "http://testserver"})
     assert r.status_code == 200
     assert [x.extra["format"] for x in _records(loket, AuditEventKind.ACCESS_LOG_EXPORTED)] == ["jsonl"]
+
+
+def test_every_audit_event_kind_has_a_dutch_label_for_the_pages() -> None:
+    from gateway.explain import KIND_LABELS_NL
+
+    assert {k.value for k in AuditEventKind} <= set(KIND_LABELS_NL)
