@@ -90,7 +90,7 @@ async def get_case(case_id: str, loket: LoketDep, principal: CaseManager, trace:
     try:
         case = await anyio.to_thread.run_sync(load)
     except (NotFound, Forbidden) as e:
-        await _audit_denied(loket, principal, trace, started, case_id, e)
+        await audit_denied(loket, principal, trace, started, case_id, e)
         raise
     return _public(case, loket)
 
@@ -126,12 +126,12 @@ async def _audited_dossier(loket: Loket, principal: Principal, case_id: str, tra
         result = await request_dossier(loket, principal, case_id, trace=trace,
                                        categories=categories, justification=justification)
     except (NotFound, Forbidden) as e:
-        await _audit_denied(loket, principal, trace, started, case_id, e)
+        await audit_denied(loket, principal, trace, started, case_id, e)
         raise
     return _dossier_public(result)
 
 
-async def _audit_denied(loket: Loket, principal: Principal, trace: TraceContext, started: datetime,
+async def audit_denied(loket: Loket, principal: Principal, trace: TraceContext, started: datetime,
                         case_id: str, e: NotFound | Forbidden) -> None:
     """A look at a case that is not yours is itself an event the FG must be able to see."""
     record = event_record(kind=AuditEventKind.ACCESS_DENIED, principal=principal, trace=trace,

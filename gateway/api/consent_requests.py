@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from audit.record import AuditEventKind
+from gateway.api.cases import audit_denied
 from gateway.api.consents import citizen_pseudonym, grant
 from gateway.api.deps import CaseManager, Citizen, LoketDep, TraceDep
 from gateway.api.schemas import ConsentCreate, Strict
@@ -36,6 +37,7 @@ from gateway.consent_requests import (
     valid_until,
 )
 from gateway.context import Loket
+from gateway.errors import Forbidden, NotFound
 from gateway.explain import Explainer
 from gateway.models import Case, ConsentRequest
 from gateway.tracing import TraceContext
@@ -196,13 +198,20 @@ async def open_requests(loket: Loket, principal: Principal, *, only_open: bool =
 async def post_consent_request(case_id: Annotated[str, Path(max_length=64)], body: ConsentRequestCreate,
                                loket: LoketDep, principal: CaseManager, trace: TraceDep) -> ConsentRequestPublic:
     """Ask the citizen of this case for consent for categories the purpose needs but no law covers."""
-    return await create_request(loket, principal, trace, case_id, body)
+    started = datetime.now(UTC)
+    try:
+        return await create_request(loket, principal, trace, case_id, body)
+    except (NotFound, Forbidden) as e:
+        await audit_denied(loket, principal, trace, started, case_id, e)
+        raise
 
 
 @router.get("/v1/cases/{case_id}/consent-requests", response_model=list[ConsentRequestPublic])
 async def list_case_consent_requests(case_id: Annotated[str, Path(max_length=64)], loket: LoketDep,
-                                     principal: CaseManager) -> list[ConsentRequestPublic]:
+                                     principal: CaseManager, trace: TraceDep) -> list[ConsentRequestPublic]:
     """The requests of this case with the citizen's answers (the casemanager's own cases only)."""
+    started = datetime.now(UTC)
+
     def load() -> list[tuple[ConsentRequest, Case]]:
         with loket.sessions() as session:
             reqs = requests_for_case(session, principal, case_id)
@@ -210,8 +219,13 @@ async def list_case_consent_requests(case_id: Annotated[str, Path(max_length=64)
             session.expunge_all()
             return [(r, case) for r in reqs if case is not None]
 
+    try:
+        loaded = await anyio.to_thread.run_sync(load)
+    except (NotFound, Forbidden) as e:
+        await audit_denied(loket, principal, trace, started, case_id, e)
+        raise
     ex = Explainer.of(loket)
-    return [request_public(r, c, ex) for r, c in await anyio.to_thread.run_sync(load)]
+    return [request_public(r, c, ex) for r, c in loaded]
 
 
 @router.get("/v1/me/consent-requests", response_model=list[ConsentRequestPublic])

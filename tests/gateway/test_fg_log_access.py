@@ -70,3 +70,17 @@ def test_every_audit_event_kind_has_a_dutch_label_for_the_pages() -> None:
     from gateway.explain import KIND_LABELS_NL
 
     assert {k.value for k in AuditEventKind} <= set(KIND_LABELS_NL)
+
+
+def test_consent_request_on_someone_elses_case_is_404_and_logged(
+        loket: Loket, client: TestClient, sandbox: Any, token: Callable[..., str]) -> None:
+    from tests.gateway.test_dossier_flow import open_case
+
+    case_id = open_case(client, token(sub="cm-001"), eva_bsn(sandbox))
+    other = bearer(token(sub="cm-002"))
+    r = client.post(f"/v1/cases/{case_id}/consent-requests", headers=other,
+                    json={"categories": ["duo.studieschuld"], "message": "Mag ik uw studieschuld zien?"})
+    assert r.status_code == 404
+    assert client.get(f"/v1/cases/{case_id}/consent-requests", headers=other).status_code == 404
+    denied = [s.record for s in loket.audit.find(AuditFilter(actor_sub="cm-002"))]
+    assert [d.kind for d in denied] == [AuditEventKind.ACCESS_DENIED] * 2
