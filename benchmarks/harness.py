@@ -129,7 +129,7 @@ def postgres_cluster() -> Iterator[str]:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/loket"
     finally:
         subprocess.run([*as_pg, str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "fast", "-w", "stop"],
-                       capture_output=True)
+                       capture_output=True, check=False)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -18,9 +18,17 @@ import math
 import statistics
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -136,9 +144,9 @@ class _Source:
         elif callable(requests):
             self._fn = requests
         elif hasattr(requests, "__anext__"):
-            self._ait = requests  # type: ignore[assignment]
+            self._ait = cast(AsyncIterator[Req], requests)
         else:
-            self._it = iter(requests)  # type: ignore[arg-type]
+            self._it = iter(requests)
 
     @property
     def exhausted(self) -> bool:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from rich.console import Console
 from rich.table import Table
@@ -46,7 +46,7 @@ from benchmarks.harness import (
     rss_bytes,
     sandbox_process,
 )
-from benchmarks.loadgen import LoadResult, percentile, run_load_sync
+from benchmarks.loadgen import percentile, run_load_sync
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 console = Console(stderr=True)
@@ -87,8 +87,9 @@ def policy_inputs() -> list[dict[str, Any]]:
         ConsentFact("c2", PURPOSE, "uwv", "inkomen", now - timedelta(days=10), now - timedelta(days=1), False, True),
         ConsentFact("c3", PURPOSE, "belastingdienst", "toeslagen", now - timedelta(days=1), now + timedelta(days=3), True, True),
     ]
-    base = dict(now=now, subject_sub="cm-001", subject_role="casemanager", case_id="case-1",
-                case_purpose=PURPOSE, case_casemanager="cm-001", citizen_pseudonym="ab" * 32)
+    base: dict[str, Any] = {"now": now, "subject_sub": "cm-001", "subject_role": "casemanager",
+                            "case_id": "case-1", "case_purpose": PURPOSE, "case_casemanager": "cm-001",
+                            "citizen_pseudonym": "ab" * 32}
     return [
         build_policy_input(**base, consents=[], break_glass=False, justification_given=False, categories=None),
         build_policy_input(**base, consents=cons, break_glass=False, justification_given=False, categories=None),
@@ -181,7 +182,7 @@ class RssSampler:
         while not self._stop.wait(0.05):
             self.peak = max(self.peak, rss_bytes(self.pid))
 
-    def __enter__(self) -> RssSampler:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -361,7 +362,8 @@ def render(res: Mapping[str, Any]) -> None:
     dossier = res.get("dossier") or {}
     if dossier:
         t = Table(title="Dossier end to end (loket serve subprocess + sandbox agencies)")
-        for col in ("db", "clients", "req/s", "p50 ms", "p99 ms", "ok", "non-2xx", "audit ids", "peak RSS MB"):
+        t.add_column("db", no_wrap=True)
+        for col in ("clients", "req/s", "p50 ms", "p99 ms", "ok", "non-2xx", "audit ids", "peak RSS MB"):
             t.add_column(col, justify="right")
         for db, d in dossier.items():
             if not isinstance(d, dict) or "levels" not in d:

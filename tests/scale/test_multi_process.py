@@ -42,7 +42,7 @@ def _dossier_load(bases: list[str], case_ids: list[str], tok: str, per_base: int
 def _audit_verify(cfg: GatewayConfig) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from gateway.cli import main; main()", "audit", "verify"],
-        cwd=REPO, env=cfg.env(), capture_output=True, text=True, timeout=120,
+        cwd=REPO, env=cfg.env(), capture_output=True, text=True, timeout=120, check=False,
     )
 
 
