@@ -7,6 +7,8 @@ OPA bundle format (openpolicyagent.org/docs/management-bundles):
     .manifest                          {"revision", "roots", "rego_version", "metadata"}
     loket/*.rego                       package loket (tests are not shipped)
     loket_data/<name>/data.json        -> data.loket_data.<name>
+    loket_data/index/data.json         -> data.loket_data.index, always derived from the data
+                                          above by gateway/policy/index.py
     catalog/data.json                  -> data.catalog (copy of policies/catalog/agencies.json)
     .signatures.json                   optional, JWT over the SHA-256 of every other file
 
@@ -34,6 +36,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from gateway.errors import IntegrityError
+from gateway.policy.index import INDEX_PATH, index_file
 
 MANIFEST = ".manifest"
 SIGNATURES = ".signatures.json"
@@ -99,6 +102,9 @@ def source_files(root: Traversable | Path | None = None) -> dict[str, bytes]:
             and path.endswith("/data.json")
         ):
             files[path] = node.read_bytes()
+    # The decision index is derived, never hand-edited: whatever copy is checked in (for
+    # `opa test policies/`), the bundle carries the one computed from the data it ships.
+    files[INDEX_PATH] = index_file(files)
     return files
 
 

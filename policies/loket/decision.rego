@@ -12,19 +12,26 @@
 #     data.loket_data.legal_bases  legal bases (law + article, verified flag)
 #     data.loket_data.reasons      refusal codes with plain-Dutch (B1) texts
 #     data.catalog                 the agency catalog (policies/catalog/agencies.json)
+#     data.loket_data.index        derived from the four above by gateway/policy/index.py: per
+#                                  purpose, every answer that the input cannot change (which
+#                                  keys are in scope, which a legal basis covers with which
+#                                  grant, the consent and break-glass grant parts)
 #
 #   Portability between OPA 1.x and regopy (rego-cpp) — see docs/adr/0002:
 #     * every collection that reaches the decision is a sorted array (never a set, never the
 #       iteration order of an object: regopy iterates objects in insertion order, OPA sorted);
 #     * no {[k, v] | some k, v in obj} comprehensions (regopy rejects them);
 #     * builtins are type-guarded so a strict builtin error cannot arise in one engine only.
+#
+#   Speed in regopy (docs/adr/0002, "Speed"): a function or partial rule that indexes a
+#   collection by a variable walks the whole collection, and every object bound to a variable is
+#   copied. So: data paths are referenced directly (never aliased: `x := data.big` copies it),
+#   functions only take and test scalars, the per-item answers the input cannot change come
+#   precomputed from the index, and only the few items that depend on consent or break-glass
+#   are decided per request.
 package loket
 
 import rego.v1
-
-pdata := data.loket_data
-
-catalog := data.catalog.agencies
 
 # --- The decision -----------------------------------------------------------------------------
 
@@ -88,11 +95,9 @@ valid_requested_categories if {
 
 purpose_id := input.case.purpose
 
-purpose := pdata.purposes[purpose_id]
-
 default purpose_known := false
 
-purpose_known if pdata.purposes[purpose_id]
+purpose_known if data.loket_data.purposes[purpose_id]
 
 break_glass_requested if input.request.break_glass == true
 
@@ -111,7 +116,7 @@ request_reasons contains "unknown_purpose" if not purpose_known
 request_reasons contains "break_glass_not_allowed" if {
 	break_glass_requested
 	purpose_known
-	not purpose.break_glass
+	not data.loket_data.purposes[purpose_id].break_glass
 }
 
 # Emergency access needs a written justification (PRODUCT.md "Principles").
@@ -122,7 +127,7 @@ request_reasons contains "justification_required" if {
 
 reasons := [r |
 	some code in sort(request_reasons)
-	r := {"code": code, "reason_nl": pdata.reasons.request[code].reason_nl}
+	r := {"code": code, "reason_nl": data.loket_data.reasons.request[code].reason_nl}
 ]
 
 default break_glass_active := false
@@ -135,94 +140,49 @@ break_glass_active if {
 # --- What is asked for ------------------------------------------------------------------------
 
 # Keys are "agency/category" strings so that ordering is a plain string sort in both engines.
-# Everything per item below is a partial rule keyed by that string, evaluated once per request
-# (functions with comprehensions in their head are avoided: regopy 1.5.2 does not bind the
-# function's arguments inside them — see docs/adr/0002).
-requested[key] := {"agency": a, "category": c} if {
+# A catalog key has exactly one "/" (gateway/policy/index.py refuses names with one), so a key
+# found in the index names exactly that agency and category.
+requested_keys := data.loket_data.index.purposes[purpose_id].keys if {
 	all_categories_requested
-	some a, cats in purpose.scope
-	some c, _ in cats
-	key := concat("/", [a, c])
-}
+} else := sort([k | requested[k]])
 
+# Only for an explicit list: duplicates collapse; two different items with one key conflict
+# (an evaluation error in both engines, as before).
 requested[key] := {"agency": r.agency, "category": r.category} if {
 	not all_categories_requested
 	some r in input.request.categories
 	key := concat("/", [r.agency, r.category])
 }
 
-requested_keys := sort([k | requested[k]])
+# Agency and category of a requested key, for the refusals (grants carry their own).
+item_names := data.loket_data.index.purposes[purpose_id].names if {
+	all_categories_requested
+} else := requested
 
-in_catalog contains k if {
-	some k, item in requested
-	catalog[item.agency].categories[item.category]
-}
+# What the data alone says about an item of this purpose: "legal_basis", "needs_consent",
+# "not_needed_for_purpose", or (not in the catalog) "unknown_category".
+static_status := data.loket_data.index.purposes[purpose_id].status
 
-in_scope contains k if {
-	some k in in_catalog
-	item := requested[k]
-	purpose.scope[item.agency][item.category]
-}
+needs_consent := [k |
+	count(request_reasons) == 0
+	some k in requested_keys
+	static_status[k] == "needs_consent"
+]
 
-special contains k if {
-	some k in in_catalog
-	item := requested[k]
-	catalog[item.agency].categories[item.category].special == true
-}
-
-# Minimisation: the purpose's field list, never wider than the catalog category.
-scope_fields[k] := fields if {
-	some k in in_scope
-	item := requested[k]
-	allowed := catalog[item.agency].categories[item.category].fields
-	fields := sort([f | some f in purpose.scope[item.agency][item.category].fields; f in allowed])
-}
-
-# --- Legal basis ------------------------------------------------------------------------------
-
-scope_basis_id[k] := id if {
-	some k in in_scope
-	item := requested[k]
-	id := purpose.scope[item.agency][item.category].basis
-	pdata.legal_bases[id]
-}
-
-# A named basis covers an ordinary category; a special category (AVG art. 9) only when the
-# basis itself is an art. 9 exception (special_category: true).
-basis_covers contains k if {
-	some k, id in scope_basis_id
-	not k in special
-	pdata.legal_bases[id].special_category == false
-}
-
-basis_covers contains k if {
-	some k, id in scope_basis_id
-	pdata.legal_bases[id].special_category == true
-}
-
-legal_basis_of[k] := {
-	"type": "legal_basis",
-	"id": id,
-	"citation": pdata.legal_bases[id].citation,
-	"verified": pdata.legal_bases[id].verified,
-} if {
-	some k in basis_covers
-	id := scope_basis_id[k]
-}
+special_keys := {k | some k in data.loket_data.index.special}
 
 # --- Consent (DOMAIN.md "Consent (learn from Mitz)") ------------------------------------------
 
-# Specific: same purpose, agency (holder) and category; other consents do not count.
-matching_consents[k] := consents if {
-	some k in in_scope
-	item := requested[k]
-	consents := [cn |
-		some cn in input.consents
-		cn.purpose == purpose_id
-		cn.agency == item.agency
-		cn.category == item.category
-	]
-}
+# Specific: same purpose, agency (holder) and category; other consents do not count. One pass
+# over the consents, each keyed like the requested items (a non-string agency or category
+# matches no item, as an `==` with the item's name would not).
+purpose_consents := [[k, cn] |
+	some cn in input.consents
+	cn.purpose == purpose_id
+	is_string(cn.agency)
+	is_string(cn.category)
+	k := concat("/", [cn.agency, cn.category])
+]
 
 consent_in_window(cn) if {
 	is_number(cn.valid_from_ns)
@@ -232,102 +192,61 @@ consent_in_window(cn) if {
 }
 
 # Special categories need explicit consent (AVG art. 9 lid 2 onder a).
-consent_kind_ok(k, _) if not k in special
+consent_kind_ok(special, _) if special == false
 
-consent_kind_ok(k, cn) if {
-	k in special
-	cn.explicit == true
-}
+consent_kind_ok(true, cn) if cn.explicit == true
 
 # Sorted so that the consent cited is the same in every engine when several apply.
 usable_consent_ids[k] := ids if {
-	some k, consents in matching_consents
+	some k in needs_consent
+	special := k in special_keys
 	ids := sort([cn.id |
-		some cn in consents
+		some [ck, cn] in purpose_consents
+		ck == k
 		cn.revoked == false
 		consent_in_window(cn)
-		consent_kind_ok(k, cn)
+		consent_kind_ok(special, cn)
 		is_string(cn.id)
 	])
 	count(ids) > 0
 }
 
-consent_basis_of[k] := {
-	"type": "consent",
-	"id": ids[0],
-	"citation": pdata.reasons.basis_texts[text].citation,
-	"verified": pdata.reasons.basis_texts[text].verified,
-} if {
-	some k, ids in usable_consent_ids
-	text := consent_text_key(k)
-}
-
-consent_text_key(k) := "explicit_consent" if k in special
-
-else := "consent"
-
-consent_revoked contains k if {
-	some k, consents in matching_consents
-	some cn in consents
+consent_revoked := {k |
+	some [k, cn] in purpose_consents
 	cn.revoked == true
 }
 
-consent_in_window_not_explicit contains k if {
-	some k, consents in matching_consents
-	k in special
-	some cn in consents
+consent_in_window_not_explicit := {k |
+	some [k, cn] in purpose_consents
+	k in special_keys
 	consent_in_window(cn)
 }
 
-consent_expired contains k if {
-	some k, consents in matching_consents
-	some cn in consents
+consent_expired := {k |
+	some [k, cn] in purpose_consents
 	is_number(cn.valid_until_ns)
 	cn.valid_until_ns <= input.time_ns
 }
 
-consent_not_yet_valid contains k if {
-	some k, consents in matching_consents
-	some cn in consents
+consent_not_yet_valid := {k |
+	some [k, cn] in purpose_consents
 	is_number(cn.valid_from_ns)
 	input.time_ns < cn.valid_from_ns
 }
 
 # --- Break-glass ------------------------------------------------------------------------------
 
-# Narrow by construction: only the purpose's break_glass.scope, never a special category.
-break_glass_covers contains k if {
+# Narrow by construction: only the purpose's break_glass.scope, never a special category (the
+# index holds a break-glass grant only for those items).
+break_glass_covers := {k |
 	break_glass_active
-	some k in in_scope
-	not k in special
-	item := requested[k]
-	purpose.break_glass.scope[item.agency][item.category]
+	some k in needs_consent
+	data.loket_data.index.purposes[purpose_id].break_glass_grants[k]
 }
 
-break_glass_fields[k] := fields if {
-	some k in break_glass_covers
-	item := requested[k]
-	allowed := catalog[item.agency].categories[item.category].fields
-	fields := sort([f | some f in purpose.break_glass.scope[item.agency][item.category].fields; f in allowed])
-}
+# --- One item that needs consent: the first matching line wins --------------------------------
 
-break_glass_basis := {
-	"type": "break_glass",
-	"id": pdata.reasons.basis_texts.break_glass.id,
-	"citation": pdata.reasons.basis_texts.break_glass.citation,
-	"verified": pdata.reasons.basis_texts.break_glass.verified,
-}
-
-# --- One agency/category: the first matching line wins ----------------------------------------
-
-# Returns a basis type ("legal_basis", "consent", "break_glass") or a refusal code.
-status_of(k) := "unknown_category" if {
-	not k in in_catalog
-} else := "not_needed_for_purpose" if {
-	not k in in_scope
-} else := "legal_basis" if {
-	k in basis_covers
-} else := "consent" if {
+consent_status_of(k) := "consent" if {
 	usable_consent_ids[k]
 } else := "consent_revoked" if {
 	# A revoked consent is the citizen's explicit "no": break-glass does not override it.
@@ -341,41 +260,73 @@ status_of(k) := "unknown_category" if {
 } else := "consent_not_yet_valid" if {
 	k in consent_not_yet_valid
 } else := "explicit_consent_required" if {
-	k in special
+	k in special_keys
 } else := "consent_required"
 
-item_status[k] := status_of(k) if {
+consent_status[k] := consent_status_of(k) if some k in needs_consent
+
+# Every requested item's status (a basis type or a refusal code), for `loket policy eval --explain`.
+item_status[k] := s if {
 	count(request_reasons) == 0
 	some k in requested_keys
+	s := object.get(static_status, k, "unknown_category")
+	s != "needs_consent"
 }
 
-grant_of[k] := {"fields": scope_fields[k], "basis": legal_basis_of[k]} if item_status[k] == "legal_basis"
+item_status[k] := consent_status[k] if some k in needs_consent
 
-grant_of[k] := {"fields": scope_fields[k], "basis": consent_basis_of[k]} if item_status[k] == "consent"
+# --- Grants and refusals, in key order --------------------------------------------------------
 
-grant_of[k] := {"fields": break_glass_fields[k], "basis": break_glass_basis} if {
-	item_status[k] == "break_glass"
-}
-
-grants := [g |
+grant_of[k] := grant if {
+	count(request_reasons) == 0
 	some k in requested_keys
-	grant := grant_of[k]
-	g := {
-		"agency": requested[k].agency,
-		"category": requested[k].category,
-		"fields": grant.fields,
-		"basis": grant.basis,
-	}
-]
+	grant := data.loket_data.index.purposes[purpose_id].grants[k]
+}
+
+grant_of[k] := {
+	"agency": part.agency,
+	"category": part.category,
+	"fields": part.fields,
+	"basis": {
+		"type": "consent",
+		"id": usable_consent_ids[k][0],
+		"citation": part.citation,
+		"verified": part.verified,
+	},
+} if {
+	some k, status in consent_status
+	status == "consent"
+	part := data.loket_data.index.purposes[purpose_id].consent[k]
+}
+
+grant_of[k] := grant if {
+	some k, status in consent_status
+	status == "break_glass"
+	grant := data.loket_data.index.purposes[purpose_id].break_glass_grants[k]
+}
+
+refusal_code[k] := code if {
+	count(request_reasons) == 0
+	some k in requested_keys
+	code := object.get(static_status, k, "unknown_category")
+	data.loket_data.reasons.refusals[code]
+}
+
+refusal_code[k] := code if {
+	some k, code in consent_status
+	data.loket_data.reasons.refusals[code]
+}
+
+grants := [grant_of[k] | some k in requested_keys]
 
 refusals := [r |
 	some k in requested_keys
-	code := item_status[k]
-	text := pdata.reasons.refusals[code]
+	code := refusal_code[k]
+	item := item_names[k]
 	r := {
-		"agency": requested[k].agency,
-		"category": requested[k].category,
+		"agency": item.agency,
+		"category": item.category,
 		"code": code,
-		"reason_nl": text.reason_nl,
+		"reason_nl": data.loket_data.reasons.refusals[code].reason_nl,
 	}
 ]
