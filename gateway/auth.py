@@ -154,7 +154,7 @@ class TokenVerifier:
         except (jwt.PyJWTError, TypeError, ValueError) as e:
             raise NotAuthenticated("token rejected", code="invalid-token") from e
         try:
-            role = Role(claims.get("role"))
+            role = Role(str(claims.get("role")))
         except ValueError as e:
             raise NotAuthenticated("token carries no known role", code="invalid-token") from e
         sub = claims["sub"]
