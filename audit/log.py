@@ -261,7 +261,7 @@ class AuditLog:
         for start in range(0, len(records), self.max_batch):
             chunk = [
                 _Pending(r, leaf)
-                for r, leaf in zip(records[start : start + self.max_batch], leaves[start:])
+                for r, leaf in zip(records[start : start + self.max_batch], leaves[start:], strict=False)
             ]
             try:
                 receipts.extend(self._write(chunk))
@@ -289,7 +289,7 @@ class AuditLog:
                 p.done.set()
             self._after_append(None)
             return
-        for p, r in zip(batch, receipts):
+        for p, r in zip(batch, receipts, strict=False):
             p.receipt = r
             p.done.set()
         self._after_append(receipts[-1].index + 1)

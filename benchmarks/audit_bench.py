@@ -218,14 +218,14 @@ def bench_proofs(tmp: str, sizes: list[int], samples: int) -> list[dict[str, Any
         proofs = [tree.inclusion_proof(i, n) for i in idx]
         inc_mem = (time.perf_counter() - t) / samples
         t = time.perf_counter()
-        for i, p in zip(idx, proofs):
+        for i, p in zip(idx, proofs, strict=False):
             merkle.verify_inclusion(i, n, tree.levels[0][i], p.hashes, root)
         inc_verify = (time.perf_counter() - t) / samples
         t = time.perf_counter()
         cons = [tree.consistency_proof(m, n) for m in olds]
         con_mem = (time.perf_counter() - t) / samples
         t = time.perf_counter()
-        for m, c in zip(olds, cons):
+        for m, c in zip(olds, cons, strict=False):
             merkle.verify_consistency(m, n, tree.root(m), root, c.hashes)
         con_verify_incl_root = (time.perf_counter() - t) / samples
         log = bulk_db(tmp, tree, n)

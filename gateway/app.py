@@ -7,13 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
-
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from adapters.registry import aclose_adapters
-from gateway.api import cases, consents, meta, transparency
-from gateway.api import accesses, consent_requests, privacy_officer
+from gateway.api import accesses, cases, consent_requests, consents, meta, privacy_officer, transparency
 from gateway.body_limit import BodyLimit
 from gateway.context import Loket, build_loket
 from gateway.problems import install_problem_handlers, problem

@@ -28,10 +28,8 @@ def rfc3339(t: datetime) -> str:
 
 def processing_activity(purpose: str | None, purposes: Mapping[str, object]) -> str:
     info = purposes.get(purpose or "")
-    if isinstance(info, Mapping):
-        for key in ("processing_activity_id", "processing_activity"):
-            if isinstance(info.get(key), str):
-                return str(info[key])
+    if isinstance(info, Mapping) and isinstance(info.get("processing_activity"), str):
+        return str(info["processing_activity"])
     return PROCESSING_ACTIVITY_BASE + (purpose or "onbekend")
 
 

@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 import anyio
 
 from adapters.registry import fetch_all
-from audit.record import AuditEventKind
+from audit.log import AppendReceipt
+from audit.record import AuditEventKind, AuditRecord
 from gateway.auditing import event_record
 from gateway.auth import Principal
 from gateway.bsn import is_valid_bsn
@@ -78,7 +79,7 @@ def parse_categories(raw: Sequence[str] | None, loket: Loket) -> list[tuple[str,
     return out
 
 
-async def _append(loket: Loket, record: object) -> object:
+async def _append(loket: Loket, record: AuditRecord) -> AppendReceipt:
     try:
         return await anyio.to_thread.run_sync(loket.audit.append, record)
     except AuditWriteError:
@@ -134,7 +135,8 @@ async def request_dossier(
                                                  abandon_on_cancel=True)
         decision = parse_decision(raw, decision_id=decision_id, policy_revision=revision, catalog=loket.catalog)
     except (PolicyEngineError, TimeoutError) as e:
-        err = e if isinstance(e, PolicyEngineError) else PolicyEngineError("policy engine timed out", code="policy-timeout")
+        err = (e if isinstance(e, PolicyEngineError)
+               else PolicyEngineError("policy engine timed out", code="policy-timeout"))
         record = event_record(
             kind=AuditEventKind.DOSSIER_ERROR, principal=principal, trace=trace, started=started,
             status_code=2, outcome=err.code, purposes=loket.purposes, purpose=purpose,
@@ -210,7 +212,7 @@ async def request_dossier(
         purpose=purpose,
         decision=decision,
         filtered=filtered,
-        audit_index=int(getattr(receipt, "index")),
+        audit_index=receipt.index,
         audit_record_id=record.record_id,
         trace=trace,
     )

@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-
 from gateway.settings import Settings
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ def purposes(request: Request) -> dict[str, Any]:
     """The purposes a case can be opened for, with their Dutch labels."""
     loket = request.app.state.loket
     return {
-        pid: {"label_nl": p.get("label_nl"), "processing_activity_id": p.get("processing_activity_id") or p.get("processing_activity")}
+        pid: {"label_nl": p.get("label_nl"), "processing_activity_id": p.get("processing_activity")}
         for pid, p in loket.purposes.items()
     }
 

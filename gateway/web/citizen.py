@@ -293,7 +293,8 @@ async def request_answer(request: Request, request_id: Annotated[str, Path(max_l
         result = await answer_request(loket, principal, _trace(request), request_id, answers)
     except LoketError as e:
         flash(request, error_text_nl(e.code), "error")
-        target = "/burger/toestemmingen" if e.code in ("not-found", "already-answered") else f"/burger/verzoeken/{request_id}"
+        gone = e.code in ("not-found", "already-answered")
+        target = "/burger/toestemmingen" if gone else f"/burger/verzoeken/{request_id}"
         return RedirectResponse(target, status_code=303)
     given = len(result.consents_created)
     flash(request, "Bedankt, uw antwoord is verstuurd. "

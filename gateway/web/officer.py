@@ -22,10 +22,10 @@ from gateway.access_log import MAX_LOG_INDEX, IndexedRecord, SearchQuery, search
 from gateway.api.privacy_officer import (
     break_glass_queue,
     build_query,
-    logged_export,
-    record_log_access,
     integrity_json,
+    logged_export,
     recent_records,
+    record_log_access,
     review_break_glass,
 )
 from gateway.auth import Role

@@ -1,11 +1,10 @@
 """gateway tables
 
 Revision ID: 0001_gateway
-Revises: 
+Revises:
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001_gateway'
 down_revision = None
@@ -77,7 +76,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('break_glass_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_break_glass_events_case_id'), ['case_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_break_glass_events_citizen_pseudonym'), ['citizen_pseudonym'], unique=False)
+        batch_op.create_index(batch_op.f('ix_break_glass_events_citizen_pseudonym'), ['citizen_pseudonym'],
+                              unique=False)
         batch_op.create_index(batch_op.f('ix_break_glass_events_review_status'), ['review_status'], unique=False)
 
     op.create_table('consent_requests',

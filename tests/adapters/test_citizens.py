@@ -19,7 +19,7 @@ def elfproef(bsn: str) -> bool:
         len(bsn) == 9
         and bsn.isdigit()
         and bsn != "000000000"
-        and sum(w * int(d) for w, d in zip(weights, bsn)) % 11 == 0
+        and sum(w * int(d) for w, d in zip(weights, bsn, strict=False)) % 11 == 0
     )
 
 

@@ -1,0 +1,26 @@
+# One command per chore; CI (.ci/run) uses the same commands.
+.PHONY: install test lint typecheck bench bench-quick demo ci
+
+install:
+	python3 -m pip install -e '.[test]'
+
+test:
+	python3 -m pytest
+
+lint:
+	ruff check .
+
+typecheck:
+	mypy audit gateway/decisions.py gateway/disclosure.py gateway/bsn.py gateway/auth.py gateway/dossier.py gateway/auditing.py
+
+bench:
+	python3 -m benchmarks.run
+
+bench-quick:
+	python3 -m benchmarks.run --quick
+
+demo:
+	loket demo
+
+ci:
+	bash .ci/run
