@@ -6,13 +6,24 @@ regopy 1.5.2 evaluates those data lookups slowly (a partial rule or function ind
 variable walks the whole collection, every object binding is a deep copy — docs/adr/0002), so
 the answers are computed here once and shipped as ``data.loket_data.index``:
 
+    purposes.<purpose>.known             the purpose exists (a truthy entry in the data)
+    purposes.<purpose>.break_glass       the purpose defines a break-glass set
     purposes.<purpose>.keys              "agency/category" keys of the scope, sorted (what
                                          ``categories: null`` requests)
-    purposes.<purpose>.names             key -> {"agency", "category"} for those keys
     purposes.<purpose>.status            catalog key -> "legal_basis" (a named basis covers it),
                                          "needs_consent" (consent or break-glass decides) or
                                          "not_needed_for_purpose"; absent = "unknown_category"
     purposes.<purpose>.grants            key -> the complete legal-basis grant
+    purposes.<purpose>.grants_list       those grants for the whole scope, in key order
+    purposes.<purpose>.needs_consent     scope keys with status "needs_consent", sorted
+    purposes.<purpose>.refusable         scope keys that can be refused (needs_consent or not
+                                         in the catalog), sorted, with their ``refusable_names``
+    purposes.<purpose>.plain_refusals    the refusals of the whole scope when no consent of the
+                                         purpose is given and break-glass is not active, in key
+                                         order (each needs_consent item then is
+                                         "explicit_consent_required" if special, else
+                                         "consent_required"; an item outside the catalog is
+                                         "unknown_category")
     purposes.<purpose>.consent           key -> fields and consent citation for a consent grant
     purposes.<purpose>.break_glass_grants  key -> the complete break-glass grant
     special                              catalog keys of AVG art. 9 categories, sorted
@@ -125,8 +136,7 @@ def derive_index(
             basis_id = _get(entry, "basis")
             basis = _get(legal_bases, basis_id) if isinstance(basis_id, str) else UNDEFINED
             covered = _truthy(basis) and (
-                (not is_special and _get(basis, "special_category") is False)
-                or _get(basis, "special_category") is True
+                (not is_special and _get(basis, "special_category") is False) or _get(basis, "special_category") is True
             )
             name = {"agency": agency, "category": category}
             if covered:
@@ -155,11 +165,28 @@ def derive_index(
                     "fields": _minimised(_get(bg_entry, "fields"), _get(info, "fields")),
                     "basis": bg_basis,
                 }
+        scope_keys = sorted(set(keys))
+        refusable = [k for k in scope_keys if status.get(k, "unknown_category") != "legal_basis"]
+        refusal_texts = reasons["refusals"]
+        plain_refusals = []
+        for k in refusable:
+            code = status.get(k, "unknown_category")
+            if code == "needs_consent":
+                code = "explicit_consent_required" if k in special else "consent_required"
+            text = _get(refusal_texts, code, "reason_nl")
+            if text is not UNDEFINED:
+                plain_refusals.append(names[k] | {"code": code, "reason_nl": text})
         out[pid] = {
-            "keys": sorted(set(keys)),
-            "names": names,
+            "known": _truthy(purpose),
+            "break_glass": _truthy(_get(purpose, "break_glass")),
+            "keys": scope_keys,
             "status": status,
             "grants": grants,
+            "grants_list": [grants[k] for k in scope_keys if k in grants],
+            "needs_consent": [k for k in scope_keys if status.get(k) == "needs_consent"],
+            "refusable": refusable,
+            "refusable_names": {k: names[k] for k in refusable},
+            "plain_refusals": plain_refusals,
             "consent": consent,
             "break_glass_grants": bg_grants,
         }

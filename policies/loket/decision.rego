@@ -97,7 +97,8 @@ purpose_id := input.case.purpose
 
 default purpose_known := false
 
-purpose_known if data.loket_data.purposes[purpose_id]
+# The index entry's flag, not the purpose object itself: a reference to a whole object copies it.
+purpose_known if data.loket_data.index.purposes[purpose_id].known
 
 break_glass_requested if input.request.break_glass == true
 
@@ -116,7 +117,7 @@ request_reasons contains "unknown_purpose" if not purpose_known
 request_reasons contains "break_glass_not_allowed" if {
 	break_glass_requested
 	purpose_known
-	not data.loket_data.purposes[purpose_id].break_glass
+	not data.loket_data.index.purposes[purpose_id].break_glass
 }
 
 # Emergency access needs a written justification (PRODUCT.md "Principles").
@@ -154,20 +155,29 @@ requested[key] := {"agency": r.agency, "category": r.category} if {
 	key := concat("/", [r.agency, r.category])
 }
 
-# Agency and category of a requested key, for the refusals (grants carry their own).
-item_names := data.loket_data.index.purposes[purpose_id].names if {
-	all_categories_requested
-} else := requested
-
 # What the data alone says about an item of this purpose: "legal_basis", "needs_consent",
 # "not_needed_for_purpose", or (not in the catalog) "unknown_category".
 static_status := data.loket_data.index.purposes[purpose_id].status
 
-needs_consent := [k |
+# The requested items whose outcome depends on consent or break-glass (few), in key order.
+needs_consent := data.loket_data.index.purposes[purpose_id].needs_consent if {
+	count(request_reasons) == 0
+	all_categories_requested
+} else := [k |
 	count(request_reasons) == 0
 	some k in requested_keys
 	static_status[k] == "needs_consent"
 ]
+
+# The requested items that may end up refused, in key order, and their names.
+refusal_candidates := data.loket_data.index.purposes[purpose_id].refusable if {
+	count(request_reasons) == 0
+	all_categories_requested
+} else := [k | count(request_reasons) == 0; some k in requested_keys]
+
+item_names := data.loket_data.index.purposes[purpose_id].refusable_names if {
+	all_categories_requested
+} else := requested
 
 special_keys := {k | some k in data.loket_data.index.special}
 
@@ -277,13 +287,7 @@ item_status[k] := consent_status[k] if some k in needs_consent
 
 # --- Grants and refusals, in key order --------------------------------------------------------
 
-grant_of[k] := grant if {
-	count(request_reasons) == 0
-	some k in requested_keys
-	grant := data.loket_data.index.purposes[purpose_id].grants[k]
-}
-
-grant_of[k] := {
+consent_grant[k] := {
 	"agency": part.agency,
 	"category": part.category,
 	"fields": part.fields,
@@ -299,15 +303,39 @@ grant_of[k] := {
 	part := data.loket_data.index.purposes[purpose_id].consent[k]
 }
 
-grant_of[k] := grant if {
+consent_grant[k] := grant if {
 	some k, status in consent_status
 	status == "break_glass"
 	grant := data.loket_data.index.purposes[purpose_id].break_glass_grants[k]
 }
 
-refusal_code[k] := code if {
+grant_of[k] := grant if {
 	count(request_reasons) == 0
 	some k in requested_keys
+	grant := data.loket_data.index.purposes[purpose_id].grants[k]
+}
+
+grant_of[k] := grant if some k, grant in consent_grant
+
+# The whole scope without a consent or break-glass grant: the index's list as it stands.
+grants := data.loket_data.index.purposes[purpose_id].grants_list if {
+	plain_scope_request
+} else := data.loket_data.index.purposes[purpose_id].grants_list if {
+	count(request_reasons) == 0
+	all_categories_requested
+	count(consent_grant) == 0
+} else := [grant_of[k] | some k in requested_keys]
+
+# The whole scope, no consent of this purpose, no break-glass: every answer is in the index.
+plain_scope_request if {
+	count(request_reasons) == 0
+	all_categories_requested
+	count(purpose_consents) == 0
+	not break_glass_active
+}
+
+refusal_code[k] := code if {
+	some k in refusal_candidates
 	code := object.get(static_status, k, "unknown_category")
 	data.loket_data.reasons.refusals[code]
 }
@@ -317,10 +345,10 @@ refusal_code[k] := code if {
 	data.loket_data.reasons.refusals[code]
 }
 
-grants := [grant_of[k] | some k in requested_keys]
-
-refusals := [r |
-	some k in requested_keys
+refusals := data.loket_data.index.purposes[purpose_id].plain_refusals if {
+	plain_scope_request
+} else := [r |
+	some k in refusal_candidates
 	code := refusal_code[k]
 	item := item_names[k]
 	r := {
