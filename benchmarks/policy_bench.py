@@ -2,7 +2,8 @@
 
     python -m benchmarks.policy_bench [--samples 600] [--threads 4] [--out benchmarks/results/policy.json]
 
-Reports p50/p99 per engine for single-thread calls, and throughput of the two embedded
+Reports p50/p99 per engine for single-thread calls (the parity corpus, and per purpose a
+whole-scope request without consents as docs/contracts.md shows it), and throughput of the two embedded
 concurrency modes (thread-local interpreters vs one interpreter behind a lock) under a thread
 pool, as FastAPI's threadpool would call it. On a 2-core machine the client competes with OPA:
 read the OPA figures as "loopback HTTP + OPA", not as OPA alone.
@@ -20,10 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from gateway.policy import load_policy_data
 from gateway.policy.bundle import build_bundle
 from gateway.policy.embedded import EmbeddedPolicyEngine
 from gateway.policy.opa import OpaServerPolicyEngine, find_opa_binary, start_opa_server
 from tests.parity.corpus import corpus
+from tests.policy.conftest import make_input
 
 
 def _percentile(sorted_ms: Sequence[float], p: float) -> float:
@@ -31,9 +34,7 @@ def _percentile(sorted_ms: Sequence[float], p: float) -> float:
     return sorted_ms[index]
 
 
-def _latencies(
-    fn: Callable[[dict[str, Any]], Any], inputs: Sequence[dict[str, Any]], n: int
-) -> dict[str, float]:
+def _latencies(fn: Callable[[dict[str, Any]], Any], inputs: Sequence[dict[str, Any]], n: int) -> dict[str, float]:
     for i in inputs[:20]:  # warm up (thread-local compile, HTTP connection)
         fn(i)
     samples = []
@@ -50,9 +51,7 @@ def _latencies(
     }
 
 
-def _throughput(
-    fn: Callable[[dict[str, Any]], Any], inputs: Sequence[dict[str, Any]], n: int, threads: int
-) -> float:
+def _throughput(fn: Callable[[dict[str, Any]], Any], inputs: Sequence[dict[str, Any]], n: int, threads: int) -> float:
     with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(fn, inputs[: threads * 2]))  # warm every thread
         started = time.perf_counter()
@@ -78,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "threads": args.threads,
     }
     report["embedded"] = _latencies(embedded.evaluate, inputs, args.samples)
+    report["embedded_whole_scope"] = {
+        p: _latencies(embedded.evaluate, [make_input(p)], 200) for p in sorted(load_policy_data().raw_purposes)
+    }
     report["embedded_throughput_per_s"] = {
         "thread_local": _throughput(embedded.evaluate, inputs, args.samples, args.threads),
         "lock": _throughput(locked.evaluate, inputs, args.samples, args.threads),
@@ -92,9 +94,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             path.write_bytes(bundle.raw)
             with start_opa_server(path, opa_bin=opa_bin) as server:
                 opa = OpaServerPolicyEngine(server.url, timeout_s=5.0, revision=bundle.revision)
-                report["identical"] = all(
-                    opa.evaluate(i) == embedded.evaluate(i) for i in inputs[:100]
-                )
+                report["identical"] = all(opa.evaluate(i) == embedded.evaluate(i) for i in inputs[:100])
                 report["opa_http"] = _latencies(opa.evaluate, inputs, args.samples)
                 opa.close()
 
@@ -103,10 +103,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         row = report.get(name)
         if row:
             print(f"{name:<22}{row['p50_ms']:>10}{row['p99_ms']:>10}{row['mean_ms']:>10}")
+    for purpose, row in report["embedded_whole_scope"].items():
+        print(f"  {purpose:<40}{row['p50_ms']:>10}{row['p99_ms']:>10}")
     tp = report["embedded_throughput_per_s"]
-    print(
-        f"embedded throughput ({args.threads} threads): thread_local {tp['thread_local']}/s, lock {tp['lock']}/s"
-    )
+    print(f"embedded throughput ({args.threads} threads): thread_local {tp['thread_local']}/s, lock {tp['lock']}/s")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     return report
