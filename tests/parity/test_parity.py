@@ -161,7 +161,8 @@ GAPS = {
     ),
     # A comprehension in a function head does not see the function's arguments in regopy.
     "function_head_comprehension": (
-        'package gap\n\nimport rego.v1\n\nd := {"x": [1, 2], "y": [3]}\n\nf(k) := [v | some v in d[k]]\n\nr := f("x")\n',
+        'package gap\n\nimport rego.v1\n\nd := {"x": [1, 2], "y": [3]}\n\n'
+        'f(k) := [v | some v in d[k]]\n\nr := f("x")\n',
         "data.gap.r",
     ),
     # object.union merges nested objects in OPA; regopy replaces them.
