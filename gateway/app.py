@@ -7,14 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi import FastAPI
 
 from adapters.registry import aclose_adapters
 from gateway.api import accesses, cases, consent_requests, consents, meta, privacy_officer, transparency
 from gateway.body_limit import BodyLimit
 from gateway.context import Loket, build_loket
-from gateway.problems import install_problem_handlers, problem
+from gateway.problems import install_problem_handlers
 from gateway.settings import Settings
 
 log = logging.getLogger("loket.app")
@@ -54,17 +53,9 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
     app.state.loket = loket
     install_problem_handlers(app)
 
-    max_body = loket.settings.max_request_body_bytes
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_body):
-            return problem(413, "request-too-large", f"request body over {max_body} bytes")
-        response: Response = await call_next(request)
-        return response
-
-    app.add_middleware(BodyLimit, max_body_bytes=max_body)  # bodies without Content-Length
+    # Pure ASGI (not BaseHTTPMiddleware): a declared Content-Length over the limit is refused
+    # up front, a chunked body is counted while it is read.
+    app.add_middleware(BodyLimit, max_body_bytes=loket.settings.max_request_body_bytes)
 
     app.include_router(meta.router)
     app.include_router(transparency.router)

@@ -7,8 +7,11 @@ confusion. A missing or wrong anything is a 401; nothing about the token is ever
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -20,6 +23,8 @@ from jwt import PyJWKClient
 from gateway.errors import NotAuthenticated
 
 ALLOWED_ALGORITHMS = ["EdDSA", "ES256"]
+VERIFIED_TOKEN_CACHE_ENTRIES = 4096
+VERIFIED_TOKEN_CACHE_S = 300.0  # the JWKS key-set cache lifespan
 DEV_KID = "loket-dev-1"
 
 
@@ -106,6 +111,12 @@ class TokenVerifier:
         self.max_token_bytes = max_token_bytes
         self._static = jwt.PyJWKSet.from_dict(jwks) if jwks is not None else None
         self._client = PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
+        # Verified tokens, keyed by a hash of the exact token bytes: a casemanager sends the same
+        # token with every request, and an Ed25519 check per request is the largest fixed cost
+        # of authentication. An entry never outlives the token's exp (+ leeway) nor the key-set
+        # cache (so a key removed from the JWKS stops working as soon as it would uncached).
+        self._verified: OrderedDict[bytes, tuple[Principal, float, float]] = OrderedDict()
+        self._verified_lock = threading.Lock()
 
     def _signing_key(self, token: str) -> Any:
         try:
@@ -136,6 +147,26 @@ class TokenVerifier:
     def verify(self, token: str) -> Principal:
         if not token or len(token) > self.max_token_bytes:
             raise NotAuthenticated("bearer token missing or too large", code="invalid-token")
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        now = time.time()
+        with self._verified_lock:
+            hit = self._verified.get(digest)
+            if hit is not None:
+                principal, not_before, until = hit
+                if not_before <= now < until:
+                    self._verified.move_to_end(digest)
+                    return principal
+                del self._verified[digest]
+        principal, claims = self._verify_uncached(token)
+        not_before = float(claims.get("nbf", claims["iat"])) - self.leeway_s
+        until = min(float(claims["exp"]) + self.leeway_s, now + VERIFIED_TOKEN_CACHE_S)
+        with self._verified_lock:
+            self._verified[digest] = (principal, not_before, until)
+            while len(self._verified) > VERIFIED_TOKEN_CACHE_ENTRIES:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _verify_uncached(self, token: str) -> tuple[Principal, dict[str, Any]]:
         key = self._signing_key(token)
         try:
             claims = jwt.decode(
@@ -165,4 +196,4 @@ class TokenVerifier:
             raise NotAuthenticated("citizen token carries no BSN", code="invalid-token")
         name = claims.get("name") if isinstance(claims.get("name"), str) else None
         org = claims.get("org") if isinstance(claims.get("org"), str) else None
-        return Principal(sub=sub, role=role, name=name, organisation=org, bsn=bsn)
+        return Principal(sub=sub, role=role, name=name, organisation=org, bsn=bsn), claims

@@ -1,10 +1,9 @@
 """A hard limit on request bodies, enforced while reading (STYLE.md: limits are enforced
 while reading untrusted input).
 
-The Content-Length check in the app factory refuses a declared oversize body up front; this
-ASGI middleware also covers bodies without a Content-Length (``Transfer-Encoding: chunked``):
-it counts the bytes as they arrive and answers 413 as soon as the limit is passed, and the
-application sees a disconnect instead of the rest of the body.
+A declared Content-Length over the limit is refused before the body is read. Bodies without
+one (``Transfer-Encoding: chunked``) are counted as the bytes arrive: 413 as soon as the limit
+is passed, and the application sees a disconnect instead of the rest of the body.
 """
 
 from __future__ import annotations
@@ -25,6 +24,12 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            # Refused before a byte of the body is read.
+            await problem(413, "request-too-large", f"request body over {self.max_body_bytes} bytes")(
+                scope, receive, send)
             return
         received = 0
         rejected = False

@@ -100,3 +100,32 @@ def test_unknown_role_claim_is_rejected() -> None:
 def test_citizen_token_without_bsn_is_rejected() -> None:
     with pytest.raises(NotAuthenticated):
         verifier().verify(good(role="citizen"))
+
+
+def test_a_cached_token_stops_working_when_it_expires() -> None:
+    v = verifier(leeway_s=0)
+    tok = good(ttl_s=1)
+    assert v.verify(tok).sub == "cm-001"
+    assert v.verify(tok).sub == "cm-001"  # served from the verified-token cache
+    time.sleep(1.2)
+    with pytest.raises(NotAuthenticated):
+        v.verify(tok)
+
+
+def test_the_verified_token_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gateway.auth as auth
+
+    monkeypatch.setattr(auth, "VERIFIED_TOKEN_CACHE_ENTRIES", 3)
+    v = verifier()
+    for i in range(10):
+        v.verify(good(sub=f"cm-{i}"))
+    assert len(v._verified) == 3
+
+
+def test_a_token_is_cached_by_its_exact_bytes() -> None:
+    v = verifier()
+    tok = good()
+    v.verify(tok)
+    h, p, s = tok.split(".")
+    with pytest.raises(NotAuthenticated):
+        v.verify(f"{h}.{p}.{s[:-2]}AA")
