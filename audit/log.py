@@ -20,14 +20,25 @@ import hashlib
 import logging
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from audit import merkle
@@ -61,12 +72,35 @@ _PG_LOCK_KEY = int.from_bytes(
     hashlib.sha256(b"loket:audit_log_head").digest()[:8], "big", signed=True
 )
 
-# Built once so SQLAlchemy caches their compiled form (proofs are on the hot path).
-_SELECT_LEAF_HASHES = select(audit_records.c.idx, audit_records.c.leaf_hash).where(
-    audit_records.c.idx.in_(bindparam("ids", expanding=True))
+# Built once: SQLAlchemy then skips building them and reuses their compiled form (appends and
+# proofs are hot paths; building a statement costs as much as running it on SQLite).
+_SELECT_HEAD = select(
+    audit_log_head.c.tree_size, audit_log_head.c.root_hash, audit_log_head.c.frontier
+).where(audit_log_head.c.id == HEAD_ID)
+_SELECT_HEAD_FOR_UPDATE = _SELECT_HEAD.with_for_update()
+_SELECT_TREE_SIZE = select(audit_log_head.c.tree_size).where(audit_log_head.c.id == HEAD_ID)
+_INSERT_RECORDS = insert(audit_records)
+_INSERT_SUBTREES = insert(audit_subtrees)
+_UPDATE_HEAD = (
+    update(audit_log_head)
+    .where(audit_log_head.c.id == HEAD_ID)
+    .values(
+        tree_size=bindparam("new_size"),
+        root_hash=bindparam("new_root"),
+        frontier=bindparam("new_frontier"),
+        updated_at=bindparam("now"),
+    )
 )
-_SELECT_SUBTREES = select(audit_subtrees.c.node, audit_subtrees.c.hash).where(
-    audit_subtrees.c.node.in_(bindparam("ids", expanding=True))
+# Every node a proof needs in one round trip: subtree rows by key, leaf hashes (level 0) by
+# index, the latter returned under the same key scheme (subtree_key(0, i) == i << 6).
+_SELECT_NODES = union_all(
+    select(audit_subtrees.c.node, audit_subtrees.c.hash).where(
+        audit_subtrees.c.node.in_(bindparam("subtrees", expanding=True))
+    ),
+    select(
+        (audit_records.c.idx * literal_column("64")).label("node"),
+        audit_records.c.leaf_hash.label("hash"),
+    ).where(audit_records.c.idx.in_(bindparam("leaves", expanding=True))),
 )
 
 
@@ -134,6 +168,56 @@ class LogHead:
     root_hash: bytes
 
 
+class SubtreeCache:
+    """A bounded LRU map (level, index) -> hash of perfect subtrees read from committed rows.
+
+    A perfect subtree's hash never changes once its row is committed (the log only appends), so
+    proofs may be served from here instead of the database. Only the proof-serving path reads
+    and fills it, and only with rows it read from the database; :meth:`AuditLog.checkpoint` and
+    :meth:`AuditLog.verify` always read the tables, so a row edited underneath the log is still
+    caught there. One cache per AuditLog, i.e. per database.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        if max_entries < 0:
+            raise ValueError("max_entries must be >= 0")
+        self.max_entries = max_entries
+        self._nodes: OrderedDict[NodeId, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def get_many(self, ids: set[NodeId]) -> tuple[dict[NodeId, bytes], set[NodeId]]:
+        """The cached hashes among ``ids`` and the ids that are not cached."""
+        found: dict[NodeId, bytes] = {}
+        missing: set[NodeId] = set()
+        with self._lock:
+            nodes = self._nodes
+            for node in ids:
+                h = nodes.get(node)
+                if h is None:
+                    missing.add(node)
+                else:
+                    nodes.move_to_end(node)
+                    found[node] = h
+        return found, missing
+
+    def put_many(self, committed: dict[NodeId, bytes]) -> None:
+        """Remember hashes read from committed rows (never from an open write transaction)."""
+        if not self.max_entries:
+            return
+        with self._lock:
+            nodes = self._nodes
+            nodes.update(committed)
+            while len(nodes) > self.max_entries:
+                nodes.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._nodes.clear()
+
+
 @dataclass
 class _Pending:
     record: AuditRecord
@@ -154,9 +238,12 @@ class AuditLog:
         checkpoint_every_records: int = 256,
         checkpoint_every_s: float = 5.0,
         max_batch: int = 256,
+        subtree_cache_entries: int = 32_768,
     ) -> None:
         if checkpoint_every_records < 1 or checkpoint_every_s <= 0 or not 1 <= max_batch <= 10_000:
             raise ValueError("checkpoint intervals and batch size must be positive")
+        if subtree_cache_entries < 0:
+            raise ValueError("subtree_cache_entries must be >= 0")
         Checkpoint(origin, 0, merkle.EMPTY_ROOT)  # validates the origin
         self.engine = engine
         self.origin = origin
@@ -174,6 +261,8 @@ class AuditLog:
         self._flush_lock = threading.Lock()  # gathers a batch; NOT the append guard (the DB is)
         self._last_cp_size: int | None = None  # process-local hint only
         self._last_cp_time = time.monotonic()
+        # ~150 bytes per entry: the default holds the top levels of any tree in ~5 MB.
+        self.subtree_cache = SubtreeCache(subtree_cache_entries)
 
     def __repr__(self) -> str:  # never show the key
         return f"AuditLog(origin={self.origin!r}, dialect={self._dialect!r})"
@@ -201,10 +290,7 @@ class AuditLog:
                 yield conn
 
     def _read_head(self, conn: Connection, *, lock: bool) -> tuple[int, bytes, list[bytes]]:
-        q = select(
-            audit_log_head.c.tree_size, audit_log_head.c.root_hash, audit_log_head.c.frontier
-        ).where(audit_log_head.c.id == HEAD_ID)
-        row = conn.execute(q.with_for_update() if lock else q).first()
+        row = conn.execute(_SELECT_HEAD_FOR_UPDATE if lock else _SELECT_HEAD).first()
         if row is None:
             if lock:
                 conn.execute(
@@ -324,18 +410,17 @@ class AuditLog:
                 nodes.extend({"node": subtree_key(lvl, i), "hash": nh} for lvl, i, nh in completed)
                 receipts.append(AppendReceipt(size, h, rec.record_id))
                 size += 1
-            conn.execute(insert(audit_records), rows)
+            conn.execute(_INSERT_RECORDS, rows)
             if nodes:
-                conn.execute(insert(audit_subtrees), nodes)
+                conn.execute(_INSERT_SUBTREES, nodes)
             conn.execute(
-                update(audit_log_head)
-                .where(audit_log_head.c.id == HEAD_ID)
-                .values(
-                    tree_size=size,
-                    root_hash=merkle.frontier_root(frontier),
-                    frontier=merkle.pack_frontier(frontier),
-                    updated_at=utc_timestamp(),
-                )
+                _UPDATE_HEAD,
+                {
+                    "new_size": size,
+                    "new_root": merkle.frontier_root(frontier),
+                    "new_frontier": merkle.pack_frontier(frontier),
+                    "now": utc_timestamp(),
+                },
             )
         return receipts  # committed: the `with` block exited without error
 
@@ -482,21 +567,41 @@ class AuditLog:
             size, root, _ = self._read_head(conn, lock=False)
         return LogHead(size, root)
 
+    def _tree_size(self, conn: Connection) -> int:
+        size = conn.execute(_SELECT_TREE_SIZE).scalar()
+        return 0 if size is None else int(size)
+
     def _fetch_nodes(self, conn: Connection, ids: set[NodeId]) -> dict[NodeId, bytes]:
-        """Perfect subtree hashes in one query per table (level 0 = leaf hashes)."""
+        """Perfect subtree hashes from the tables in one query (level 0 = leaf hashes)."""
         out: dict[NodeId, bytes] = {}
-        leaves = sorted(i for lvl, i in ids if lvl == 0)
-        if leaves:
-            for idx, h in conn.execute(_SELECT_LEAF_HASHES, {"ids": leaves}):
-                out[(0, int(idx))] = _blob(h, f"record {idx}: leaf hash")
-        keys = sorted(subtree_key(lvl, i) for lvl, i in ids if lvl)
-        if keys:
-            for key, h in conn.execute(_SELECT_SUBTREES, {"ids": keys}):
-                key = int(key)
-                out[(key & 63, key >> 6)] = _blob(h, f"subtree {key & 63}/{key >> 6}: hash")
+        if not ids:
+            return out
+        params = {
+            "subtrees": sorted(subtree_key(lvl, i) for lvl, i in ids if lvl),
+            "leaves": sorted(i for lvl, i in ids if lvl == 0),
+        }
+        for key, h in conn.execute(_SELECT_NODES, params):
+            key = int(key)
+            lvl, i = key & 63, key >> 6
+            if lvl == 0:
+                out[(0, i)] = _blob(h, f"record {i}: leaf hash")
+            else:
+                out[(lvl, i)] = _blob(h, f"subtree {lvl}/{i}: hash")
         missing = ids - out.keys()
         if missing:
             raise IntegrityError(f"audit log is missing subtree hashes {sorted(missing)[:5]}")
+        return out
+
+    def _proof_nodes(self, conn: Connection, ids: set[NodeId]) -> dict[NodeId, bytes]:
+        """Nodes for serving a proof: cached committed hashes, the rest read (and cached).
+
+        ``conn`` is a read transaction outside any write, so what it reads is committed.
+        """
+        out, missing = self.subtree_cache.get_many(ids)
+        if missing:
+            fetched = self._fetch_nodes(conn, missing)
+            self.subtree_cache.put_many(fetched)
+            out.update(fetched)
         return out
 
     def _consistency_hashes(
@@ -508,20 +613,21 @@ class AuditLog:
     def inclusion_proof(self, index: int, tree_size: int) -> InclusionProof:
         """RFC 9162 §2.1.3 proof that leaf ``index`` is in the tree of ``tree_size``."""
         with self.engine.connect() as conn:
-            size, _, _ = self._read_head(conn, lock=False)
+            size = self._tree_size(conn)
             if not 0 <= index < tree_size <= size:
                 raise NotFound(f"no leaf {index} in a tree of size {tree_size} (log size {size})")
             plan = merkle.inclusion_plan(index, tree_size)
-            hashes = merkle.assemble(plan, self._fetch_nodes(conn, merkle.plan_nodes(plan)))
+            hashes = merkle.assemble(plan, self._proof_nodes(conn, merkle.plan_nodes(plan)))
         return InclusionProof(index, tree_size, hashes)
 
     def consistency_proof(self, old_size: int, new_size: int) -> ConsistencyProof:
         """RFC 9162 §2.1.4 proof that the tree of ``old_size`` is a prefix of ``new_size``."""
         with self.engine.connect() as conn:
-            size, _, _ = self._read_head(conn, lock=False)
+            size = self._tree_size(conn)
             if not 0 <= old_size <= new_size <= size:
                 raise NotFound(f"no consistency proof {old_size} -> {new_size} (log size {size})")
-            hashes = self._consistency_hashes(conn, old_size, new_size)
+            plan = merkle.consistency_plan(old_size, new_size)
+            hashes = merkle.assemble(plan, self._proof_nodes(conn, merkle.plan_nodes(plan)))
         return ConsistencyProof(old_size, new_size, hashes)
 
     # --- reading ------------------------------------------------------------------------

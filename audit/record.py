@@ -345,7 +345,18 @@ class AuditRecord:
         }
 
     def canonical_json(self) -> bytes:
-        return canonical_json(self.to_dict())
+        # The record's value space is fixed by _validate: strings, bools, None, lists and
+        # objects of those, and one small int (status_code in 0..2). So the only thing that can
+        # leave canonical_json's json.dumps fast path is a non-ASCII ``extra`` key; checking
+        # that here skips the generic walk over the whole dict (the bulk of an append's CPU).
+        if all(k.isascii() for k in self.extra):
+            try:
+                return json.dumps(
+                    self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+                ).encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: let rfc8785 reject it
+                pass
+        return rfc8785.dumps(self.to_dict())
 
     def to_leaf(self) -> bytes:
         """The exact bytes that are hashed into the Merkle tree (leaf format v1)."""

@@ -124,6 +124,48 @@ def test_refuses_to_sign_a_tree_inconsistent_with_the_last_checkpoint(
         assert conn.execute(select(audit_checkpoints.c.tree_size)).scalars().all() == [8]
 
 
+def test_cached_proof_nodes_do_not_hide_a_rewritten_subtree(
+    sqlite_log: AuditLog, sqlite_engine: Engine, make_record: MakeRecord
+) -> None:
+    sqlite_log.append_many([make_record(i) for i in range(6)])
+    sqlite_log.checkpoint(force=True)
+    sqlite_log.append_many([make_record(i) for i in range(6, 12)])
+    # Serving proofs fills the cache with the subtrees a later checkpoint and verify rely on.
+    for i in range(12):
+        sqlite_log.inclusion_proof(i, 12)
+    sqlite_log.consistency_proof(6, 12)
+    nodes = merkle.plan_nodes(merkle.consistency_plan(6, 12))
+    level, index = max(n for n in nodes if n[0] >= 1)
+    assert sqlite_log.subtree_cache.get_many({(level, index)})[0]  # cached before the edit
+    with sqlite_engine.begin() as conn:
+        conn.execute(
+            update(audit_subtrees)
+            .where(audit_subtrees.c.node == subtree_key(level, index))
+            .values(hash=b"\x00" * 32)
+        )
+    with pytest.raises(IntegrityError, match="refusing to sign|do not reproduce"):
+        sqlite_log.checkpoint(force=True)
+    with pytest.raises(IntegrityError, match="subtree hashes|checkpoint at tree size 6"):
+        sqlite_log.verify()
+
+
+def test_subtree_cache_is_bounded_and_proofs_stay_correct(
+    sqlite_engine: Engine, make_log: MakeLog, make_record: MakeRecord
+) -> None:
+    log = make_log(sqlite_engine, subtree_cache_entries=5)
+    records = [make_record(i) for i in range(40)]
+    log.append_many(records)
+    mem = merkle.MemoryTree()
+    for r in records:
+        mem.append_leaf_hash(merkle.leaf_hash(r.to_leaf()))
+    for _ in range(2):  # the second round is served partly from the cache
+        for i in range(40):
+            assert log.inclusion_proof(i, 40).hashes == mem.inclusion_proof(i, 40).hashes
+            assert len(log.subtree_cache) <= 5
+        for old in range(1, 41):
+            assert log.consistency_proof(old, 40).hashes == mem.consistency_proof(old, 40).hashes
+
+
 def test_refuses_to_sign_when_the_head_root_was_rewritten(
     sqlite_log: AuditLog, sqlite_engine: Engine, make_record: MakeRecord
 ) -> None:

@@ -210,3 +210,33 @@ def test_fast_canonical_json_equals_rfc8785(text: str, key: str, number: int) ->
         "extra": {key.encode("ascii", "ignore").decode(): text},
     }
     assert canonical_json(ascii_value) == rfc8785.dumps(ascii_value)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.text(alphabet=st.characters(exclude_characters="\r\n\x00"), min_size=1, max_size=30),
+    key=st.text(alphabet=st.characters(exclude_characters="\r\n\x00"), min_size=1, max_size=8),
+)
+def test_record_leaf_body_equals_rfc8785_of_its_dict(text: str, key: str) -> None:
+    import rfc8785
+
+    try:
+        r = AuditRecord(
+            kind=AuditEventKind.DOSSIER_READ,
+            actor_sub=text,
+            actor_role="casemanager",
+            outcome="disclosed",
+            purpose=text,
+            disclosed=(Disclosure("uwv", text, (text, "inkomen.periode"), "consent", "c-1"),),
+            refused=(Refusal("cak", "eigen_bijdrage", text),),
+            extra={key: text, "seq": "n3"},
+        )
+    except ValueError:  # BSN-shaped text: the record refuses it, nothing to encode
+        return
+    try:
+        expected = rfc8785.dumps(r.to_dict())
+    except rfc8785.CanonicalizationError:  # a lone surrogate: both must refuse
+        with pytest.raises(ValueError):
+            r.to_leaf()
+        return
+    assert r.to_leaf() == LEAF_PREFIX + expected
