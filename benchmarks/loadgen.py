@@ -16,21 +16,25 @@ from __future__ import annotations
 import asyncio
 import math
 import statistics
+import threading
 import time
 from collections import Counter
 from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Coroutine,
     Iterable,
     Iterator,
     Mapping,
     Sequence,
 )
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import httpx
+
+T = TypeVar("T")
 
 # (method, path, headers, json body or None)
 Req = tuple[str, str, Mapping[str, str], Any]
@@ -269,9 +273,29 @@ async def run_load(
     return LoadResult(concurrency=concurrency, elapsed_s=elapsed, samples=samples, stopped_by=stopped)
 
 
+def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from sync code, on a fresh event loop in its own thread:
+    safe even where this thread already runs a loop (Playwright's sync API keeps one running
+    for as long as a browser fixture lives)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = asyncio.run(make())
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = e
+
+    thread = threading.Thread(target=target, name="loadgen")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]  # type: ignore[no-any-return]
+
+
 def run_load_sync(base_url: str, requests: RequestSource, **kwargs: Any) -> LoadResult:
     """``run_load`` for synchronous callers (tests, scripts); starts its own event loop."""
-    return asyncio.run(run_load(base_url, requests, **kwargs))
+    return run_async(lambda: run_load(base_url, requests, **kwargs))
 
 
-__all__ = ["LoadResult", "Req", "Sample", "percentile", "run_load", "run_load_sync"]
+__all__ = ["LoadResult", "Req", "Sample", "percentile", "run_async", "run_load", "run_load_sync"]

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from benchmarks.harness import PURPOSE, GatewayConfig, gateway_process, open_cases
-from benchmarks.loadgen import LoadResult, run_load
+from benchmarks.loadgen import LoadResult, run_async, run_load
 from gateway.demo import _demo_citizen
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ def _dossier_load(bases: list[str], case_ids: list[str], tok: str, per_base: int
             for base in bases
         )))
 
-    return asyncio.run(both())
+    return run_async(both)
 
 
 def _audit_verify(cfg: GatewayConfig) -> subprocess.CompletedProcess[str]:
