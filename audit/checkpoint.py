@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import re
@@ -113,8 +114,8 @@ class NoteVerifier:
     def __post_init__(self) -> None:
         _check_key_name(self.name)
 
-    @property
-    def key_id(self) -> bytes:
+    @functools.cached_property
+    def key_id(self) -> bytes:  # computed once: verify checks one signature per checkpoint
         return key_id(self.name, self.public_key)
 
     def vkey(self) -> str:

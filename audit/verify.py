@@ -10,6 +10,7 @@ index / export line, or the checkpoint's tree size.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import json
 import os
@@ -30,6 +31,9 @@ EXPORT_FORMAT = "loket-audit-export-v1"
 PROOF_FORMAT = "loket-audit-proof-v1"
 MAX_EXPORT_LINE_BYTES = 64 * 1024
 MAX_PROOF_BUNDLE_BYTES = 256 * 1024
+# Read buffer for export files: with the default 8 KiB, iterating ~1 KB lines spends a tenth of
+# verify's CPU refilling the buffer; 1 MiB halves the per-line read cost.
+EXPORT_READ_BUFFER_BYTES = 1 << 20
 
 # A record line exactly as audit.export writes it; the record object is the leaf body.
 _RECORD_LINE = re.compile(rb'\{"index":(0|[1-9][0-9]{0,18}),"leaf_hash":"([0-9a-f]{64})","record":')
@@ -186,6 +190,7 @@ def _verify_record_lines(
     sha256 = hashlib.sha256
     node = merkle.NODE_PREFIX
     mid = b'","record":'
+    hexlify = binascii.hexlify  # straight to bytes: no str object per record
     frontier: list[bytes] = []
     size = 0
     line_no = first_line
@@ -204,7 +209,7 @@ def _verify_record_lines(
         h = leaf_base.copy()
         h.update(body)
         x = h.digest()
-        if x.hex().encode() != line[hp : hp + 64]:
+        if hexlify(x) != line[hp : hp + 64]:
             raise IntegrityError(
                 f"record {size}: content does not match its leaf hash (the record was changed)"
             )
@@ -316,7 +321,7 @@ def verify_export(
 
 
 def verify_export_file(path: str, verifier: NoteVerifier, **kwargs: Any) -> VerifyReport:
-    with open(path, "rb") as f:
+    with open(path, "rb", buffering=EXPORT_READ_BUFFER_BYTES) as f:
         return verify_export(f, verifier, **kwargs)
 
 
