@@ -58,21 +58,15 @@ def _errors() -> Iterator[None]:
 
 def open_log_from_settings(*, require_key: bool) -> AuditLog:
     """The configured audit log (database URL, signing key, origin from ``LOKET_*``)."""
+    from gateway.context import audit_log_for, signing_key_path
     from gateway.db import create_db_engine
     from gateway.keys import load_ed25519
     from gateway.settings import Settings
 
     s = Settings()
-    key_path = s.signing_key_path or s.data_dir / "audit-signing-key.pem"
+    key_path = signing_key_path(s)
     key = load_ed25519(key_path) if (require_key or key_path.exists()) else None
-    return AuditLog(
-        create_db_engine(s.resolved_database_url()),
-        key,
-        origin=s.log_origin,
-        key_name=s.log_origin,
-        checkpoint_every_records=s.checkpoint_every_records,
-        checkpoint_every_s=s.checkpoint_every_s,
-    )
+    return audit_log_for(s, create_db_engine(s.resolved_database_url()), key)
 
 
 def _verifier(pubkey: str | None, log: AuditLog | None = None) -> NoteVerifier:

@@ -12,7 +12,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
-from sqlalchemy.orm import sessionmaker
 
 from adapters.catalog import Catalog, load_catalog
 from adapters.registry import build_adapters
@@ -21,7 +20,7 @@ from audit.pseudonym import HmacPseudonymiser
 from gateway import migrate
 from gateway.auth import TokenVerifier, public_jwk
 from gateway.bsn import BsnVault
-from gateway.db import create_db_engine, session_factory
+from gateway.db import SessionFactory, create_db_engine, session_factory
 from gateway.errors import ConfigurationError
 from gateway.keys import load_ed25519, load_or_create_secret_hex
 from gateway.policy import PolicyData, PolicyEngine, create_policy_engine, load_policy_data
@@ -32,7 +31,7 @@ from gateway.settings import Settings
 class Loket:
     settings: Settings
     db: Engine
-    sessions: sessionmaker[Any]
+    sessions: SessionFactory
     policy: PolicyEngine
     policy_data: PolicyData
     audit: AuditLog
@@ -74,9 +73,25 @@ def _key_path(settings: Settings, configured: Path | None, default_name: str) ->
     return configured if configured is not None else settings.data_dir / default_name
 
 
+def signing_key_path(settings: Settings) -> Path:
+    return _key_path(settings, settings.signing_key_path, "audit-signing-key.pem")
+
+
 def signing_key(settings: Settings) -> Ed25519PrivateKey:
-    path = _key_path(settings, settings.signing_key_path, "audit-signing-key.pem")
-    return load_ed25519(path, create=settings.demo)
+    return load_ed25519(signing_key_path(settings), create=settings.demo)
+
+
+def audit_log_for(settings: Settings, engine: Engine, key: Ed25519PrivateKey | None) -> AuditLog:
+    """The one way to open the audit log from settings (the gateway and `loket audit` alike), so
+    the origin and key name of every checkpoint match the published verifier key."""
+    return AuditLog(
+        engine,
+        key,
+        origin=settings.log_origin,
+        key_name=settings.log_origin,
+        checkpoint_every_records=settings.checkpoint_every_records,
+        checkpoint_every_s=settings.checkpoint_every_s,
+    )
 
 
 def dev_issuer_key(settings: Settings) -> Ed25519PrivateKey:
@@ -112,14 +127,7 @@ def build_loket(settings: Settings, *, run_migrations: bool = True) -> Loket:
     else:
         raise ConfigurationError("no token keys: set LOKET_JWKS_URL (or LOKET_DEV_ISSUER=true locally)")
     catalog = load_catalog()
-    audit_log = AuditLog(
-        db,
-        signing_key(settings),
-        origin=settings.log_origin,
-        key_name=settings.log_origin,
-        checkpoint_every_records=settings.checkpoint_every_records,
-        checkpoint_every_s=settings.checkpoint_every_s,
-    )
+    audit_log = audit_log_for(settings, db, signing_key(settings))
     adapters = build_adapters(
         settings.agency_urls,
         timeout_s=settings.agency_timeout_s,
