@@ -108,24 +108,17 @@ def build_loket(settings: Settings, *, run_migrations: bool = True) -> Loket:
     pseudonymiser = HmacPseudonymiser(_secret(settings, settings.pseudonym_key, "pseudonym.key"))
     vault = BsnVault(_secret(settings, settings.bsn_encryption_key, "bsn-encryption.key"))
     dev_key = dev_issuer_key(settings) if settings.dev_issuer else None
-    if settings.jwks_url:
-        verifier = TokenVerifier(
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-            jwks_url=settings.jwks_url,
-            leeway_s=settings.jwt_leeway_s,
-            max_token_bytes=settings.max_token_bytes,
-        )
-    elif dev_key is not None:
-        verifier = TokenVerifier(
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-            jwks={"keys": [public_jwk(dev_key)]},
-            leeway_s=settings.jwt_leeway_s,
-            max_token_bytes=settings.max_token_bytes,
-        )
-    else:
+    if not settings.jwks_url and dev_key is None:
         raise ConfigurationError("no token keys: set LOKET_JWKS_URL (or LOKET_DEV_ISSUER=true locally)")
+    # The identity provider's key set when configured; else the built-in dev issuer's key.
+    verifier = TokenVerifier(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        jwks_url=settings.jwks_url or None,
+        jwks={"keys": [public_jwk(dev_key)]} if not settings.jwks_url and dev_key is not None else None,
+        leeway_s=settings.jwt_leeway_s,
+        max_token_bytes=settings.max_token_bytes,
+    )
     catalog = load_catalog()
     audit_log = audit_log_for(settings, db, signing_key(settings))
     adapters = build_adapters(

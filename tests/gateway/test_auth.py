@@ -129,3 +129,19 @@ def test_a_token_is_cached_by_its_exact_bytes() -> None:
     h, p, s = tok.split(".")
     with pytest.raises(NotAuthenticated):
         v.verify(f"{h}.{p}.{s[:-2]}AA")
+
+
+def test_keys_come_from_a_jwks_url_as_an_identity_provider_publishes_them() -> None:
+    """The production path: PyJWKClient fetches the provider's key set over HTTP."""
+    from fastapi import FastAPI
+
+    from tests.servers import serve
+
+    idp = FastAPI()
+    idp.get("/health")(lambda: {"status": "ok"})
+    idp.get("/jwks.json")(lambda: {"keys": [public_jwk(KEY)]})
+    with serve(idp) as base:
+        v = TokenVerifier(issuer=ISS, audience=AUD, jwks_url=f"{base}/jwks.json")
+        assert v.verify(good()).role is Role.CASEMANAGER
+        with pytest.raises(NotAuthenticated):
+            v.verify(_other_key())
