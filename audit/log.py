@@ -261,6 +261,7 @@ class AuditLog:
         self._flush_lock = threading.Lock()  # gathers a batch; NOT the append guard (the DB is)
         self._last_cp_size: int | None = None  # process-local hint only
         self._last_cp_time = time.monotonic()
+        self._cp_retry_at = 0.0  # after a failed checkpoint, appends wait this long to retry
         # ~150 bytes per entry: the default holds the top levels of any tree in ~5 MB.
         self.subtree_cache = SubtreeCache(subtree_cache_entries)
 
@@ -436,11 +437,16 @@ class AuditLog:
             new_size > self._last_cp_size
             and time.monotonic() - self._last_cp_time >= self.checkpoint_every_s
         )
-        if due:
+        if due and time.monotonic() >= self._cp_retry_at:
             try:
                 self.checkpoint(force=True)
             except Exception:  # the records are committed; a late checkpoint is only late
-                log.exception("audit checkpoint failed")
+                # A checkpoint that cannot be signed (e.g. the last one carries another key, or
+                # the stored tree was tampered with) would fail on every append: retry once per
+                # interval, not per append, so the failure costs neither throughput nor a flood
+                # of tracebacks. The timer and `loket audit checkpoint` still retry it.
+                self._cp_retry_at = time.monotonic() + self.checkpoint_every_s
+                log.exception("audit checkpoint failed; next attempt in %.0f s", self.checkpoint_every_s)
 
     def maybe_checkpoint(self) -> SignedCheckpoint | None:
         """Sign a checkpoint if the tree grew and one is due (call this from a timer)."""

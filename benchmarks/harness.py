@@ -35,12 +35,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _stderr_tail(proc: subprocess.Popen[Any]) -> str:
+    log_path = getattr(proc, "loket_stderr_path", None)
+    if log_path is not None:
+        return Path(log_path).read_text("utf-8", "replace")[-2000:]
+    return proc.stderr.read().decode("utf-8", "replace")[-2000:] if proc.stderr else ""
+
+
 def _wait_http(url: str, proc: subprocess.Popen[Any] | None, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
     deadline = time.monotonic() + timeout_s
     with httpx.Client(trust_env=False, timeout=1.0) as c:
         while True:
             if proc is not None and proc.poll() is not None:
-                err = proc.stderr.read().decode("utf-8", "replace")[-2000:] if proc.stderr else ""
+                err = _stderr_tail(proc)
                 raise RuntimeError(f"process exited with {proc.returncode} before {url} answered: {err}")
             try:
                 if c.get(url).status_code == 200:
@@ -218,11 +225,17 @@ class Gateway:
 def gateway_process(config: GatewayConfig, *, workers: int = 1, port: int | None = None) -> Iterator[Gateway]:
     """`loket serve` as a real subprocess; waits for /health."""
     port = port or free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from gateway.cli import main; main()", "serve", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers)],
-        cwd=REPO, env=config.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    # stderr goes to a file, never to a pipe nobody reads: a server that logs a lot would
+    # otherwise block on a full pipe and look like a hang.
+    stderr_path = config.data_dir / f"serve-{port}.stderr.log"
+    stderr_path.parent.mkdir(parents=True, exist_ok=True)
+    with stderr_path.open("wb") as stderr_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from gateway.cli import main; main()", "serve", "--host", "127.0.0.1",
+             "--port", str(port), "--workers", str(workers)],
+            cwd=REPO, env=config.env(), stdout=subprocess.DEVNULL, stderr=stderr_file,
+        )
+    proc.loket_stderr_path = stderr_path  # type: ignore[attr-defined]
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_http(base + "/health", proc)

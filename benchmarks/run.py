@@ -202,11 +202,14 @@ def _disclosed_fields(body: Mapping[str, Any]) -> dict[str, list[str]]:
 
 def bench_dossier_on(db_label: str, database_url: str | None, sb: Any, budget: Budget, tmp: Path,
                      levels: tuple[int, ...] = (1, 8, 32),
-                     extra_env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    cfg = GatewayConfig(tmp / f"gw-{db_label}", sb.agency_urls, database_url=database_url,
-                        extra=dict(extra_env or {}))
-    out: dict[str, Any] = {"db": db_label, "levels": {}}
-    with gateway_process(cfg) as gw:
+                     extra_env: Mapping[str, str] | None = None, workers: int = 1) -> dict[str, Any]:
+    # One deployment per database: the same keys for every run on it (a gateway with another
+    # signing key must not sign checkpoints onto a log another key signed).
+    deployment = db_label.split(",")[0]
+    cfg = GatewayConfig(tmp / f"gw-{deployment}", sb.agency_urls,
+                        database_url=database_url, extra=dict(extra_env or {}))
+    out: dict[str, Any] = {"db": db_label, "workers": workers, "levels": {}}
+    with gateway_process(cfg, workers=workers) as gw:
         tok = cfg.token()
         # Several cases (Eva and other synthetic citizens) so requests do not all hit one row.
         bsns = [sb.eva, *sb.citizens[:7]]
@@ -441,6 +444,11 @@ def main(argv: list[str] | None = None) -> int:
                 res["overhead"] = overhead(sq, direct, (1, 8))
                 sq.pop("_results")
                 res["dossier"]["sqlite"] = sq
+                # The scale-out lever on one machine: uvicorn workers (loket serve --workers 2).
+                console.print("dossier: SQLite, 2 workers …")
+                sq2 = bench_dossier_on("sqlite, 2 workers", None, sb, budget, tmp, (1, 8, 32), workers=2)
+                sq2.pop("_results")
+                res["dossier"]["sqlite, 2 workers"] = sq2
                 if "policy" in sections or args.opa_dossier:
                     res["dossier"]["sqlite+opa"] = bench_dossier_opa(sb, budget, tmp)
                 if args.no_postgres or postgres_bin() is None:
@@ -449,8 +457,11 @@ def main(argv: list[str] | None = None) -> int:
                     console.print("dossier: PostgreSQL …")
                     with postgres_cluster() as url:
                         pg = bench_dossier_on("postgresql", url, sb, budget, tmp, levels)
+                        pg2 = bench_dossier_on("postgresql, 2 workers", url, sb, budget, tmp, (8, 32), workers=2)
                     pg.pop("_results")
+                    pg2.pop("_results")
                     res["dossier"]["postgresql"] = pg
+                    res["dossier"]["postgresql, 2 workers"] = pg2
         if "audit" in sections:
             console.print("audit: appends, verify, proofs …")
             res["audit"] = bench_audit(budget, tmp)

@@ -371,3 +371,28 @@ def test_postgres_log_appends_proves_and_verifies(
     merkle.verify_inclusion(44, 45, log.get_record(44).leaf_hash, p.hashes, cp.root_hash)
     assert log.verify().tree_size == 45
     assert ORIGIN in cp.note
+
+
+def test_a_checkpoint_that_cannot_be_signed_is_retried_per_interval_not_per_append(
+    sqlite_engine: Engine, make_log: MakeLog, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    first = make_log(sqlite_engine, checkpoint_every_records=4)
+    first.append_many([make_record(i) for i in range(4)])  # signs a checkpoint with key A
+    # Another key on the same log (a misconfigured process): it cannot verify the last
+    # checkpoint, so it refuses to sign; appends must go on, at full speed.
+    other = make_log(sqlite_engine, key=Ed25519PrivateKey.generate(), checkpoint_every_records=4)
+    attempts = 0
+    real = other.checkpoint
+
+    def counting(force: bool = False) -> object:
+        nonlocal attempts
+        attempts += 1
+        return real(force)
+
+    monkeypatch.setattr(other, "checkpoint", counting)
+    for i in range(4, 40):
+        other.append(make_record(i))
+    assert other.head().tree_size == 40
+    assert attempts == 1

@@ -67,15 +67,18 @@ class LiveGateway:
             os.environ.update(saved)
 
     def start(self, timeout_s: float = 30.0) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from gateway.cli import main; main()", "serve",
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        # stderr to a file, not a pipe nobody reads (a full pipe blocks the server).
+        self.stderr_path = self.data_dir / f"serve-{self.port}.stderr.log"
+        with self.stderr_path.open("ab") as stderr_file:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from gateway.cli import main; main()", "serve",
+                 "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr_file,
+            )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                err = self.process.stderr.read().decode("utf-8", "replace") if self.process.stderr else ""
+                err = self.stderr_path.read_text("utf-8", "replace")
                 raise RuntimeError(f"loket serve exited with {self.process.returncode}: {err[-2000:]}")
             try:
                 if httpx.get(self.base_url + "/health", timeout=1, trust_env=False).status_code == 200:
