@@ -9,6 +9,7 @@ exception message.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -26,6 +27,15 @@ def is_valid_bsn(value: str) -> bool:
     if value == "000000000":
         return False
     return sum(w * int(d) for w, d in zip(_WEIGHTS, value, strict=True)) % 11 == 0
+
+
+_NINE_DIGITS = re.compile(r"(?<![0-9])[0-9]{9}(?![0-9])")
+
+
+def contains_bsn(text: str) -> bool:
+    """A run of nine digits that passes the elfproef: free text holding one is refused, since
+    it would put a BSN in clear into the database and onto pages."""
+    return any(is_valid_bsn(m) for m in _NINE_DIGITS.findall(text))
 
 
 def require_valid_bsn(value: str) -> str:

@@ -13,7 +13,6 @@ request can never both create consents.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from adapters.catalog import Catalog
 from gateway.auth import Principal
-from gateway.bsn import is_valid_bsn
+from gateway.bsn import contains_bsn
 from gateway.cases import load_own_case
 from gateway.errors import BadInput, Conflict, NotFound
 from gateway.models import Case, ConsentRequest, utcnow
@@ -37,14 +36,6 @@ MAX_VALID_DAYS = 366  # gateway.consents.MAX_CONSENT_DAYS
 
 APPROVE, DECLINE = "approve", "decline"
 OPEN, ANSWERED = "open", "answered"
-
-_NINE_DIGITS = re.compile(r"(?<!\d)\d{9}(?!\d)")
-
-
-def contains_bsn(text: str) -> bool:
-    """A nine-digit run that passes the elfproef: treat it as a BSN (it is never stored)."""
-    return any(is_valid_bsn(m) for m in _NINE_DIGITS.findall(text))
-
 
 def check_free_text(text: str, *, max_chars: int, what: str) -> str:
     """Free text shown to people: bounded, and never a BSN (422 ``bsn-in-free-text``)."""

@@ -10,7 +10,6 @@ leaves; an agency that fails is reported as unavailable, never as partial silent
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from audit.log import AppendReceipt
 from audit.record import AuditEventKind, AuditRecord
 from gateway.auditing import event_record
 from gateway.auth import Principal
-from gateway.bsn import is_valid_bsn
+from gateway.bsn import contains_bsn
 from gateway.cases import load_own_case
 from gateway.consents import consent_facts
 from gateway.context import Loket
@@ -35,7 +34,6 @@ from gateway.models import BreakGlassEvent
 from gateway.tracing import TraceContext
 
 MIN_JUSTIFICATION_CHARS = 20
-_NINE_DIGITS = re.compile(r"(?<!\d)\d{9}(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,7 @@ def check_justification(text: str | None, max_chars: int) -> str:
         )
     if len(text) > max_chars:
         raise BadInput(f"justification longer than {max_chars} characters", code="justification-too-long")
-    if any(is_valid_bsn(m) for m in _NINE_DIGITS.findall(text)):
+    if contains_bsn(text):
         raise BadInput("the justification must not contain a BSN", code="bsn-in-free-text")
     return text.strip()
 

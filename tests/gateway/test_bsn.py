@@ -40,3 +40,16 @@ def test_sealed_bsn_opens_only_with_its_own_pseudonym() -> None:
         vault.open(blob, "q" * 64)
     with pytest.raises(IntegrityError):
         vault.open(blob[:-1] + bytes([blob[-1] ^ 1]), "p" * 64)
+
+
+@pytest.mark.parametrize("text, found", [
+    ("bel mij terug over 999993847 vandaag", True),
+    ("dossiernummer 1999993847 en 99999384", False),  # ten and eight digits: not a BSN
+    ("999993848", False),  # nine digits, elfproef fails
+    ("bsn:999993847.", True),
+    ("geen nummers hier", False),
+])
+def test_free_text_with_a_bsn_is_recognised(text: str, found: bool) -> None:
+    from gateway.bsn import contains_bsn
+
+    assert contains_bsn(text) is found
