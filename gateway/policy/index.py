@@ -187,6 +187,18 @@ def derive_index(
             "refusable": refusable,
             "refusable_names": {k: names[k] for k in refusable},
             "plain_refusals": plain_refusals,
+            # The whole decision for that case (a whole-scope request without request reasons):
+            # one data reference is cheaper in regopy than building the object per request.
+            "plain_decision": {
+                "allow": any(k in grants for k in scope_keys),
+                "purpose": pid,
+                "purpose_known": _truthy(purpose),
+                "break_glass": False,
+                "review_required": False,
+                "grants": [grants[k] for k in scope_keys if k in grants],
+                "refusals": plain_refusals,
+                "reasons": [],
+            },
             "consent": consent,
             "break_glass_grants": bg_grants,
         }

@@ -52,7 +52,12 @@ default decision := {
 	}],
 }
 
-decision := {
+# A whole-scope request without consents of the purpose, break-glass or request reasons: the
+# index holds the whole answer (one data reference is much cheaper in regopy than the object).
+decision := data.loket_data.index.purposes[purpose_id].plain_decision if {
+	valid_input
+	plain_scope_request
+} else := {
 	"allow": count(grants) > 0,
 	"purpose": input.case.purpose,
 	"purpose_known": purpose_known,
