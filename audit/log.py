@@ -218,10 +218,16 @@ class SubtreeCache:
             self._nodes.clear()
 
 
+#: Rows the caller must commit atomically with its audit record (the dossier's decision-log
+#: entry, say): called with the log's write transaction, before the record is added.
+Companion = Callable[[Connection], None]
+
+
 @dataclass
 class _Pending:
     record: AuditRecord
     leaf: bytes
+    companion: Companion | None = None
     done: threading.Event = field(default_factory=threading.Event)
     receipt: AppendReceipt | None = None
     error: BaseException | None = None
@@ -310,15 +316,19 @@ class AuditLog:
 
     # --- appends ------------------------------------------------------------------------
 
-    def append(self, record: AuditRecord) -> AppendReceipt:
+    def append(self, record: AuditRecord, *, companion: Companion | None = None) -> AppendReceipt:
         """Durably append one record; concurrent callers share one transaction (group commit).
 
         Returns only after the commit. Raises AuditWriteError (chained) if the record could not
         be written; then none of the records of that transaction are in the log.
+
+        ``companion`` writes the caller's own rows in the same transaction, so they and the
+        record commit together or not at all. A companion that fails fails only its own
+        append: the batch is retried one record at a time (see ``_flush``).
         """
         if not isinstance(record, AuditRecord):
             raise TypeError("append() takes an AuditRecord")
-        pending = _Pending(record, record.to_leaf())
+        pending = _Pending(record, record.to_leaf(), companion)
         with self._queue_lock:
             self._queue.append(pending)
         while not pending.done.is_set():
@@ -383,6 +393,9 @@ class AuditLog:
 
     def _write(self, batch: Sequence[_Pending]) -> list[AppendReceipt]:
         with self._locked() as conn:
+            for p in batch:
+                if p.companion is not None:
+                    p.companion(conn)
             size, _root, frontier = self._read_head(conn, lock=True)
             rows: list[dict[str, object]] = []
             nodes: list[dict[str, object]] = []

@@ -7,11 +7,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 from gateway.db import create_db_engine, session_factory
 from gateway.errors import NotFound
-from gateway.models import LoggedDecisionRow
+from gateway.models import LoggedDecisionRow, utcnow
 from gateway.settings import Settings
 
 
@@ -28,7 +29,7 @@ def _dumps(value: Any) -> str:
 
 
 def record_decision(
-    session: Session,
+    conn: Connection,
     *,
     decision_id: str,
     case_id: str | None,
@@ -36,15 +37,22 @@ def record_decision(
     policy_input: dict[str, Any],
     result: Any,
 ) -> None:
-    session.add(
-        LoggedDecisionRow(
-            decision_id=decision_id,
-            case_id=case_id,
-            policy_revision=policy_revision,
-            input_json=_dumps(policy_input),
-            result_json=_dumps(result),
-        )
+    """Insert the decision in the caller's transaction (the dossier commits it together with
+    its audit record: a decision is logged exactly when its disclosure is)."""
+    conn.execute(
+        _INSERT,
+        {
+            "decision_id": decision_id,
+            "case_id": case_id,
+            "policy_revision": policy_revision,
+            "input_json": _dumps(policy_input),
+            "result_json": _dumps(result),
+            "created_at": utcnow(),
+        },
     )
+
+
+_INSERT = insert(LoggedDecisionRow)
 
 
 def get_logged_decision(session: Session, decision_id: str) -> LoggedDecision:

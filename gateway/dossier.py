@@ -14,11 +14,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 import anyio
+from sqlalchemy import Connection, insert
 
 from adapters.registry import fetch_all
-from audit.log import AppendReceipt
+from audit.log import AppendReceipt, Companion
 from audit.record import AuditEventKind, AuditRecord
 from gateway.auditing import event_record
 from gateway.auth import Principal
@@ -30,7 +32,7 @@ from gateway.decision_log import record_decision
 from gateway.decisions import Decision, build_policy_input, parse_decision
 from gateway.disclosure import FilteredDossier, filter_answers
 from gateway.errors import AuditWriteError, BadInput, PolicyEngineError
-from gateway.models import BreakGlassEvent
+from gateway.models import BreakGlassEvent, utcnow
 from gateway.tracing import TraceContext
 
 MIN_JUSTIFICATION_CHARS = 20
@@ -77,9 +79,9 @@ def parse_categories(raw: Sequence[str] | None, loket: Loket) -> list[tuple[str,
     return out
 
 
-async def _append(loket: Loket, record: AuditRecord) -> AppendReceipt:
+async def _append(loket: Loket, record: AuditRecord, companion: Companion | None = None) -> AppendReceipt:
     try:
-        return await anyio.to_thread.run_sync(loket.audit.append, record)
+        return await anyio.to_thread.run_sync(partial(loket.audit.append, record, companion=companion))
     except AuditWriteError:
         raise
     except Exception as e:  # any other failure of the log is a failed write too
@@ -147,41 +149,15 @@ async def request_dossier(
             pass  # still no data; the 503 below is what the caller gets
         raise err from e
 
-    def log_decision() -> None:
-        with loket.sessions.begin() as session:
-            record_decision(session, decision_id=decision_id, case_id=case_id,
-                            policy_revision=revision, policy_input=policy_input, result=raw)
-            if break_glass and decision.break_glass:
-                session.add(BreakGlassEvent(
-                    id=str(uuid.uuid4()), case_id=case_id, decision_id=decision_id,
-                    casemanager_sub=principal.sub, citizen_pseudonym=pseudonym,
-                    justification=justification or "",
-                ))
-
-    # The decision-log commit (an fsync) overlaps the agency round trips; it must have
-    # succeeded before anything is filtered, audited or returned, so a failed write still
-    # means no data (the answers are dropped unread).
-    log_error: list[BaseException] = []
-
-    async def write_decision_log() -> None:
-        try:
-            await anyio.to_thread.run_sync(log_decision)
-        except Exception as e:  # noqa: BLE001 - re-raised below as AuditWriteError
-            log_error.append(e)
-
     # Fetch only what was granted, from only the agencies that were granted.
     answers = []
     wanted_fields = decision.fields_by_agency()
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(write_decision_log)
-        if wanted_fields:
-            bsn = loket.vault.open(sealed_bsn, pseudonym)
-            answers = await fetch_all(
-                loket.adapters, list(wanted_fields.items()), bsn, traceparent=trace.traceparent()
-            )
-            del bsn
-    if log_error:
-        raise AuditWriteError("decision could not be logged") from log_error[0]
+    if wanted_fields:
+        bsn = loket.vault.open(sealed_bsn, pseudonym)
+        answers = await fetch_all(
+            loket.adapters, list(wanted_fields.items()), bsn, traceparent=trace.traceparent()
+        )
+        del bsn
     filtered = filter_answers(
         decision,
         answers,
@@ -203,8 +179,22 @@ async def request_dossier(
         decision=decision, filtered=filtered, break_glass=decision.break_glass,
         justification=justification, extra=extra,
     )
-    # No disclosure without a durable record: the append returns only after commit.
-    receipt = await _append(loket, record)
+
+    def decision_rows(conn: Connection) -> None:
+        record_decision(conn, decision_id=decision_id, case_id=case_id,
+                        policy_revision=revision, policy_input=policy_input, result=raw)
+        if break_glass and decision.break_glass:
+            conn.execute(insert(BreakGlassEvent), {
+                "id": str(uuid.uuid4()), "case_id": case_id, "decision_id": decision_id,
+                "casemanager_sub": principal.sub, "citizen_pseudonym": pseudonym,
+                "justification": justification or "", "review_status": "pending",
+                "created_at": utcnow(),
+            })
+
+    # No disclosure without a durable record: the append returns only after commit, and the
+    # decision-log entry (and a break-glass review item) commits in the same transaction, so
+    # a failed write of either means no data.
+    receipt = await _append(loket, record, companion=decision_rows)
     return DossierResult(
         case_id=case_id,
         purpose=purpose,

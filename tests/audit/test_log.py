@@ -241,6 +241,69 @@ def test_duplicate_record_is_refused_without_failing_its_batch(
     assert sqlite_log.head().tree_size == 1  # all-or-nothing
 
 
+def _notes_table(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS companion_notes (note TEXT PRIMARY KEY)"))
+
+
+def _notes(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(text("SELECT note FROM companion_notes")).scalars())
+
+
+def test_companion_rows_commit_with_their_record_or_not_at_all(
+    sqlite_log: AuditLog, sqlite_engine: Engine, make_record: MakeRecord
+) -> None:
+    _notes_table(sqlite_engine)
+
+    def note(value: str) -> Callable[[object], None]:
+        return lambda conn: conn.execute(text("INSERT INTO companion_notes VALUES (:v)"), {"v": value})  # type: ignore[attr-defined]
+
+    r = make_record(0)
+    sqlite_log.append(r, companion=note("first"))
+    assert _notes(sqlite_engine) == ["first"]
+    # The record cannot be written (a duplicate id): its companion row is rolled back with it.
+    with pytest.raises(AuditWriteError):
+        sqlite_log.append(r, companion=note("second"))
+    assert _notes(sqlite_engine) == ["first"]
+    # The companion cannot be written (a duplicate note): its record is not in the log either.
+    with pytest.raises(AuditWriteError):
+        sqlite_log.append(make_record(1), companion=note("first"))
+    assert sqlite_log.head().tree_size == 1
+
+
+def test_a_failing_companion_fails_only_its_own_append_in_a_batch(
+    sqlite_engine: Engine, make_log: MakeLog, make_record: MakeRecord
+) -> None:
+    log = make_log(sqlite_engine)
+    _notes_table(sqlite_engine)
+    outcomes: dict[int, str] = {}
+    start = threading.Barrier(8)
+
+    def worker(i: int) -> None:
+        def companion(conn: object) -> None:
+            if i == 3:
+                raise RuntimeError("this caller's own rows are refused")
+            conn.execute(text("INSERT INTO companion_notes VALUES (:v)"), {"v": f"n{i}"})  # type: ignore[attr-defined]
+
+        start.wait()
+        try:
+            log.append(make_record(i), companion=companion)
+            outcomes[i] = "ok"
+        except AuditWriteError:
+            outcomes[i] = "refused"
+
+    ts = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert outcomes == {i: "refused" if i == 3 else "ok" for i in range(8)}
+    assert log.head().tree_size == 7
+    assert _notes(sqlite_engine) == sorted(f"n{i}" for i in range(8) if i != 3)
+    assert log.verify().tree_size == 7
+
+
 def test_read_only_database_raises_audit_write_error(
     tmp_path: Path, make_log: MakeLog, make_record: MakeRecord
 ) -> None:

@@ -91,12 +91,12 @@ def test_database_locked_beyond_the_busy_timeout(setup: tuple[Loket, TestClient,
     real_append = loket.audit.append
     held: list[bool] = []
 
-    def append_while_locked(record: Any) -> Any:
+    def append_while_locked(record: Any, **kw: Any) -> Any:
         other = sqlite3.connect(db_file(loket), isolation_level=None, timeout=5)
         other.execute("BEGIN EXCLUSIVE")
         held.append(True)
         try:
-            return real_append(record)
+            return real_append(record, **kw)
         finally:
             other.execute("ROLLBACK")
             other.close()
@@ -173,9 +173,9 @@ def test_connection_lost_before_commit(setup: tuple[Loket, TestClient, str, str]
             conn.invalidate()
             raise exc.OperationalError("COMMIT", {}, sqlite3.OperationalError("connection lost"))
 
-    def append_then_lose(record: Any) -> Any:
+    def append_then_lose(record: Any, **kw: Any) -> Any:
         armed.append(True)
-        return real_append(record)
+        return real_append(record, **kw)
 
     before = log_state(loket)
     loket.audit.append = append_then_lose  # type: ignore[method-assign]

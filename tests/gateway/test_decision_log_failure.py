@@ -1,5 +1,6 @@
-"""The decision-log write overlaps the agency fetch (benchmarks, issue 7); a failed write
-must still mean no data and no disclosure record."""
+"""The decision-log entry commits in the audit record's transaction (issue 7: one durable
+write per dossier request, not two); a failed write of either means no data, and neither
+is left without the other."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from audit.log import AuditFilter
 from gateway.context import Loket
+from gateway.errors import AuditWriteError
 from tests.conftest import bearer
 from tests.gateway.test_dossier_flow import eva_bsn, open_case
 
@@ -44,3 +46,37 @@ def test_dossier_after_the_overlap_still_logs_the_decision(loket: Loket, client:
     with loket.sessions() as session:
         logged = get_logged_decision(session, r.json()["decision_id"])
     assert logged.policy_revision == r.json()["policy_revision"]
+
+
+def test_a_failed_audit_write_leaves_no_decision_log_entry(loket: Loket, client: TestClient, sandbox: Any,
+                                                          token: Callable[..., str]) -> None:
+    from sqlalchemy import func, select
+
+    from gateway.models import LoggedDecisionRow
+
+    tok = token()
+    case_id = open_case(client, tok, eva_bsn(sandbox))
+    real_append = loket.audit.append
+
+    def fail_after_companion(record: Any, **kw: Any) -> Any:
+        companion = kw.get("companion")
+        with loket.db.begin() as conn:  # the companion's rows, then the write fails
+            if companion is not None:
+                companion(conn)
+            raise AuditWriteError("disk full")
+
+    def logged() -> int:
+        with loket.sessions() as session:
+            return int(session.scalar(select(func.count()).select_from(LoggedDecisionRow)
+                                      .where(LoggedDecisionRow.case_id == case_id)) or 0)
+
+    loket.audit.append = fail_after_companion  # type: ignore[method-assign]
+    try:
+        r = client.get(f"/v1/cases/{case_id}/dossier", headers=bearer(tok))
+    finally:
+        loket.audit.append = real_append  # type: ignore[method-assign]
+    assert r.status_code == 503
+    assert "fields" not in r.json()
+    assert logged() == 0
+    assert client.get(f"/v1/cases/{case_id}/dossier", headers=bearer(tok)).status_code == 200
+    assert logged() == 1

@@ -78,8 +78,8 @@ def test_audit_record_is_committed_before_the_response(loket: Loket, client: Tes
     seen: list[int] = []
     real_append = loket.audit.append
 
-    def spy(record: Any) -> Any:
-        receipt = real_append(record)
+    def spy(record: Any, **kw: Any) -> Any:
+        receipt = real_append(record, **kw)
         # Read it back through a fresh connection: it is durable, not just buffered.
         seen.append(receipt.index)
         assert loket.audit.get_record(receipt.index).record.record_id == record.record_id
@@ -192,7 +192,7 @@ def test_audit_write_failure_gives_503_and_no_data(loket: Loket, client: TestCli
     tok = token()
     case_id = open_case(client, tok, eva_bsn(sandbox))
 
-    def fail(_record: Any) -> Any:
+    def fail(_record: Any, **_kw: Any) -> Any:
         raise AuditWriteError("disk full")
 
     loket.audit.append = fail  # type: ignore[method-assign]

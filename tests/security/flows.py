@@ -113,7 +113,7 @@ def run_flows(loket: Loket, client: TestClient, sandbox: Any) -> FlowRun:
     _record(run, client.get(f"/v1/cases/{run.case_id}/dossier", headers=h(cm)))
     loket.policy = real_policy
 
-    def refuse(_record_: Any) -> Any:
+    def refuse(_record_: Any, **_kw: Any) -> Any:
         raise AuditWriteError("disk full")
 
     loket.audit.append = refuse  # type: ignore[method-assign]
