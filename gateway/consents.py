@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from adapters.catalog import Catalog
@@ -79,12 +79,12 @@ def revoke_consent(session: Session, *, citizen_pseudonym: str, consent_id: str)
     return consent
 
 
-def consent_facts(session: Session, citizen_pseudonym: str, purpose: str) -> list[ConsentFact]:
+def consent_facts(
+    db: Session | Connection, citizen_pseudonym: str, purpose: str
+) -> list[ConsentFact]:
     """The citizen's consents for this purpose, revoked and expired ones included and flagged,
     so the policy can tell the casemanager why a consent no longer counts."""
-    stmt = select(Consent).where(
-        Consent.citizen_pseudonym == citizen_pseudonym, Consent.purpose == purpose
-    )
+    rows = db.execute(_CONSENT_FACTS, {"pseudonym": citizen_pseudonym, "purpose": purpose})
     return [
         ConsentFact(
             id=c.id,
@@ -96,5 +96,11 @@ def consent_facts(session: Session, citizen_pseudonym: str, purpose: str) -> lis
             revoked=c.revoked_at is not None,
             explicit=c.explicit,
         )
-        for c in session.scalars(stmt)
+        for c in rows
     ]
+
+
+_CONSENT_FACTS = select(
+    Consent.id, Consent.purpose, Consent.agency, Consent.category, Consent.valid_from,
+    Consent.valid_until, Consent.revoked_at, Consent.explicit,
+).where(Consent.citizen_pseudonym == bindparam("pseudonym"), Consent.purpose == bindparam("purpose"))

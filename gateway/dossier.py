@@ -25,7 +25,7 @@ from audit.record import AuditEventKind, AuditRecord
 from gateway.auditing import event_record
 from gateway.auth import Principal
 from gateway.bsn import contains_bsn
-from gateway.cases import load_own_case
+from gateway.cases import load_own_case_facts
 from gateway.consents import consent_facts
 from gateway.context import Loket
 from gateway.decision_log import record_decision
@@ -104,9 +104,9 @@ async def request_dossier(
     wanted = parse_categories(categories, loket)
 
     def load() -> tuple[str, str, str, bytes, dict[str, object]]:
-        with loket.sessions() as session:
-            case = load_own_case(session, principal, case_id)
-            facts = consent_facts(session, case.citizen_pseudonym, case.purpose)
+        with loket.db.connect() as conn:
+            case = load_own_case_facts(conn, principal, case_id)
+            facts = consent_facts(conn, case.citizen_pseudonym, case.purpose)
             policy_input = build_policy_input(
                 now=started,
                 subject_sub=principal.sub,
