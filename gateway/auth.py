@@ -144,7 +144,10 @@ class TokenVerifier:
             raise NotAuthenticated("token algorithm does not match its key", code="invalid-token")
         return jwk.key
 
-    def verify(self, token: str) -> Principal:
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a token verified before and still valid, else None. Never blocks
+        (no key fetch), so an async caller may use it on the event loop before falling back
+        to :meth:`verify` in a worker thread."""
         if not token or len(token) > self.max_token_bytes:
             raise NotAuthenticated("bearer token missing or too large", code="invalid-token")
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
@@ -157,6 +160,14 @@ class TokenVerifier:
                     self._verified.move_to_end(digest)
                     return principal
                 del self._verified[digest]
+        return None
+
+    def verify(self, token: str) -> Principal:
+        hit = self.cached(token)
+        if hit is not None:
+            return hit
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        now = time.time()
         principal, claims = self._verify_uncached(token)
         not_before = float(claims.get("nbf", claims["iat"])) - self.leeway_s
         until = min(float(claims["exp"]) + self.leeway_s, now + VERIFIED_TOKEN_CACHE_S)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Header, Request
 
 from gateway.auth import Principal, Role
@@ -11,8 +12,12 @@ from gateway.context import Loket
 from gateway.errors import Forbidden, NotAuthenticated
 from gateway.tracing import TraceContext
 
+# Every dependency here is ``async def``: FastAPI runs a plain ``def`` dependency in its
+# threadpool, and four thread hops per request were a measured share of the dossier's CPU
+# under load (issue 7). Only a token-cache miss, which may fetch the JWKS, leaves the loop.
 
-def get_loket(request: Request) -> Loket:
+
+async def get_loket(request: Request) -> Loket:
     loket: Loket = request.app.state.loket
     return loket
 
@@ -20,23 +25,27 @@ def get_loket(request: Request) -> Loket:
 LoketDep = Annotated[Loket, Depends(get_loket)]
 
 
-def get_principal(
+async def get_principal(
     loket: LoketDep, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
-    # A sync dependency: a JWKS fetch (PyJWKClient) may block, so it runs in the threadpool.
     if not authorization:
         raise NotAuthenticated("bearer token required", code="missing-token")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise NotAuthenticated("bearer token required", code="missing-token")
-    return loket.verifier.verify(token.strip())
+    token = token.strip()
+    principal = loket.verifier.cached(token)
+    if principal is not None:
+        return principal
+    # A signature check, and maybe a JWKS fetch (PyJWKClient blocks): in a worker thread.
+    return await anyio.to_thread.run_sync(loket.verifier.verify, token)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 def require(*roles: Role):  # type: ignore[no-untyped-def]
-    def _check(principal: PrincipalDep) -> Principal:
+    async def _check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             raise Forbidden("this role may not use this operation", code="wrong-role")
         return principal
@@ -44,7 +53,7 @@ def require(*roles: Role):  # type: ignore[no-untyped-def]
     return Depends(_check)
 
 
-def get_trace(traceparent: Annotated[str | None, Header()] = None) -> TraceContext:
+async def get_trace(traceparent: Annotated[str | None, Header()] = None) -> TraceContext:
     return TraceContext.from_header(traceparent)
 
 

@@ -149,3 +149,27 @@ def test_keys_come_from_a_jwks_url_as_an_identity_provider_publishes_them() -> N
         assert v.verify(good()).role is Role.CASEMANAGER
         with pytest.raises(NotAuthenticated):
             v.verify(_other_key())
+
+
+def test_the_cache_answers_only_tokens_verified_before() -> None:
+    v = verifier()
+    tok = good(sub="cm-cached")
+    assert v.cached(tok) is None  # never seen: the caller must verify (in a worker thread)
+    assert v.verify(tok).sub == "cm-cached"
+    hit = v.cached(tok)
+    assert hit is not None and hit.sub == "cm-cached"
+    h, p, s = tok.split(".")
+    mid = len(s) // 2
+    assert v.cached(f"{h}.{p}.{s[:mid]}{'B' if s[mid] == 'A' else 'A'}{s[mid + 1:]}") is None
+    with pytest.raises(NotAuthenticated):
+        v.cached("x" * (v.max_token_bytes + 1))
+
+
+def test_request_dependencies_run_on_the_event_loop() -> None:
+    """A plain ``def`` dependency costs a threadpool hop per request (issue 7)."""
+    import inspect
+
+    from gateway.api import deps
+
+    for dep in (deps.get_loket, deps.get_principal, deps.get_trace, deps.require(Role.CITIZEN).dependency):
+        assert inspect.iscoroutinefunction(dep), dep
