@@ -27,15 +27,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import ssl
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
+import certifi
 
 from adapters.catalog import Catalog, load_catalog
 from adapters.fields import FieldPathError, minimise, normalise_fields, unselected_leaf_paths
@@ -44,6 +48,14 @@ logger = logging.getLogger("loket.adapters")
 
 #: More fields than the whole catalog holds is a caller bug, not a request to forward.
 MAX_FIELDS_PER_REQUEST = 128
+
+#: Open connections per adapter kind (so per HTTP client), all to its agencies together.
+MAX_CONNECTIONS_PER_CLIENT = 20
+#: An idle pooled connection is dropped after this long: under the 5 s after which uvicorn,
+#: Apache and Node close an idle connection. aiohttp does not look for a pending close before
+#: reusing a pooled socket (httpx did) and does not retry a POST, so a request sent on a
+#: connection the agency is just closing would fail as connection_error.
+KEEPALIVE_S = 4.0
 
 # W3C Trace Context §3.2: version-traceid-parentid-flags, lower-case hex. Anything else is
 # dropped rather than forwarded, so a caller cannot smuggle text into an agency's headers.
@@ -129,8 +141,8 @@ class AgencyAnswer:
 class AgencyAdapter(ABC):
     """One kind of agency (``kind`` matches the catalog's ``adapter``), reached over HTTP.
 
-    One adapter instance serves every agency of its kind and owns one ``httpx.AsyncClient``
-    (unless a client is passed in; then the caller closes it).
+    One adapter instance serves every agency of its kind and owns one ``aiohttp.ClientSession``
+    (unless a client is passed in; then the caller closes it). Why aiohttp: ADR 0004.
     """
 
     kind: ClassVar[str]
@@ -141,7 +153,7 @@ class AgencyAdapter(ABC):
         *,
         timeout_s: float,
         max_response_bytes: int,
-        client: httpx.AsyncClient | None = None,
+        client: aiohttp.ClientSession | None = None,
         catalog: Catalog | None = None,
     ) -> None:
         if timeout_s <= 0:
@@ -156,9 +168,7 @@ class AgencyAdapter(ABC):
         for agency, url in agency_urls.items():
             if agency not in self.agencies:
                 raise ValueError(f"agency {agency!r} is not of adapter kind {self.kind!r}")
-            parsed = httpx.URL(url)
-            if parsed.scheme not in ("http", "https") or not parsed.host:
-                raise ValueError(f"agency {agency!r} needs an http(s) base URL")
+            _check_base_url(agency, url)
             urls[agency] = url.rstrip("/")
         self.agency_urls: Mapping[str, str] = urls
         self.timeout_s = float(timeout_s)
@@ -166,49 +176,72 @@ class AgencyAdapter(ABC):
         self._owns_client = client is None
         self._client = client
         self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._client_closer: asyncio.Task[None] | None = None
 
     @staticmethod
-    def new_client(*, timeout_s: float, max_connections: int = 20) -> httpx.AsyncClient:
-        """The HTTP client settings every agency connection uses.
+    def new_client(
+        *, timeout_s: float, max_connections: int = MAX_CONNECTIONS_PER_CLIENT
+    ) -> aiohttp.ClientSession:
+        """The HTTP client settings every agency connection uses. Needs a running event loop.
 
-        Redirects are not followed (a redirect would re-send the BSN body to another place),
-        and the environment's proxy settings are not trusted (``trust_env=False``): where
-        agency traffic goes is configuration, not an accident of the process environment.
+        The environment's proxy settings are not trusted (``trust_env=False``): where agency
+        traffic goes is configuration, not an accident of the process environment. Bodies are
+        not decompressed (``auto_decompress=False``), so ``max_response_bytes`` counts the
+        bytes on the wire. Cookies are neither kept nor sent back: they could link one
+        citizen's lookups to the next. Redirects are refused per request (aiohttp has no
+        session-wide switch); see ``adapters/haalcentraal.py``. Pooled connections are kept
+        alive and, as every aiohttp connection, have ``TCP_NODELAY`` set, so a small POST is
+        not held back by Nagle's algorithm waiting for a delayed ACK.
+        ``timeout_s`` here is a belt: ``fetch`` holds the whole exchange to the same deadline.
         """
-        return httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            follow_redirects=False,
+        connector = aiohttp.TCPConnector(
+            limit=max_connections,
+            limit_per_host=max_connections,
+            keepalive_timeout=KEEPALIVE_S,
+            ssl=_agency_tls_context(),
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=timeout_s),
             trust_env=False,
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
 
     @property
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> aiohttp.ClientSession:
         """The HTTP client for the running event loop.
 
         An owned client is made lazily and made again when the event loop changes or after
         :meth:`aclose`: pooled connections belong to the loop that opened them, and the
         gateway builds its adapters before any loop runs (and tests run several loops).
+        A client of another loop cannot be closed from here; it is closed when its own loop
+        shuts down (see :func:`_close_at_loop_end`) or by :meth:`aclose` in that loop.
         """
         if not self._owns_client:
             assert self._client is not None
             return self._client
         loop = asyncio.get_running_loop()
-        if self._client is None or self._client.is_closed or self._client_loop is not loop:
-            # A client of a finished loop cannot be closed from here; its sockets go with it.
+        if self._client is None or self._client.closed or self._client_loop is not loop:
+            if self._client_closer is not None and self._client_loop is loop:
+                self._client_closer.cancel()  # its session was closed by someone else
             self._client = self.new_client(timeout_s=self.timeout_s)
             self._client_loop = loop
+            self._client_closer = loop.create_task(
+                _close_at_loop_end(self._client), name=f"close {self.kind} agency client"
+            )
         return self._client
 
     async def aclose(self) -> None:
         """Close the owned client (a passed-in client is the caller's to close)."""
         if self._owns_client and self._client is not None:
             if self._client_loop is asyncio.get_running_loop():
-                await self._client.aclose()
+                await self._client.close()
+                if self._client_closer is not None:
+                    self._client_closer.cancel()
             self._client = None
             self._client_loop = None
+            self._client_closer = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(agencies={sorted(self.agency_urls)})"
@@ -256,10 +289,12 @@ class AgencyAdapter(ABC):
         except AgencyFetchError as e:
             code = e.code
         except TimeoutError:
+            # the deadline above, or aiohttp's own (ServerTimeoutError is a TimeoutError too)
             code = AgencyErrorCode.TIMEOUT
-        except httpx.TimeoutException:
-            code = AgencyErrorCode.TIMEOUT
-        except (httpx.TransportError, OSError):
+        except (aiohttp.ClientError, OSError):
+            # Includes a response that breaks HTTP itself (bad status line or headers, a
+            # truncated or badly chunked body): aiohttp raises ClientResponseError or
+            # ClientPayloadError, never an HTTP status we asked for (no raise_for_status).
             code = AgencyErrorCode.CONNECTION_ERROR
         except (ValueError, RecursionError):
             # a JSON decode error (ValueError) or a body nested deeper than Python recurses
@@ -321,10 +356,46 @@ class AgencyAdapter(ABC):
     ) -> Mapping[str, Any] | None:
         """Return the agency's raw record for the citizen, or None if it has none.
 
-        Raise :class:`AgencyFetchError` (or let httpx/json errors escape) on failure; the
+        Raise :class:`AgencyFetchError` (or let aiohttp/json errors escape) on failure; the
         caller turns every exception into an unavailable answer.
         """
 
     def _normalise(self, agency: str, person: dict[str, Any]) -> dict[str, Any]:
         """Hook for per-kind conventions, applied before minimisation."""
         return person
+
+
+def _check_base_url(agency: str, url: str) -> None:
+    """Refuse at start-up a base URL that is not plain http(s) to a host."""
+    try:
+        parsed = urlsplit(url)
+        parsed.port  # noqa: B018 - raises ValueError for a port that is not a port
+    except ValueError as e:
+        raise ValueError(f"agency {agency!r} needs an http(s) base URL") from e
+    # urlsplit silently drops tabs and newlines (bpo-43882); a URL with any whitespace or
+    # control character is refused instead.
+    unprintable = any(ord(c) < 0x21 or ord(c) == 0x7F for c in url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or unprintable:
+        raise ValueError(f"agency {agency!r} needs an http(s) base URL")
+
+
+@cache
+def _agency_tls_context() -> ssl.SSLContext:
+    """Mozilla's CA bundle via certifi: the CA set httpx used, kept so that changing the HTTP
+    client does not change which agency certificates are trusted. One context for all."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+async def _close_at_loop_end(session: aiohttp.ClientSession) -> None:
+    """Close an adapter's own ``session`` when the event loop it belongs to shuts down.
+
+    ``asyncio.run`` and ``asyncio.Runner`` (which uvicorn and anyio use) cancel every task
+    still pending when their main coroutine returns; this one waits for that and then closes
+    the pooled connections in the loop that opened them. Without it a client left behind by
+    a finished loop (a test, a TestClient without lifespan) would hold its sockets until
+    garbage collection, and aiohttp logs every such session as an error.
+    """
+    try:
+        await asyncio.get_running_loop().create_future()
+    finally:
+        await session.close()

@@ -13,9 +13,18 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import aiohttp
+
 from adapters.base import AgencyAdapter, AgencyErrorCode, AgencyFetchError, http_error_code
 
 QUERY_TYPE = "RaadpleegMetBurgerservicenummer"
+
+
+def _header(response: aiohttp.ClientResponse, name: str, default: str) -> str:
+    """All values of a header joined by ", " (RFC 9110 §5.3), so a second Content-Type or
+    Content-Encoding cannot hide behind an acceptable first one."""
+    values = response.headers.getall(name, ())
+    return ", ".join(values) if values else default
 
 
 def _is_json_media_type(content_type: str) -> bool:
@@ -41,31 +50,34 @@ class HaalCentraalAdapter(AgencyAdapter):
             "Accept": "application/json",
             # A compressed body would be inflated past the limit before we could count it.
             "Accept-Encoding": "identity",
+            "Content-Type": "application/json",
         }
         if traceparent:
             headers["traceparent"] = traceparent
-        body = {"type": QUERY_TYPE, "burgerservicenummer": [bsn], "fields": list(fields)}
-        async with self.client.stream(
-            "POST", f"{base_url}/{agency}/personen", json=body, headers=headers
+        query = {"type": QUERY_TYPE, "burgerservicenummer": [bsn], "fields": list(fields)}
+        body = json.dumps(query, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        async with self.client.post(
+            f"{base_url}/{agency}/personen",
+            data=body.encode("utf-8"),
+            headers=headers,
+            # A redirect would re-send the BSN body to another place; a 3xx is an error.
+            allow_redirects=False,
         ) as response:
-            if response.status_code != 200:
-                raise AgencyFetchError(http_error_code(response.status_code))
-            encoding = response.headers.get("content-encoding", "identity").strip().lower()
+            if response.status != 200:
+                raise AgencyFetchError(http_error_code(response.status))
+            encoding = _header(response, "Content-Encoding", "identity").strip().lower()
             if encoding not in ("", "identity"):
                 raise AgencyFetchError(AgencyErrorCode.MALFORMED, "encoded body refused")
-            if not _is_json_media_type(response.headers.get("content-type", "")):
+            if not _is_json_media_type(_header(response, "Content-Type", "")):
                 raise AgencyFetchError(AgencyErrorCode.MALFORMED, "not JSON")
-            declared = response.headers.get("content-length")
-            if (
-                declared is not None
-                and declared.isdigit()
-                and int(declared) > self.max_response_bytes
-            ):
+            declared = _header(response, "Content-Length", "")
+            if declared.isdigit() and int(declared) > self.max_response_bytes:
                 raise AgencyFetchError(AgencyErrorCode.TOO_LARGE, "declared length over limit")
             raw = bytearray()
-            # Raw bytes: with identity encoding these are exactly what is on the wire, so the
-            # limit counts what the agency sent, and reading stops at the first chunk past it.
-            async for chunk in response.aiter_raw():
+            # The session does not decompress and the body is identity-encoded, so these are
+            # the bytes on the wire (less any chunked framing): the limit counts what the
+            # agency sent, and reading stops at the first chunk past it.
+            async for chunk in response.content.iter_any():
                 raw += chunk
                 if len(raw) > self.max_response_bytes:
                     raise AgencyFetchError(AgencyErrorCode.TOO_LARGE, "body over limit")

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 
-import httpx
+import aiohttp
 
 from adapters.base import AgencyAdapter, AgencyAnswer, AgencyErrorCode
 from adapters.belastingdienst import BelastingdienstAdapter
@@ -45,11 +45,11 @@ def build_adapters(
     *,
     timeout_s: float,
     max_response_bytes: int,
-    client: httpx.AsyncClient | None = None,
+    client: aiohttp.ClientSession | None = None,
 ) -> dict[str, AgencyAdapter]:
     """Agency id -> the adapter that serves it, for every agency with a configured base URL.
 
-    Without ``client`` each adapter kind gets its own ``httpx.AsyncClient``; close them with
+    Without ``client`` each adapter kind gets its own ``aiohttp.ClientSession``; close them with
     :func:`aclose_adapters`. With ``client`` all kinds share it and the caller closes it.
     Raises ``ValueError`` for an agency id the catalog does not know or a non-http(s) URL:
     that is a configuration error, found at start-up rather than per request.

@@ -170,9 +170,25 @@ def test_one_adapter_and_client_per_kind(agency_sandbox: SandboxHandle) -> None:
     async def clients_then_close() -> list[bool]:
         clients = {id(a): a.client for a in adapters.values()}
         await aclose_adapters(adapters)
-        return [c.is_closed for c in clients.values()]
+        return [c.closed for c in clients.values()]
 
     assert all(run(clients_then_close()))
+
+
+def test_a_passed_in_client_is_shared_and_left_open_for_its_owner(
+    agency_sandbox: SandboxHandle,
+) -> None:
+    async def fetch_close_and_look() -> tuple[str, bool, bool]:
+        async with AgencyAdapter.new_client(timeout_s=2) as client:
+            adapters = build_adapters(
+                agency_sandbox.agency_urls, timeout_s=2, max_response_bytes=65536, client=client
+            )
+            answer = await adapters["duo"].fetch("duo", BSN_EVA, ["studieschuld.bedrag"])
+            shared = all(a.client is client for a in adapters.values())
+            await aclose_adapters(adapters)
+            return answer.status, shared, client.closed
+
+    assert run(fetch_close_and_look()) == ("ok", True, False)
 
 
 @pytest.mark.parametrize(
@@ -181,6 +197,9 @@ def test_one_adapter_and_client_per_kind(agency_sandbox: SandboxHandle) -> None:
         ({"nope": "http://127.0.0.1:1"}, "not in the catalog"),
         ({"brp": "ftp://127.0.0.1:1"}, "http"),
         ({"brp": "127.0.0.1:1"}, "http"),
+        ({"brp": "http://127.0.0.1:port"}, "http"),
+        ({"brp": "http://[::1"}, "http"),
+        ({"brp": "http://127.0.0.1\n.evil:1"}, "http"),
     ],
 )
 def test_bad_agency_configuration_fails_at_build_time(urls: dict[str, str], message: str) -> None:

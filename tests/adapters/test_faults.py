@@ -3,18 +3,19 @@ exception, never a delay beyond the timeout, and never a BSN in a log line or er
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
-from adapters.base import AgencyAnswer
+from adapters.base import AgencyAdapter, AgencyAnswer
 from adapters.catalog import load_catalog
 from adapters.gemeente import GemeenteAdapter
 from adapters.registry import aclose_adapters, build_adapters, fetch_all
@@ -153,38 +154,89 @@ def test_an_agency_of_another_kind_is_refused(agency_sandbox: SandboxHandle) -> 
     assert answer.error_code == "invalid_request"
 
 
-# -- shapes the sandbox does not produce, through an in-memory transport -------------------
+# -- shapes the sandbox does not produce, from a local server that sends exactly these bytes -
 
 
-def _answer_from(respond: Callable[[httpx.Request], httpx.Response], **limits: Any) -> AgencyAnswer:
-    async def go() -> AgencyAnswer:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(respond)) as client:
+@dataclass(frozen=True)
+class _Received:
+    """One request as the local agency read it off the socket."""
+
+    method: str
+    target: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+def _exchange(
+    response: bytes, *, fetches: int = 1, host: str = "127.0.0.1", **limits: Any
+) -> tuple[list[AgencyAnswer], list[_Received]]:
+    """Ask a local agency that answers every request with ``response`` and then hangs up.
+
+    A real socket on the loopback, served in the adapter's own event loop; the adapter uses
+    a client made by ``AgencyAdapter.new_client``, passed in as a caller's client.
+    """
+    timeout_s = limits.get("timeout_s", 2.0)
+    received: list[_Received] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            request_line, *header_lines = head.decode("latin-1").split("\r\n")[:-2]
+            headers = {}
+            for line in header_lines:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            method, target, _ = request_line.split(" ", 2)
+            received.append(_Received(method, target, headers, body))
+            writer.write(response)
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the adapter hung up first
+        finally:
+            writer.close()
+
+    async def go() -> list[AgencyAnswer]:
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server, AgencyAdapter.new_client(timeout_s=timeout_s) as client:
             adapter = UwvAdapter(
-                {"uwv": "http://uwv.test"},
-                timeout_s=limits.get("timeout_s", 2.0),
+                {"uwv": f"http://{host}:{port}"},
+                timeout_s=timeout_s,
                 max_response_bytes=limits.get("max_response_bytes", 4096),
                 client=client,
             )
-            return await adapter.fetch("uwv", BSN_EVA, ["ww.status"])
+            return [await adapter.fetch("uwv", BSN_EVA, ["ww.status"]) for _ in range(fetches)]
 
-    return run(go())
-
-
-def _raw(
-    body: bytes, content_type: str = "application/json", **headers: str
-) -> Callable[[httpx.Request], httpx.Response]:
-    # stream=, not content=: a network response is read by the adapter, not pre-read.
-    return lambda request: httpx.Response(
-        200, stream=httpx.ByteStream(body), headers={"content-type": content_type, **headers}
-    )
+    return run(go()), received
 
 
-def _json(doc: Any) -> Callable[[httpx.Request], httpx.Response]:
+def _answer_from(response: bytes, **limits: Any) -> AgencyAnswer:
+    (answer,), _ = _exchange(response, **limits)
+    return answer
+
+
+def _response(status: str, headers: Sequence[tuple[str, str]], body: bytes) -> bytes:
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    return f"HTTP/1.1 {status}\r\n{head}\r\n".encode("latin-1") + body
+
+
+def _raw(body: bytes, content_type: str = "application/json", **headers: str) -> bytes:
+    fields = {
+        "content-type": content_type,
+        "content-length": str(len(body)),
+        "connection": "close",  # what the local agency does after each answer
+        **headers,
+    }
+    return _response("200 OK", list(fields.items()), body)
+
+
+def _json(doc: Any) -> bytes:
     return _raw(json.dumps(doc).encode())
 
 
 @pytest.mark.parametrize(
-    "respond",
+    "response",
     [
         _json({"personen": {}}),
         _json({"persons": []}),
@@ -195,6 +247,19 @@ def _json(doc: Any) -> Callable[[httpx.Request], httpx.Response]:
         _raw(b"\xff\xfe{}"),
         _raw(b"[" * 3000 + b"]" * 3000),
         _raw(gzip.compress(b'{"personen": []}'), **{"content-encoding": "gzip"}),
+        # A second header must not hide behind an acceptable first one (RFC 9110 §5.3).
+        _response(
+            "200 OK",
+            [("Content-Type", "application/json"), ("Content-Type", "text/html")]
+            + [("Content-Length", "16")],
+            b'{"personen": []}',
+        ),
+        _response(
+            "200 OK",
+            [("Content-Type", "application/json"), ("Content-Length", "16")]
+            + [("Content-Encoding", "identity"), ("Content-Encoding", "gzip")],
+            b'{"personen": []}',
+        ),
     ],
     ids=[
         "personen-object",
@@ -206,53 +271,73 @@ def _json(doc: Any) -> Callable[[httpx.Request], httpx.Response]:
         "not-utf8",
         "nested-too-deep",
         "gzip",
+        "second-content-type",
+        "second-content-encoding",
     ],
 )
-def test_a_wrongly_shaped_answer_is_malformed(
-    respond: Callable[[httpx.Request], httpx.Response],
-) -> None:
-    answer = _answer_from(respond, max_response_bytes=1 << 20)
+def test_a_wrongly_shaped_answer_is_malformed(response: bytes) -> None:
+    answer = _answer_from(response, max_response_bytes=1 << 20)
     assert (answer.status, answer.error_code, answer.data) == ("unavailable", "malformed", {})
 
 
-def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:
-    def respond(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            200,
-            stream=httpx.ByteStream(b'{"personen": []}'),
-            headers={"content-type": "application/json", "content-length": "999999999"},
-        )
+@pytest.mark.parametrize(
+    "response",
+    [
+        b"",
+        b"HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n",
+        b"hello\r\n\r\n",
+        _raw(b'{"personen": []}', **{"content-length": "99"}),
+        _response(
+            "200 OK",
+            [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")],
+            b"zz\r\n{}\r\n0\r\n\r\n",
+        ),
+    ],
+    ids=["hangs-up", "bad-status-line", "not-http", "body-cut-short", "bad-chunk"],
+)
+def test_an_answer_that_breaks_http_is_a_connection_error(response: bytes) -> None:
+    answer = _answer_from(response)
+    assert (answer.status, answer.error_code) == ("unavailable", "connection_error")
+    assert answer.data == {}
 
-    assert _answer_from(respond).error_code == "too_large"
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:
+    response = _raw(b'{"personen": []}', **{"content-length": "999999999"})
+    assert _answer_from(response).error_code == "too_large"
 
 
 def test_a_redirect_is_not_followed() -> None:
-    seen: list[str] = []
-
-    def respond(request: httpx.Request) -> httpx.Response:
-        seen.append(str(request.url))
-        return httpx.Response(307, headers={"location": "http://elsewhere.test/personen"})
-
-    assert _answer_from(respond).error_code == "http_307"
-    assert seen == ["http://uwv.test/uwv/personen"]
+    # A Location on the same server: had the redirect been followed, it would have been seen.
+    redirect = _response(
+        "307 Temporary Redirect",
+        [("Location", "/elsewhere/personen"), ("Content-Length", "0")],
+        b"",
+    )
+    answers, received = _exchange(redirect)
+    assert [a.error_code for a in answers] == ["http_307"]
+    assert [r.target for r in received] == ["/uwv/personen"]
 
 
 def test_the_request_is_a_haal_centraal_post_with_the_bsn_in_the_body_only() -> None:
-    seen: list[httpx.Request] = []
-
-    def respond(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return _json({"personen": []})(request)
-
-    assert _answer_from(respond).status == "ok"
-    (request,) = seen
-    assert request.method == "POST" and BSN_EVA not in str(request.url)
-    assert json.loads(request.content) == {
+    (answer,), (request,) = _exchange(_json({"personen": []}))
+    assert answer.status == "ok"
+    assert request.method == "POST" and request.target == "/uwv/personen"
+    assert BSN_EVA not in request.target and BSN_EVA not in repr(request.headers)
+    assert json.loads(request.body) == {
         "type": "RaadpleegMetBurgerservicenummer",
         "burgerservicenummer": [BSN_EVA],
         "fields": ["ww.status"],
     }
+    assert request.headers["content-type"] == "application/json"
     assert request.headers["accept-encoding"] == "identity"
+
+
+def test_a_cookie_set_by_an_agency_is_not_sent_back() -> None:
+    # By host name: aiohttp's default cookie jar would ignore a cookie from an IP address.
+    set_cookie = _raw(b'{"personen": []}', **{"set-cookie": "sessie=abc; Path=/"})
+    answers, received = _exchange(set_cookie, fetches=2, host="localhost")
+    assert [a.status for a in answers] == ["ok", "ok"]
+    assert [r.headers.get("cookie") for r in received] == [None, None]
 
 
 class _BrokenAdapter(GemeenteAdapter):
@@ -276,7 +361,7 @@ def test_fetch_never_raises_even_when_the_plug_in_has_a_bug(
 def test_no_bsn_in_logs_or_errors_across_every_fault(
     fetch: FetchOne, agency_sandbox: SandboxHandle, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)  # everything: httpx, uvicorn, the sandbox, the adapters
+    caplog.set_level(logging.DEBUG)  # everything: aiohttp, uvicorn, the sandbox, the adapters
     faults = agency_sandbox.faults["gemeente"]
     answers = [fetch("gemeente_wmo", ["gezondheid"])]
     answers.append(fetch("gemeente_wmo", ["onbekend"]))
@@ -301,8 +386,8 @@ def test_no_bsn_in_logs_or_errors_across_every_fault(
 def test_a_body_dribbled_in_under_the_read_timeout_still_hits_the_deadline(
     fetch: FetchOne, agency_sandbox: SandboxHandle
 ) -> None:
-    # Each chunk arrives well within httpx's per-read timeout; only the whole-exchange
-    # deadline stops an agency that keeps the connection busy for ever.
+    # Each chunk arrives well within any per-read timeout; only the whole-exchange deadline
+    # stops an agency that keeps the connection busy for ever.
     agency_sandbox.faults["cjib"].oversized_body = True
     started = time.perf_counter()
     answer = fetch("cjib", ["boetes"], timeout_s=0.8, max_response_bytes=1 << 30)
