@@ -138,6 +138,11 @@ def _text(
         raise ValueError(f"{name} longer than {max_chars} characters")
     if any(c in value for c in "\r\n\x00"):
         raise ValueError(f"{name} must be one line")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no UTF-8 (so no leaf) can carry it
+            raise ValueError(f"{name} is not valid Unicode text") from None
     if contains_bsn_like(value):
         raise ValueError(f"{name} contains a nine-digit number that looks like a BSN")
 
@@ -239,6 +244,7 @@ class AuditRecord:
         if self.end_time is None:
             set_(self, "end_time", self.start_time)
         if self.processing_activity_id is None:
+            _text("purpose", self.purpose, optional=True)  # before quote() encodes it
             activity = quote(self.purpose or self.kind.value, safe=":_-.")
             set_(self, "processing_activity_id", f"urn:loket:processing-activity:{activity}")
         if self.data_subject_id is not None and self.data_subject_id_type is None:

@@ -240,3 +240,16 @@ def test_record_leaf_body_equals_rfc8785_of_its_dict(text: str, key: str) -> Non
             r.to_leaf()
         return
     assert r.to_leaf() == LEAF_PREFIX + expected
+
+
+@pytest.mark.parametrize("where", ["actor_sub", "purpose", "extra"])
+def test_a_lone_surrogate_is_refused_at_construction_not_at_encoding(where: str) -> None:
+    """Found by Hypothesis: '\\ud800' was accepted, then to_leaf() raised UnicodeEncodeError."""
+    kw: dict[str, object] = {"kind": AuditEventKind.DOSSIER_READ, "actor_sub": "cm-1",
+                             "actor_role": "casemanager", "outcome": "disclosed"}
+    if where == "extra":
+        kw["extra"] = {"note": "a\ud800b"}
+    else:
+        kw[where] = "a\ud800b"
+    with pytest.raises(ValueError, match="not valid Unicode"):
+        AuditRecord(**kw)  # type: ignore[arg-type]
