@@ -1,6 +1,7 @@
-"""The gateway's own tables: cases, consents, consent requests, break-glass events and the
-decision log. The audit log's tables live in audit/models.py. No column holds a BSN in clear:
-citizens are a keyed pseudonym here, plus AES-GCM ciphertext where an adapter needs the BSN.
+"""The gateway's own tables: cases, consents, consent requests, break-glass events, the
+decision log and page sessions. The audit log's tables live in audit/models.py. No column holds
+a BSN in clear: citizens are a keyed pseudonym here, plus AES-GCM ciphertext where an adapter
+(or a citizen's page session) needs the BSN.
 """
 
 from __future__ import annotations
@@ -112,3 +113,21 @@ class LoggedDecisionRow(Base):
     input_json: Mapped[str] = mapped_column(Text)
     result_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class PageSession(Base):
+    """A login on the citizen or FG pages (gateway/web/page_sessions.py). The cookie carries the
+    random session id; only its SHA-256 is kept here, so a copy of this table cannot be replayed
+    as a cookie. A citizen's BSN is only here sealed (the vault's AES-GCM, bound to the pseudonym)."""
+
+    __tablename__ = "page_sessions"
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sub: Mapped[str] = mapped_column(String(128), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    citizen_pseudonym: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    citizen_bsn_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
