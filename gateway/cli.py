@@ -24,6 +24,8 @@ app = typer.Typer(name="loket", help="Loket — privacy-preserving 1 Loket data-
                   no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+sessions_app = typer.Typer(help="Page sessions of the citizen and FG pages.", no_args_is_help=True)
+app.add_typer(sessions_app, name="sessions")
 err = Console(stderr=True)
 
 try:  # the policy tooling (gateway/policy/cli.py)
@@ -63,6 +65,55 @@ def db_upgrade(revision: str = "head") -> None:
     s = Settings()
     upgrade(s.resolved_database_url(), revision)
     err.print(f"database at revision {revision}")
+
+
+def _page_session_db() -> Any:
+    from sqlalchemy import inspect
+
+    from gateway.db import create_db_engine
+
+    engine = create_db_engine(Settings().resolved_database_url())
+    if not inspect(engine).has_table("page_sessions"):
+        engine.dispose()
+        raise ConfigurationError("the database has no page_sessions table; run `loket db upgrade` first")
+    return engine
+
+
+@sessions_app.command("revoke")
+def sessions_revoke(
+    sub: Annotated[str | None, typer.Option(help="end every session of this subject (e.g. fg-001)")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="end every page session of everyone")] = False,
+) -> None:
+    """End page sessions now: their cookies stop working on the next request."""
+    from gateway.db import session_factory
+    from gateway.web import page_sessions
+
+    if (sub is None) == (not all_):
+        raise BadInput("give exactly one of --sub SUBJECT or --all")
+    if sub is not None and not sub.strip():
+        raise BadInput("--sub must not be empty")
+    engine = _page_session_db()
+    try:
+        factory, now = session_factory(engine), page_sessions.utcnow()
+        n = page_sessions.revoke_all(factory, now) if all_ else page_sessions.revoke_subject(factory, str(sub), now)
+    finally:
+        engine.dispose()
+    typer.echo(f"revoked {n} page session(s)" + ("" if all_ else f" of {sub}"))
+
+
+@sessions_app.command("purge")
+def sessions_purge() -> None:
+    """Delete revoked, expired and idle-ended page sessions (sign-in does this too)."""
+    from gateway.db import session_factory
+    from gateway.web import page_sessions
+    from gateway.web.session import SESSION_LIMITS
+
+    engine = _page_session_db()
+    try:
+        n = page_sessions.purge(session_factory(engine), page_sessions.utcnow(), SESSION_LIMITS)
+    finally:
+        engine.dispose()
+    typer.echo(f"purged {n} ended page session(s)")
 
 
 @app.command()
@@ -154,7 +205,10 @@ def main(argv: list[str] | None = None) -> Any:
     except Exception as e:  # click usage errors and the like
         import click
 
-        if isinstance(e, click.ClickException):
+        # typer 0.2x raises the click it vendors (typer._click), whose exceptions are not click's:
+        # without this, a usage error (unknown option, no command) ended in a traceback.
+        vendored = getattr(getattr(typer, "_click", None), "ClickException", click.ClickException)
+        if isinstance(e, (click.ClickException, vendored)):
             e.show()
             sys.exit(2)
         raise

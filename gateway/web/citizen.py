@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -33,9 +33,18 @@ from gateway.explain import Explainer
 from gateway.models import Case
 from gateway.tracing import TraceContext
 from gateway.web.rendering import error_text_nl, render
-from gateway.web.session import checked_form, citizen_principal, flash, login, logout
+from gateway.web.session import (
+    checked_form,
+    citizen_principal,
+    flash,
+    load_page_session,
+    login,
+    logout,
+    logout_everywhere,
+    signed_in,
+)
 
-router = APIRouter(prefix="/burger", include_in_schema=False)
+router = APIRouter(prefix="/burger", include_in_schema=False, dependencies=[Depends(load_page_session)])
 
 AREA = "burger"
 #: Durations a citizen can choose for a consent (days); 3 days is Mitz's 72-hour consent.
@@ -101,17 +110,32 @@ async def login_submit(request: Request) -> Response:
         return RedirectResponse("/burger/inloggen", status_code=303)
     pseudonym = loket.pseudonymiser.pseudonym_for(bsn)
     name = next((n for n, b in dev_citizens(loket) if b == bsn), "Burger")
-    login(request, role=Role.CITIZEN, sub=f"burger-{pseudonym[:12]}", name=name,
-          pseudonym=pseudonym, sealed_bsn=loket.vault.seal(bsn, pseudonym))
+    await login(request, loket, role=Role.CITIZEN, sub=f"burger-{pseudonym[:12]}", name=name,
+                pseudonym=pseudonym, sealed_bsn=loket.vault.seal(bsn, pseudonym))
     del bsn
     return RedirectResponse("/burger", status_code=303)
 
 
 @router.post("/uitloggen")
 async def logout_submit(request: Request) -> Response:
-    await checked_form(request, loket_of(request))
-    logout(request)
-    flash(request, "U bent uitgelogd.")
+    loket = loket_of(request)
+    # A session that already ended (elsewhere, or by time) has nothing left to end: its cookie
+    # was cleared by load_page_session, and with it the CSRF token this form was sent with.
+    if signed_in(request, Role.CITIZEN):
+        await checked_form(request, loket)
+        await logout(request, loket)
+        flash(request, "U bent uitgelogd.")
+    return RedirectResponse("/burger/inloggen", status_code=303)
+
+
+@router.post("/overal-uitloggen")
+async def logout_everywhere_submit(request: Request) -> Response:
+    """Sign out in every browser and on every device (a lost laptop, a shared computer)."""
+    loket = loket_of(request)
+    principal = citizen_principal(request, loket)
+    await checked_form(request, loket)
+    await logout_everywhere(request, loket, principal.sub)
+    flash(request, "U bent uitgelogd op alle apparaten en in alle browsers.")
     return RedirectResponse("/burger/inloggen", status_code=303)
 
 

@@ -12,7 +12,7 @@ import json
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -37,9 +37,18 @@ from gateway.integrity import jobs_of
 from gateway.patterns import PATTERN_TITLES_NL, all_findings
 from gateway.tracing import TraceContext
 from gateway.web.rendering import error_text_nl, render
-from gateway.web.session import checked_form, flash, login, logout, officer_principal
+from gateway.web.session import (
+    checked_form,
+    flash,
+    load_page_session,
+    login,
+    logout,
+    logout_everywhere,
+    officer_principal,
+    signed_in,
+)
 
-router = APIRouter(prefix="/fg", include_in_schema=False)
+router = APIRouter(prefix="/fg", include_in_schema=False, dependencies=[Depends(load_page_session)])
 
 AREA = "fg"
 PAGE_SIZE = 25
@@ -82,15 +91,30 @@ async def login_submit(request: Request) -> Response:
     if not loket.settings.dev_issuer or officer is None or form.get("role") != Role.PRIVACY_OFFICER.value:
         flash(request, "Kies een rol om in te loggen.", "error")
         return RedirectResponse("/fg/inloggen", status_code=303)
-    login(request, role=Role.PRIVACY_OFFICER, sub=officer[0], name=officer[1])
+    await login(request, loket, role=Role.PRIVACY_OFFICER, sub=officer[0], name=officer[1])
     return RedirectResponse("/fg/zoeken", status_code=303)
 
 
 @router.post("/uitloggen")
 async def logout_submit(request: Request) -> Response:
-    await checked_form(request, loket_of(request))
-    logout(request)
-    flash(request, "U bent uitgelogd.")
+    loket = loket_of(request)
+    # A session that already ended (elsewhere, or by time) has nothing left to end: its cookie
+    # was cleared by load_page_session, and with it the CSRF token this form was sent with.
+    if signed_in(request, Role.PRIVACY_OFFICER):
+        await checked_form(request, loket)
+        await logout(request, loket)
+        flash(request, "U bent uitgelogd.")
+    return RedirectResponse("/fg/inloggen", status_code=303)
+
+
+@router.post("/overal-uitloggen")
+async def logout_everywhere_submit(request: Request) -> Response:
+    """Sign out in every browser and on every device (a lost laptop, a shared computer)."""
+    loket = loket_of(request)
+    principal = officer_principal(request)
+    await checked_form(request, loket)
+    await logout_everywhere(request, loket, principal.sub)
+    flash(request, "U bent uitgelogd op alle apparaten en in alle browsers.")
     return RedirectResponse("/fg/inloggen", status_code=303)
 
 

@@ -1,10 +1,12 @@
 """Page sessions and CSRF for the citizen and FG pages.
 
-The session lives in Starlette's ``SessionMiddleware`` cookie: signed (itsdangerous), **not
-encrypted**. So it holds only what may be read by whoever holds the cookie: a random session
-id, the role and subject, a display name, the CSRF token, the citizen's keyed pseudonym, and the
-citizen's BSN *sealed* with the BSN vault (AES-256-GCM bound to the pseudonym) — never the BSN
-in clear. A stateless cookie keeps several gateway processes behind a load balancer working.
+The login lives on the server (gateway/web/page_sessions.py, table ``page_sessions``): sign-out
+and "sign out everywhere" revoke it there, so a copied cookie stops working. Starlette's
+``SessionMiddleware`` cookie is signed (itsdangerous), **not encrypted**, and holds only the
+random session id, the CSRF token, the display name and flash messages. The citizen's pseudonym
+and sealed BSN stay in the server row, never in the cookie; the BSN is never stored in clear.
+Each page request checks the session once (``load_page_session``, a router dependency): unknown,
+revoked, expired or idle means signed out and the cookie is cleared.
 
 CSRF: a synchronizer token per session, sent in every form as ``csrf_token`` and compared with
 ``hmac.compare_digest``; plus an Origin (or Referer) check against our own origin; plus
@@ -13,24 +15,35 @@ SameSite=Lax on the cookie. A login rotates the session id and the token (no fix
 
 from __future__ import annotations
 
-import base64
 import hmac
+import logging
 import secrets
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from gateway.auth import Principal, Role
 from gateway.context import Loket
+from gateway.web import page_sessions
+from gateway.web.page_sessions import LiveSession, SessionLimits
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "loket_session"
-#: Sliding idle timeout: the cookie is re-signed on every response while the session lives.
+# The session limits are constants here, not Settings fields (gateway/settings.py is owned
+# elsewhere); promote them to LOKET_* settings when that file is free.
+#: Sliding idle timeout: a session without a page request for this long is ended on the server
+#: (and the cookie, re-signed on every response, expires after it too).
 SESSION_IDLE_S = 30 * 60
 #: Absolute limit on one login, whatever the activity.
 SESSION_ABSOLUTE_S = 8 * 60 * 60
+#: ``last_seen_at`` is written at most once per this many seconds per session.
+SESSION_TOUCH_EVERY_S = 60
+SESSION_LIMITS = SessionLimits(idle_s=SESSION_IDLE_S, absolute_s=SESSION_ABSOLUTE_S,
+                               touch_every_s=SESSION_TOUCH_EVERY_S)
 CSRF_FIELD = "csrf_token"
 MAX_FORM_FIELDS = 64
 
@@ -105,25 +118,49 @@ async def checked_form(request: Request, loket: Loket) -> FormData:
     return form
 
 
-def login(request: Request, *, role: Role, sub: str, name: str, pseudonym: str | None = None,
-          sealed_bsn: bytes | None = None) -> None:
-    """Start a fresh session (new id, new CSRF token): nothing from before the login survives."""
-    request.session.clear()
-    request.session.update({
-        "sid": secrets.token_urlsafe(16),
-        "role": role.value,
-        "sub": sub,
-        "name": name,
-        "since": int(time.time()),
-        "csrf": secrets.token_urlsafe(32),
-    })
-    if pseudonym is not None and sealed_bsn is not None:
-        request.session["pseudonym"] = pseudonym
-        request.session["bsn_sealed"] = base64.b64encode(sealed_bsn).decode("ascii")
+async def load_page_session(request: Request) -> None:
+    """Router dependency of ``/burger`` and ``/fg``: look the cookie's session id up once per
+    request and keep the answer in ``request.state.page_session``. A session that ended (or an
+    id we never issued) signs the browser out: the cookie is cleared and the page redirects to
+    its login as for anyone not logged in."""
+    request.state.page_session = None
+    session_id = request.session.get("sid")
+    if session_id is None:
+        return
+    loket: Loket = request.app.state.loket
+    result = await anyio.to_thread.run_sync(page_sessions.lookup, loket.sessions, session_id,
+                                            page_sessions.utcnow(), SESSION_LIMITS)
+    if result.session is None:
+        log.info("page session not accepted: %s", result.ended)
+        request.session.clear()
+        return
+    request.state.page_session = result.session
 
 
-def logout(request: Request) -> None:
+async def login(request: Request, loket: Loket, *, role: Role, sub: str, name: str,
+                pseudonym: str | None = None, sealed_bsn: bytes | None = None) -> None:
+    """Start a fresh session (new id, new CSRF token): nothing from before the login survives,
+    and the browser's previous server session, if any, is revoked."""
+    previous = request.session.get("sid")
+    session_id = await anyio.to_thread.run_sync(lambda: page_sessions.start(
+        loket.sessions, sub=sub, role=role.value, now=page_sessions.utcnow(), limits=SESSION_LIMITS,
+        pseudonym=pseudonym, bsn_sealed=sealed_bsn, replaces=previous))
     request.session.clear()
+    request.session.update({"sid": session_id, "name": name, "csrf": secrets.token_urlsafe(32)})
+
+
+async def logout(request: Request, loket: Loket) -> None:
+    """End this browser's session on the server, then clear the cookie."""
+    session_id = request.session.get("sid")
+    await anyio.to_thread.run_sync(page_sessions.revoke, loket.sessions, session_id, page_sessions.utcnow())
+    request.session.clear()
+
+
+async def logout_everywhere(request: Request, loket: Loket, sub: str) -> int:
+    """End every session of ``sub`` (all browsers and devices), this one included."""
+    n = await anyio.to_thread.run_sync(page_sessions.revoke_subject, loket.sessions, sub, page_sessions.utcnow())
+    request.session.clear()
+    return n
 
 
 def flash(request: Request, message: str, kind: str = "ok") -> None:
@@ -136,20 +173,27 @@ def pop_flash(request: Request) -> list[dict[str, Any]]:
     return list(request.session.pop("flash", []) or [])
 
 
-def _current(request: Request, role: Role) -> dict[str, Any] | None:
-    s = request.session
-    if s.get("role") != role.value or not isinstance(s.get("sub"), str):
+def _current(request: Request, role: Role) -> LiveSession | None:
+    """The session checked by ``load_page_session`` for this request, if it is of ``role``.
+    Without that check (no dependency ran) nobody is logged in: fail closed."""
+    s = getattr(request.state, "page_session", None)
+    if not isinstance(s, LiveSession) or s.role != role.value:
         return None
-    since = s.get("since")
-    if not isinstance(since, int) or time.time() - since > SESSION_ABSOLUTE_S:
-        s.clear()
-        return None
-    return dict(s)
+    return s
+
+
+def signed_in(request: Request, role: Role) -> bool:
+    return _current(request, role) is not None
 
 
 def current_role(request: Request) -> str | None:
-    role = request.session.get("role")
-    return role if isinstance(role, str) else None
+    s = getattr(request.state, "page_session", None)
+    return s.role if isinstance(s, LiveSession) else None
+
+
+def _name(request: Request) -> str:
+    name = request.session.get("name")
+    return name if isinstance(name, str) else ""
 
 
 def citizen_principal(request: Request, loket: Loket) -> Principal:
@@ -158,17 +202,18 @@ def citizen_principal(request: Request, loket: Loket) -> Principal:
     if s is None:
         raise LoginRequired("burger")
     try:
-        sealed = base64.b64decode(str(s["bsn_sealed"]), validate=True)
-        bsn = loket.vault.open(sealed, str(s["pseudonym"]))
+        if s.bsn_sealed is None or s.pseudonym is None:
+            raise ValueError("citizen session without a sealed BSN")
+        bsn = loket.vault.open(s.bsn_sealed, s.pseudonym)
     except Exception:  # noqa: BLE001 -- any unsealing failure means: log in again
-        # A cookie signed with our key but sealed with another vault key (key rotation).
+        # A session sealed with another vault key (key rotation).
         request.session.clear()
         raise LoginRequired("burger") from None
-    return Principal(sub=str(s["sub"]), role=Role.CITIZEN, name=str(s.get("name") or ""), bsn=bsn)
+    return Principal(sub=s.sub, role=Role.CITIZEN, name=_name(request), bsn=bsn)
 
 
 def officer_principal(request: Request) -> Principal:
     s = _current(request, Role.PRIVACY_OFFICER)
     if s is None:
         raise LoginRequired("fg")
-    return Principal(sub=str(s["sub"]), role=Role.PRIVACY_OFFICER, name=str(s.get("name") or ""))
+    return Principal(sub=s.sub, role=Role.PRIVACY_OFFICER, name=_name(request))
