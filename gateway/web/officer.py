@@ -193,10 +193,6 @@ async def export_submit(request: Request) -> Response:
     return await logged_export(loket, principal, _trace(request), query, fmt)
 
 
-def _trace(request: Request) -> TraceContext:
-    return TraceContext.from_header(request.headers.get("traceparent"))
-
-
 @router.get("/records/{index}", response_class=HTMLResponse)
 async def record_page(request: Request, index: Annotated[int, Path(ge=0)]) -> Response:
     loket = loket_of(request)

@@ -20,8 +20,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, or_, update
+from sqlalchemy import ColumnElement, CursorResult, Delete, Update, delete, or_, update
+from sqlalchemy.orm import Session
 
 from gateway.db import SessionFactory
 from gateway.models import PageSession
@@ -97,6 +99,11 @@ def _ended_clause(now: datetime, limits: SessionLimits) -> ColumnElement[bool]:
                PageSession.last_seen_at < now - timedelta(seconds=limits.idle_s))
 
 
+def _changed(s: Session, statement: Update | Delete) -> int:
+    """Rows an UPDATE or DELETE touched."""
+    return int(cast(CursorResult[Any], s.execute(statement)).rowcount)
+
+
 def start(sessions: SessionFactory, *, sub: str, role: str, now: datetime, limits: SessionLimits,
           pseudonym: str | None = None, bsn_sealed: bytes | None = None,
           replaces: object = None) -> str:
@@ -104,7 +111,7 @@ def start(sessions: SessionFactory, *, sub: str, role: str, now: datetime, limit
     session id the browser had before, revoked in the same transaction. Ended rows are purged."""
     session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
     with sessions.begin() as s:
-        purged = s.execute(delete(PageSession).where(_ended_clause(now, limits))).rowcount
+        purged = _changed(s, delete(PageSession).where(_ended_clause(now, limits)))
         if isinstance(replaces, str) and 0 < len(replaces) <= MAX_SESSION_ID_CHARS:
             s.execute(update(PageSession)
                       .where(PageSession.id_sha256 == hash_session_id(replaces), PageSession.revoked_at.is_(None))
@@ -137,27 +144,25 @@ def revoke(sessions: SessionFactory, session_id: object, now: datetime) -> bool:
     if not isinstance(session_id, str) or not 0 < len(session_id) <= MAX_SESSION_ID_CHARS:
         return False
     with sessions.begin() as s:
-        n = s.execute(update(PageSession)
-                      .where(PageSession.id_sha256 == hash_session_id(session_id),
-                             PageSession.revoked_at.is_(None))
-                      .values(revoked_at=now)).rowcount
+        n = _changed(s, update(PageSession)
+                     .where(PageSession.id_sha256 == hash_session_id(session_id), PageSession.revoked_at.is_(None))
+                     .values(revoked_at=now))
     return bool(n)
 
 
 def revoke_subject(sessions: SessionFactory, sub: str, now: datetime) -> int:
     """End every session of one subject, in every browser; returns how many were live."""
     with sessions.begin() as s:
-        n = int(s.execute(update(PageSession)
-                          .where(PageSession.sub == sub, PageSession.revoked_at.is_(None))
-                          .values(revoked_at=now)).rowcount)
+        n = _changed(s, update(PageSession)
+                     .where(PageSession.sub == sub, PageSession.revoked_at.is_(None))
+                     .values(revoked_at=now))
     log.info("revoked %d page sessions of %s", n, sub)
     return n
 
 
 def revoke_all(sessions: SessionFactory, now: datetime) -> int:
     with sessions.begin() as s:
-        n = int(s.execute(update(PageSession).where(PageSession.revoked_at.is_(None))
-                          .values(revoked_at=now)).rowcount)
+        n = _changed(s, update(PageSession).where(PageSession.revoked_at.is_(None)).values(revoked_at=now))
     log.info("revoked all %d page sessions", n)
     return n
 
@@ -165,4 +170,4 @@ def revoke_all(sessions: SessionFactory, now: datetime) -> int:
 def purge(sessions: SessionFactory, now: datetime, limits: SessionLimits) -> int:
     """Delete revoked, expired and idle-ended rows; returns how many."""
     with sessions.begin() as s:
-        return int(s.execute(delete(PageSession).where(_ended_clause(now, limits))).rowcount)
+        return _changed(s, delete(PageSession).where(_ended_clause(now, limits)))
