@@ -1,4 +1,4 @@
-"""`loket audit …`: verify, export, pubkey, checkpoint, prove, verify-proof.
+"""`loket audit …`: verify, export, pubkey, checkpoint, rotate-key, prove, verify-proof.
 
 Mounted by gateway/cli.py as ``loket audit``. Settings, engine and keys are built inside each
 command, never at import. Exit codes: 0 verified/ok, 1 integrity failure (tampering — the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,13 +19,15 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from audit.checkpoint import NoteVerifier
+from audit.checkpoint import NoteVerifier, Verifier
 from audit.log import AuditFilter, AuditLog
 from audit.record import AuditEventKind, utc_timestamp
-from audit.verify import load_proof_bundle, read_verifier, verify_export_file, verify_proof_bundle
+from audit.verify import load_proof_bundle, read_verifiers, verify_export_file, verify_proof_bundle
 from gateway.errors import BadInput, IntegrityError, LoketError
 
 audit_app = typer.Typer(name="audit", help="The verifiable audit log.", no_args_is_help=True)
@@ -69,9 +72,9 @@ def open_log_from_settings(*, require_key: bool) -> AuditLog:
     return audit_log_for(s, create_db_engine(s.resolved_database_url()), key)
 
 
-def _verifier(pubkey: str | None, log: AuditLog | None = None) -> NoteVerifier:
+def _verifier(pubkey: list[str] | None, log: AuditLog | None = None) -> Verifier:
     if pubkey:
-        return read_verifier(pubkey)
+        return read_verifiers(pubkey)
     if log is None:
         log = open_log_from_settings(require_key=False)
     if log.verifier is None:
@@ -108,7 +111,11 @@ def _time(value: str | None, name: str) -> str | None:
 
 
 PubkeyOpt = Annotated[
-    str | None, typer.Option("--pubkey", help="Verifier key (C2SP vkey) or a file holding it.")
+    list[str] | None,
+    typer.Option(
+        "--pubkey",
+        help="Verifier key (C2SP vkey) or a file holding it; repeat it to also trust retired keys.",
+    ),
 ]
 
 
@@ -220,6 +227,96 @@ def checkpoint_cmd() -> None:
     with _errors():
         signed = open_log_from_settings(require_key=True).checkpoint(force=True)
         sys.stdout.write(signed.note)
+
+
+def _write_new_key(path: Path, key: Ed25519PrivateKey) -> Path:
+    """Write ``key`` (PEM, mode 0600) to a fresh temporary file beside ``path``; the caller
+    moves it into place once the transition checkpoint is committed."""
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _install_key(tmp: Path, path: Path, *, force: bool) -> None:
+    if force:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # fails if the path exists: never replaces a key file unasked
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@audit_app.command("rotate-key")
+def rotate_key_cmd(
+    new_key: Annotated[
+        Path, typer.Option("--new-key", help="Where to write the new Ed25519 signing key (PEM, 0600).")
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the file at --new-key if it exists.")
+    ] = False,
+) -> None:
+    """Rotate the checkpoint signing key: write a new key, sign a transition checkpoint with
+    the old and the new key, and print the old verifier key to add to the retired keys."""
+    from gateway.context import signing_key_path
+    from gateway.settings import Settings
+
+    with _errors():
+        if new_key.exists() and not force:
+            raise BadInput(f"{new_key} already exists; refusing to overwrite a key file (use --force)")
+        if new_key.is_dir():
+            raise BadInput(f"{new_key} is a directory")
+        if not new_key.parent.is_dir():
+            raise BadInput(f"directory {new_key.parent} does not exist")
+        settings = Settings()
+        log = open_log_from_settings(require_key=True)
+        assert log.verifier is not None and log.verifier.current is not None
+        old = log.verifier.current
+        key = Ed25519PrivateKey.generate()
+        new = NoteVerifier.for_private_key(log.key_name, key)
+        tmp = _write_new_key(new_key, key)
+        try:
+            signed = log.rotate_key(key)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # no transition was signed: the new key must not exist
+            raise
+        try:
+            _install_key(tmp, new_key, force=force)
+        except OSError as e:
+            raise BadInput(
+                f"the transition checkpoint is signed, but the new key could not be written to "
+                f"{new_key} ({e.strerror}); it is at {tmp}: move it there yourself"
+            ) from e
+        retired = [*settings.retired_audit_vkeys, old.vkey()]
+        typer.echo(f"wrote the new signing key to {new_key} (mode 0600), key id {new.key_id.hex()}")
+        typer.echo(
+            f"signed transition checkpoint at tree size {signed.tree_size} with the old key "
+            f"(key id {old.key_id.hex()}) and the new key (key id {new.key_id.hex()})"
+        )
+        typer.echo("")
+        typer.echo("retired verifier key (add it to LOKET_RETIRED_AUDIT_VKEYS):")
+        typer.echo(f"  {old.vkey()}")
+        typer.echo("new verifier key (published at /.well-known/loket-audit-key after the restart):")
+        typer.echo(f"  {new.vkey()}")
+        typer.echo("")
+        typer.echo("next, for every gateway process:")
+        typer.echo(f"  LOKET_SIGNING_KEY_PATH={new_key.resolve()}")
+        typer.echo(f"  LOKET_RETIRED_AUDIT_VKEYS='{json.dumps(retired)}'")
+        if new_key.resolve() != signing_key_path(settings).resolve():
+            typer.echo(f"then restart them; keep the old key file {signing_key_path(settings)} offline or destroy it")
+        else:
+            typer.echo("then restart them (the old key file was replaced)")
 
 
 @audit_app.command("prove")

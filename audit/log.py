@@ -43,12 +43,19 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from audit import merkle
 from audit.checkpoint import (
+    KEY_ROTATION_EXTENSION,
     Checkpoint,
+    KeyTransition,
     NoteVerifier,
     SignedCheckpoint,
+    TrustedKeys,
+    Verifier,
     open_checkpoint,
+    open_checkpoints,
+    open_transition,
     parse_checkpoint_body,
-    sign_checkpoint,
+    sign_checkpoint_with,
+    transition_checkpoint,
 )
 from audit.merkle import ConsistencyProof, InclusionProof, NodeId, ProofError
 from audit.models import (
@@ -245,6 +252,7 @@ class AuditLog:
         checkpoint_every_s: float = 5.0,
         max_batch: int = 256,
         subtree_cache_entries: int = 32_768,
+        retired_keys: Sequence[NoteVerifier] = (),
     ) -> None:
         if checkpoint_every_records < 1 or checkpoint_every_s <= 0 or not 1 <= max_batch <= 10_000:
             raise ValueError("checkpoint intervals and batch size must be positive")
@@ -258,8 +266,12 @@ class AuditLog:
         self.checkpoint_every_s = checkpoint_every_s
         self.max_batch = max_batch
         self._signing_key = signing_key
-        self.verifier: NoteVerifier | None = (
-            NoteVerifier.for_private_key(key_name, signing_key) if signing_key is not None else None
+        # The keys checkpoints of this log are verified with: the current (signing) key and the
+        # retired keys earlier checkpoints were signed with (see ``rotate_key``).
+        self.verifier: TrustedKeys | None = (
+            TrustedKeys(NoteVerifier.for_private_key(key_name, signing_key), tuple(retired_keys))
+            if signing_key is not None
+            else None
         )
         self._dialect = engine.dialect.name
         self._queue: deque[_Pending] = deque()
@@ -470,9 +482,28 @@ class AuditLog:
     def checkpoint(self, force: bool = False) -> SignedCheckpoint:
         """Return the latest checkpoint, signing a new one for the current tree if it grew and
         ``force`` is set or one is due. Never signs a tree inconsistent with the last one."""
+        return self._sign(force=force, new_key=None)
+
+    def rotate_key(self, new_key: Ed25519PrivateKey) -> SignedCheckpoint:
+        """Sign a transition checkpoint for the current tree with the current key *and*
+        ``new_key``; its extension line names both vkeys (audit.checkpoint.transition_checkpoint).
+
+        The same checks as :meth:`checkpoint` run first (the last checkpoint verifies with a
+        trusted key, the tree is consistent with it). If the last checkpoint already covers the
+        current tree, its stored note is replaced by the transition note: same origin, size and
+        root, so the replaced note stays a valid, consistent checkpoint for whoever holds it.
+        This log object keeps signing with its current key; open the log with ``new_key`` (and
+        the old vkey among the retired keys) to sign with the new one.
+        """
+        if self.verifier is not None and self.verifier.current is not None:
+            if NoteVerifier.for_private_key(self.key_name, new_key).key_id == self.verifier.current.key_id:
+                raise ValueError("the new key is the current key")
+        return self._sign(force=True, new_key=new_key)
+
+    def _sign(self, *, force: bool, new_key: Ed25519PrivateKey | None) -> SignedCheckpoint:
         if self._signing_key is None:
             raise RuntimeError("this AuditLog has no signing key; it cannot sign checkpoints")
-        assert self.verifier is not None
+        assert self.verifier is not None and self.verifier.current is not None
         try:
             with self._locked() as conn:
                 size, root, _ = self._read_head(conn, lock=True)
@@ -487,6 +518,8 @@ class AuditLog:
                 ).first()
                 last: Checkpoint | None = None
                 if last_row is not None:
+                    # Any trusted key, current or retired: a log keeps growing across rotations,
+                    # and the consistency check below still ties the new tree to this one.
                     last = open_checkpoint(last_row.note, self.verifier, origin=self.origin)
                     if last.tree_size > size:
                         raise IntegrityError(
@@ -497,9 +530,12 @@ class AuditLog:
                             raise IntegrityError(
                                 f"log head root differs from the signed checkpoint at size {size}"
                             )
-                        self._note_checkpoint(size)
-                        return SignedCheckpoint(last, last_row.note)
-                    if not force and not self._due(size, last.tree_size, last_row.created_at):
+                        if new_key is None:
+                            self._note_checkpoint(size)
+                            return SignedCheckpoint(last, last_row.note)
+                    elif new_key is None and not force and not self._due(
+                        size, last.tree_size, last_row.created_at
+                    ):
                         return SignedCheckpoint(last, last_row.note)
                 # Recompute the root from stored subtrees; it must match the head.
                 plan = (merkle.root_plan(size),) if size else ()
@@ -511,7 +547,7 @@ class AuditLog:
                     raise IntegrityError(
                         f"stored subtrees do not reproduce the head root at size {size}"
                     )
-                if last is not None:
+                if last is not None and last.tree_size < size:
                     proof = self._consistency_hashes(conn, last.tree_size, size)
                     try:
                         merkle.verify_consistency(last.tree_size, size, last.root_hash, root, proof)
@@ -520,20 +556,53 @@ class AuditLog:
                             f"refusing to sign: tree at size {size} is not consistent with "
                             f"the signed checkpoint at size {last.tree_size}"
                         ) from e
-                signed = sign_checkpoint(
-                    Checkpoint(self.origin, size, root), self._signing_key, self.key_name
-                )
-                conn.execute(
-                    insert(audit_checkpoints).values(
-                        tree_size=size, root_hash=root, note=signed.note, created_at=utc_timestamp()
+                signers = [(self._signing_key, self.key_name)]
+                if new_key is None:
+                    body = Checkpoint(self.origin, size, root)
+                else:
+                    body = transition_checkpoint(
+                        self.origin,
+                        size,
+                        root,
+                        self.verifier.current,
+                        NoteVerifier.for_private_key(self.key_name, new_key),
                     )
-                )
+                    signers.append((new_key, self.key_name))
+                signed = sign_checkpoint_with(body, signers)
+                if last is not None and last.tree_size == size:  # a transition at a signed size
+                    conn.execute(
+                        update(audit_checkpoints)
+                        .where(audit_checkpoints.c.tree_size == size)
+                        .values(note=signed.note, created_at=utc_timestamp())
+                    )
+                else:
+                    conn.execute(
+                        insert(audit_checkpoints).values(
+                            tree_size=size, root_hash=root, note=signed.note, created_at=utc_timestamp()
+                        )
+                    )
         except IntegrityError:
             raise
         except Exception as e:
             raise AuditWriteError("audit checkpoint could not be written") from e
         self._note_checkpoint(size)
         return signed
+
+    def key_transitions(self) -> list[KeyTransition]:
+        """The log's transition checkpoints (key rotations), oldest first, signatures checked."""
+        q = (
+            select(audit_checkpoints.c.note)
+            .where(audit_checkpoints.c.note.contains("\n" + KEY_ROTATION_EXTENSION + " ", autoescape=True))
+            .order_by(audit_checkpoints.c.tree_size)
+        )
+        with self.engine.connect() as conn:
+            notes = [str(n) for n in conn.execute(q).scalars()]
+        out = []
+        for note in notes:
+            t = open_transition(note, origin=self.origin)
+            if t is not None:
+                out.append(t)
+        return out
 
     def _due(self, size: int, last_size: int, last_created_at: str) -> bool:
         if size - last_size >= self.checkpoint_every_records:
@@ -718,15 +787,18 @@ class AuditLog:
     # --- verification of the database itself ------------------------------------------------
 
     def verify(
-        self, verifier: NoteVerifier | None = None, *, progress: Callable[[int], None] | None = None
+        self, verifier: Verifier | None = None, *, progress: Callable[[int], None] | None = None
     ) -> VerifyReport:
         """Recompute the whole log from the database: every leaf hash, the root at every signed
-        checkpoint and at the head; raise IntegrityError naming the record or checkpoint."""
+        checkpoint and at the head; raise IntegrityError naming the record or checkpoint.
+
+        Checkpoints verify with ``verifier`` (default: this log's current and retired keys) and
+        the keys its transition checkpoints link to them (audit.checkpoint.KeyChain)."""
         v = verifier or self.verifier
         if v is None:
             raise RuntimeError("verify() needs a verifier key")
         started = time.perf_counter()
-        checkpoints = [open_checkpoint(note, v, origin=self.origin) for note in self.checkpoints()]
+        checkpoints = open_checkpoints(self.checkpoints(), v, origin=self.origin)
         head = self.head()
 
         def leaves() -> Iterator[tuple[int, bytes, bytes | None]]:

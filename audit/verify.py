@@ -23,7 +23,7 @@ from typing import IO, Any
 import rfc8785
 
 from audit import merkle
-from audit.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
+from audit.checkpoint import Checkpoint, KeyChain, NoteVerifier, TrustedKeys, Verifier, open_checkpoint
 from audit.record import LEAF_FORMAT, LEAF_PREFIX, AuditRecord
 from gateway.errors import BadInput, IntegrityError
 
@@ -248,7 +248,7 @@ def _json_line(line: bytes, line_no: int, what: str) -> dict[str, Any]:
 
 def verify_export(
     stream: IO[bytes],
-    verifier: NoteVerifier,
+    verifier: Verifier,
     *,
     trusted_checkpoints: Sequence[str] = (),
     origin: str | None = None,
@@ -260,6 +260,9 @@ def verify_export(
     ``trusted_checkpoints`` are notes obtained elsewhere (the gateway's published checkpoint,
     a citizen's proof bundle): they must verify and match the export too, which is how a
     truncation that also removed the trailing checkpoints is caught.
+
+    ``verifier`` is one key or a set (current + retired); the export's transition checkpoints
+    link further keys by the rule of audit.checkpoint.KeyChain.
     """
     started = time.perf_counter()
     header_line = stream.readline(MAX_EXPORT_LINE_BYTES)
@@ -279,18 +282,24 @@ def verify_export(
     want_origin = origin if origin is not None else header.get("origin")
     if not isinstance(want_origin, str):
         raise IntegrityError("export line 1: header has no origin")
-    checkpoints: list[Checkpoint] = []
+    notes: list[str] = []
     for i in range(n_cps):
         line_no = 2 + i
         obj = _json_line(stream.readline(MAX_EXPORT_LINE_BYTES), line_no, "a checkpoint line")
         note = obj.get("checkpoint")
         if not isinstance(note, str) or set(obj) != {"checkpoint"}:
             raise IntegrityError(f"export line {line_no}: expected a checkpoint line")
+        notes.append(note)
+    try:
+        chain = KeyChain.for_notes(notes, verifier, origin=want_origin)
+    except IntegrityError as e:
+        raise IntegrityError(f"export checkpoints: {e}") from e
+    checkpoints: list[Checkpoint] = []
+    for i, note in enumerate(notes):
         try:
-            cp = open_checkpoint(note, verifier, origin=want_origin)
+            checkpoints.append(chain.open(note, origin=want_origin))
         except IntegrityError as e:
-            raise IntegrityError(f"export line {line_no}: {e}") from e
-        checkpoints.append(cp)
+            raise IntegrityError(f"export line {2 + i}: {e}") from e
     if not checkpoints:
         raise IntegrityError("export has no signed checkpoint: nothing vouches for its records")
     sizes = [cp.tree_size for cp in checkpoints]
@@ -302,7 +311,7 @@ def verify_export(
             "but the last signed checkpoint must cover exactly the exported records"
         )
     for note in trusted_checkpoints:
-        cp = open_checkpoint(note, verifier, origin=want_origin)
+        cp = chain.open(note, origin=want_origin)
         if cp.tree_size > tree_size:
             raise IntegrityError(
                 f"checkpoint at tree size {cp.tree_size} (trusted) is beyond the export's "
@@ -320,7 +329,7 @@ def verify_export(
     return VerifyReport(size, root, len(checkpoints), want_origin, time.perf_counter() - started)
 
 
-def verify_export_file(path: str, verifier: NoteVerifier, **kwargs: Any) -> VerifyReport:
+def verify_export_file(path: str, verifier: Verifier, **kwargs: Any) -> VerifyReport:
     with open(path, "rb", buffering=EXPORT_READ_BUFFER_BYTES) as f:
         return verify_export(f, verifier, **kwargs)
 
@@ -341,13 +350,15 @@ def _unhex(value: object, what: str) -> bytes:
 
 
 def verify_proof_bundle(
-    bundle: Mapping[str, Any], verifier: NoteVerifier, *, origin: str | None = None
+    bundle: Mapping[str, Any], verifier: Verifier, *, origin: str | None = None
 ) -> ProofReport:
     """Verify a single-record proof bundle (format ``loket-audit-proof-v1``, see audit.export).
 
     The record is re-encoded canonically (RFC 8785) into its leaf, its inclusion proof
     (RFC 9162 §2.1.3.2) must lead to the root of the signed checkpoint, and the checkpoint
-    must carry a valid signature by ``verifier`` — the bundle's own ``vkey`` is never trusted.
+    must carry a valid signature by ``verifier`` (one key, or current + retired keys) — the
+    bundle's own ``vkey`` is never trusted. A bundle holds one checkpoint, so no transition
+    links keys here: a pre-rotation bundle needs the retired key.
     """
     if bundle.get("format") != PROOF_FORMAT:
         raise IntegrityError(f"not a {PROOF_FORMAT} bundle")
@@ -417,3 +428,11 @@ def read_verifier(value: str) -> NoteVerifier:
         raise BadInput(
             f"not a usable verifier key (expected <name>+<hex id>+<base64 key>): {e}"
         ) from e
+
+
+def read_verifiers(values: Sequence[str]) -> TrustedKeys:
+    """Verifier keys given inline or as files: the first is the current key, the rest retired."""
+    if not values:
+        raise BadInput("no verifier key given")
+    keys = [read_verifier(v) for v in values]
+    return TrustedKeys(keys[0], tuple(keys[1:]))

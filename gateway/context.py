@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from adapters.catalog import Catalog, load_catalog
 from adapters.registry import build_adapters
+from audit.checkpoint import NoteVerifier
 from audit.log import AuditLog
 from audit.pseudonym import HmacPseudonymiser
 from gateway import migrate
@@ -81,9 +82,32 @@ def signing_key(settings: Settings) -> Ed25519PrivateKey:
     return load_ed25519(signing_key_path(settings), create=settings.demo)
 
 
+def retired_verifiers(settings: Settings) -> tuple[NoteVerifier, ...]:
+    """The retired checkpoint verifier keys (LOKET_RETIRED_AUDIT_VKEYS), each checked: a C2SP
+    Ed25519 vkey whose key id matches, named like the log's checkpoints (the log origin)."""
+    out = []
+    for n, vkey in enumerate(settings.retired_audit_vkeys, start=1):
+        try:
+            verifier = NoteVerifier.from_vkey(vkey)
+        except ValueError as e:
+            raise ConfigurationError(
+                f"LOKET_RETIRED_AUDIT_VKEYS entry {n} is not a usable verifier key "
+                f"(expected <name>+<hex key id>+<base64 key>): {e}"
+            ) from e
+        if verifier.name != settings.log_origin:
+            raise ConfigurationError(
+                f"LOKET_RETIRED_AUDIT_VKEYS entry {n} (key id {verifier.key_id.hex()}) is for key "
+                f"name {verifier.name!r}, but this log's checkpoints are signed as "
+                f"{settings.log_origin!r} (LOKET_LOG_ORIGIN)"
+            )
+        out.append(verifier)
+    return tuple(out)
+
+
 def audit_log_for(settings: Settings, engine: Engine, key: Ed25519PrivateKey | None) -> AuditLog:
     """The one way to open the audit log from settings (the gateway and `loket audit` alike), so
-    the origin and key name of every checkpoint match the published verifier key."""
+    the origin and key name of every checkpoint match the published verifier key, and earlier
+    checkpoints verify with the retired keys."""
     return AuditLog(
         engine,
         key,
@@ -91,6 +115,7 @@ def audit_log_for(settings: Settings, engine: Engine, key: Ed25519PrivateKey | N
         key_name=settings.log_origin,
         checkpoint_every_records=settings.checkpoint_every_records,
         checkpoint_every_s=settings.checkpoint_every_s,
+        retired_keys=retired_verifiers(settings),
     )
 
 

@@ -6,11 +6,12 @@ outside demo mode: ``loket demo`` generates them under the data dir on first run
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -49,6 +50,9 @@ class Settings(BaseSettings):
     log_origin: str = "loket.example/audit"
     checkpoint_every_records: int = 256
     checkpoint_every_s: float = 5.0
+    # Verifier keys (C2SP vkeys) the log signed with before a key rotation: JSON list or
+    # comma-separated. Checked at start-up (gateway.context.retired_verifiers).
+    retired_audit_vkeys: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Limits on untrusted input.
     max_justification_chars: int = 2000
@@ -60,6 +64,19 @@ class Settings(BaseSettings):
     secure_cookies: bool = True
 
     demo: bool = False
+
+    @field_validator("retired_audit_vkeys", mode="before")
+    @classmethod
+    def _split_vkeys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"LOKET_RETIRED_AUDIT_VKEYS is not a JSON list: {e}") from e
+            return [v.strip() for v in text.split(",") if v.strip()]
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:
