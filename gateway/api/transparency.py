@@ -1,5 +1,5 @@
-"""The log's public face, as a transparency log publishes it: the verifier key, the latest
-signed checkpoint, and consistency proofs between tree sizes. None of it holds personal data,
+"""The log's public face, as a transparency log publishes it: the verifier key (and the retired
+ones), the latest signed checkpoint, and consistency proofs between tree sizes. None of it holds personal data,
 so it needs no token: anyone can watch the log grow append-only."""
 
 from __future__ import annotations
@@ -21,6 +21,30 @@ router = APIRouter(tags=["transparency"])
 def audit_key(loket: LoketDep) -> str:
     """The C2SP verifier key (`name+keyid+key`) of the checkpoint signer; also `loket audit pubkey`."""
     return loket.audit.vkey() + "\n"
+
+
+@router.get("/.well-known/loket-audit-keys")
+async def audit_keys(loket: LoketDep) -> dict[str, Any]:
+    """Every verifier key of the log: the current one and the retired ones, each retired key
+    with the tree size of the transition checkpoint that retired it (null if the log holds
+    no such checkpoint, e.g. a key retired before transition checkpoints existed)."""
+    keys = loket.audit.verifier
+    if keys is None or keys.current is None:
+        raise NotFound("this gateway has no log key")
+    transitions = await anyio.to_thread.run_sync(loket.audit.key_transitions)
+    retired_at = {(t.old.name, t.old.key_id): t.tree_size for t in transitions}
+    return {
+        "origin": loket.audit.origin,
+        "keys": [
+            {"vkey": keys.current.vkey(), "key_id": keys.current.key_id.hex(), "status": "current",
+             "retired_at_tree_size": None},
+            *(
+                {"vkey": k.vkey(), "key_id": k.key_id.hex(), "status": "retired",
+                 "retired_at_tree_size": retired_at.get((k.name, k.key_id))}
+                for k in keys.retired
+            ),
+        ],
+    }
 
 
 @router.get("/v1/log/checkpoint", response_class=PlainTextResponse)
