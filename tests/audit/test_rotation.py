@@ -286,3 +286,45 @@ def test_rotation_refuses_the_current_key_and_a_tampered_tree(
     with pytest.raises(IntegrityError, match="refusing to sign|do not reproduce"):
         sqlite_log.rotate_key(Ed25519PrivateKey.generate())
     assert sorted(_notes(sqlite_engine)) == [8]
+
+
+def test_a_linked_key_vouches_only_for_its_side_of_the_transition(
+    rotated: dict[str, Any], sqlite_engine: Engine, make_record: MakeRecord,
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    old, new, log = rotated["old"], rotated["new"], rotated["log"]
+    # A checkpoint at 44 signed with the old key only (say, by a gateway not yet restarted).
+    log.append_many([make_record(i) for i in range(40, 44)])
+    root44 = log.head().root_hash
+    _insert_note(sqlite_engine, 44, root44,
+                 sign_checkpoint(Checkpoint(ORIGIN, 44, root44), signing_key, ORIGIN).note)
+    assert log.verify(TrustedKeys(new, (old,))).checkpoints_verified == 5  # retired: any size
+    with pytest.raises(IntegrityError, match=f"tree size 44 .*key id {old.key_id.hex()}"):
+        log.verify(TrustedKeys(new))  # linked through the transition at 20: sizes <= 20 only
+    # And the new key, learned by a verifier holding the old one, does not reach back before 20.
+    with sqlite_engine.begin() as conn:
+        conn.execute(delete(audit_checkpoints).where(audit_checkpoints.c.tree_size == 44))
+        root16 = conn.execute(select(audit_checkpoints.c.root_hash)
+                              .where(audit_checkpoints.c.tree_size == 16)).scalar_one()
+        conn.execute(update(audit_checkpoints).where(audit_checkpoints.c.tree_size == 16).values(
+            note=sign_checkpoint(Checkpoint(ORIGIN, 16, root16), rotated["new_key"], ORIGIN).note))
+    assert log.verify(TrustedKeys(new)).checkpoints_verified == 4
+    with pytest.raises(IntegrityError, match=f"tree size 16 .*key id {new.key_id.hex()}"):
+        log.verify(TrustedKeys(old))
+
+
+@pytest.mark.postgres
+def test_rotation_on_postgresql_replaces_the_note_and_the_log_keeps_verifying(
+    postgres_engine: Engine, make_log: MakeLog, make_record: MakeRecord,
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    make_log(postgres_engine).append_many([make_record(i) for i in range(16)])  # checkpoint at 16
+    new_key = Ed25519PrivateKey.generate()
+    make_log(postgres_engine).rotate_key(new_key)
+    log = make_log(postgres_engine, key=new_key, retired_keys=[_vk(signing_key)])
+    log.append_many([make_record(i) for i in range(16, 20)])
+    log.checkpoint(force=True)
+    assert sorted(_notes(postgres_engine)) == [16, 20]
+    assert open_transition(_notes(postgres_engine)[16], origin=ORIGIN) is not None
+    assert log.verify().checkpoints_verified == 2
+    assert log.verify(TrustedKeys(_vk(signing_key))).tree_size == 20
