@@ -67,6 +67,9 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
     from gateway.web import install_web  # citizen and FG pages (issue 8)
 
     install_web(app, loket)
+    from gateway.web.oidc import install_oidc  # production login for the pages, when configured
+
+    install_oidc(app, loket)
     if loket.dev_issuer_key is not None:
         app.include_router(meta.dev_router)
     return app

@@ -62,6 +62,19 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     secure_cookies: bool = True
+    # Production login (gateway/web/oidc.py): OpenID Connect providers for the citizen (a DigiD
+    # broker) and the privacy officer; unset means no OIDC routes.
+    oidc_citizen_metadata_url: str = ""
+    oidc_citizen_client_id: str = ""
+    oidc_citizen_client_secret: SecretStr | None = None
+    oidc_citizen_scope: str = "openid"
+    oidc_citizen_bsn_claim: str = "bsn"
+    oidc_officer_metadata_url: str = ""
+    oidc_officer_client_id: str = ""
+    oidc_officer_client_secret: SecretStr | None = None
+    oidc_officer_scope: str = "openid"
+    oidc_officer_role_claim: str = "roles"
+    oidc_officer_role_value: str = "loket-privacy-officer"
 
     demo: bool = False
 

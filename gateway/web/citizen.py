@@ -92,6 +92,7 @@ def login_page(request: Request) -> Response:
     loket = loket_of(request)
     return render(request, "burger/inloggen.html", {
         "title": "Inloggen", "dev": loket.settings.dev_issuer, "citizens": dev_citizens(loket),
+        "oidc": bool(loket.settings.oidc_citizen_metadata_url),
     }, area=AREA)
 
 

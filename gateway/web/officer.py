@@ -79,6 +79,7 @@ def login_page(request: Request) -> Response:
     loket = loket_of(request)
     return render(request, "fg/inloggen.html", {"title": "Inloggen voor de FG",
                                                 "dev": loket.settings.dev_issuer,
+                                                "oidc": bool(loket.settings.oidc_officer_metadata_url),
                                                 "officers": DEV_OFFICERS}, area=AREA)
 
 
