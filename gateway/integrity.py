@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from audit.checkpoint import SignedCheckpoint, open_checkpoint
+from audit.checkpoint import SignedCheckpoint, open_checkpoints
 from audit.log import AuditLog
 from audit.record import LEAF_PREFIX
 from audit.verify import verify_leaf_stream
@@ -76,8 +76,9 @@ def verify_full(log: AuditLog, job: VerifyJob | None = None) -> FullReport:
     head = log.head()
     if job is not None:
         job.total = head.tree_size
-    checkpoints = [open_checkpoint(note, log.verifier, origin=log.origin)
-                   for note in log.checkpoints(up_to=head.tree_size)]
+    # The whole chain at once, as `loket audit verify` does: a key-rotation transition links
+    # the old and the new key (audit/checkpoint.py, docs/security.md).
+    checkpoints = open_checkpoints(log.checkpoints(up_to=head.tree_size), log.verifier, origin=log.origin)
     size, root = verify_leaf_stream(_leaves(log, head.tree_size, progress=job), checkpoints,
                                     expected_size=head.tree_size)
     if root != head.root_hash:

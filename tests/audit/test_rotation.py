@@ -328,3 +328,15 @@ def test_rotation_on_postgresql_replaces_the_note_and_the_log_keeps_verifying(
     assert open_transition(_notes(postgres_engine)[16], origin=ORIGIN) is not None
     assert log.verify().checkpoints_verified == 2
     assert log.verify(TrustedKeys(_vk(signing_key))).tree_size == 20
+
+
+def test_the_fg_verify_now_follows_the_transition_like_the_offline_verifier(
+    rotated: dict[str, Any], sqlite_engine: Engine, make_log: MakeLog
+) -> None:
+    """gateway.integrity.verify_full (the FG's "verify now") on a gateway that knows only the new
+    key: the transition at 20 vouches for the old key's checkpoints at 16 and 20."""
+    from gateway.integrity import verify_full
+
+    only_new = make_log(sqlite_engine, key=rotated["new_key"])
+    report = verify_full(only_new)
+    assert (report.tree_size, report.checkpoints_verified) == (40, 4)
