@@ -3,8 +3,8 @@
 Full verification reads every leaf from the database and recomputes every leaf hash and the
 root at every signed checkpoint (``audit.verify.verify_leaf_stream``), then checks that the
 log head's root is the recomputed one. It runs in a background thread so a page can show
-progress; jobs live in this process's memory (a job started behind a load balancer is polled
-at the process that runs it — see docs/pages.md).
+progress; runs are kept in the database (``verify_runs``), so any gateway process can show a
+run another process is doing.
 """
 
 from __future__ import annotations
@@ -14,15 +14,35 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import delete, select, update
 
 from audit.checkpoint import SignedCheckpoint, open_checkpoints
 from audit.log import AuditLog
 from audit.record import LEAF_PREFIX
 from audit.verify import verify_leaf_stream
+from gateway.db import SessionFactory
 from gateway.errors import IntegrityError, NotFound
+from gateway.models import VerifyRun
+
+if TYPE_CHECKING:
+    from gateway.context import Loket
+
+
+class Progress(Protocol):
+    """Where ``verify_full`` reports how far it got."""
+
+    total: int
+    checked: int
 
 MAX_JOBS_KEPT = 20
 PROGRESS_EVERY_RECORDS = 256
+#: How often a run writes its progress to the database.
+PROGRESS_WRITE_EVERY_S = 0.5
+#: A running run without progress for this long belongs to a process that stopped.
+STALE_AFTER_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -59,7 +79,7 @@ class FullReport:
     elapsed_s: float
 
 
-def _leaves(log: AuditLog, stop: int, progress: VerifyJob | None = None) -> Iterator[tuple[int, bytes, bytes | None]]:
+def _leaves(log: AuditLog, stop: int, progress: Progress | None = None) -> Iterator[tuple[int, bytes, bytes | None]]:
     for n, stored in enumerate(log.iter_records(stop=stop), start=1):
         if not stored.leaf.startswith(LEAF_PREFIX):
             raise IntegrityError(f"record {stored.index}: not a loket-audit-v1 leaf")
@@ -68,7 +88,7 @@ def _leaves(log: AuditLog, stop: int, progress: VerifyJob | None = None) -> Iter
             progress.checked = n
 
 
-def verify_full(log: AuditLog, job: VerifyJob | None = None) -> FullReport:
+def verify_full(log: AuditLog, job: Progress | None = None) -> FullReport:
     """Recompute the whole log from its leaves; raise IntegrityError naming where it broke."""
     if log.verifier is None:
         raise IntegrityError("this gateway has no log key to verify checkpoints with")
@@ -90,6 +110,8 @@ def verify_full(log: AuditLog, job: VerifyJob | None = None) -> FullReport:
 
 @dataclass
 class VerifyJob:
+    """A run as the pages and the API show it (read from the database)."""
+
     id: str
     started_by: str
     total: int = 0
@@ -114,44 +136,105 @@ class VerifyJob:
         return out
 
 
-class VerifyJobs:
-    """In-memory registry of verification runs (one per process)."""
+class _Progress:
+    """What ``verify_full`` reports to (``total``, ``checked``), written to the run's row at most
+    every :data:`PROGRESS_WRITE_EVERY_S`: progress another process can read, without a database
+    write per 256 records."""
 
-    def __init__(self) -> None:
-        self._jobs: dict[str, VerifyJob] = {}
-        self._lock = threading.Lock()
+    def __init__(self, runs: VerifyRuns, run_id: str) -> None:
+        self._runs, self._id = runs, run_id
+        self._total = self._checked = 0
+        self._written_at = 0.0
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    @total.setter
+    def total(self, value: int) -> None:
+        self._total = value
+        self._write(force=True)
+
+    @property
+    def checked(self) -> int:
+        return self._checked
+
+    @checked.setter
+    def checked(self, value: int) -> None:
+        self._checked = value
+        self._write()
+
+    def _write(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._written_at >= PROGRESS_WRITE_EVERY_S:
+            self._written_at = now
+            self._runs.update(self._id, total=self._total, checked=self._checked)
+
+
+class VerifyRuns:
+    """The FG's verification runs, kept in the database (``verify_runs``) so that any gateway
+    process can show a run that another one started and is doing. A run whose process stopped
+    (no progress written for :data:`STALE_AFTER_S`) is reported as failed, never as running
+    forever and never as passed."""
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
 
     def start(self, log: AuditLog, started_by: str) -> VerifyJob:
-        job = VerifyJob(id=secrets.token_urlsafe(12), started_by=started_by)
-        with self._lock:
-            self._jobs[job.id] = job
-            for old in sorted(self._jobs.values(), key=lambda j: j.started_at)[:-MAX_JOBS_KEPT]:
-                self._jobs.pop(old.id, None)
-        threading.Thread(target=self._run, args=(log, job), daemon=True, name="loket-verify").start()
+        now = _utcnow()
+        run = VerifyRun(id=secrets.token_urlsafe(12), started_by=started_by, state="running",
+                        total=0, checked=0, started_at=now, updated_at=now)
+        with self._sessions.begin() as session:
+            session.add(run)
+            keep = select(VerifyRun.id).order_by(VerifyRun.started_at.desc()).limit(MAX_JOBS_KEPT)
+            session.flush()
+            session.execute(delete(VerifyRun).where(VerifyRun.id.not_in(keep.scalar_subquery())))
+        job = VerifyJob(id=run.id, started_by=started_by)
+        threading.Thread(target=self._run, args=(log, run.id), daemon=True, name="loket-verify").start()
         return job
 
-    @staticmethod
-    def _run(log: AuditLog, job: VerifyJob) -> None:
+    def _run(self, log: AuditLog, run_id: str) -> None:
+        progress = _Progress(self, run_id)
         try:
-            job.report = verify_full(log, job)
-            job.state = "ok"
+            report = verify_full(log, progress)
         except IntegrityError as e:
-            job.error = str(e)
-            job.state = "failed"
+            self.update(run_id, state="failed", error=str(e))
         except Exception as e:  # noqa: BLE001 -- a crash is a failed verification, never a silent pass
-            job.error = f"verificatie kon niet worden uitgevoerd ({type(e).__name__})"
-            job.state = "failed"
+            self.update(run_id, state="failed",
+                        error=f"verificatie kon niet worden uitgevoerd ({type(e).__name__})")
+        else:
+            self.update(run_id, state="ok", total=report.tree_size, checked=report.tree_size,
+                        tree_size=report.tree_size, checkpoints_verified=report.checkpoints_verified,
+                        root_hex=report.root_hex, elapsed_s=report.elapsed_s)
+
+    def update(self, run_id: str, **values: object) -> None:
+        with self._sessions.begin() as session:
+            session.execute(update(VerifyRun).where(VerifyRun.id == run_id)
+                            .values(updated_at=_utcnow(), **values))
 
     def get(self, job_id: str) -> VerifyJob:
-        job = self._jobs.get(job_id)
-        if job is None:
-            raise NotFound("no such verification run")
+        with self._sessions() as session:
+            run = session.get(VerifyRun, job_id)
+            if run is None:
+                raise NotFound("no such verification run")
+            job = VerifyJob(id=run.id, started_by=run.started_by, total=run.total, checked=run.checked,
+                            state=run.state, error=run.error, started_at=run.started_at.timestamp())
+            if run.state == "ok" and run.tree_size is not None:
+                job.report = FullReport(run.tree_size, run.checkpoints_verified or 0, run.root_hex or "",
+                                        run.elapsed_s or 0.0)
+            elif run.state == "running" and (_utcnow() - run.updated_at).total_seconds() > STALE_AFTER_S:
+                job.state = "failed"
+                job.error = "de controle is afgebroken (het proces dat haar uitvoerde is gestopt); start een nieuwe"
         return job
 
 
-def jobs_of(extra: dict[str, object]) -> VerifyJobs:
-    jobs = extra.get("verify_jobs")
-    if not isinstance(jobs, VerifyJobs):
-        jobs = VerifyJobs()
-        extra["verify_jobs"] = jobs
-    return jobs
+def verify_runs(loket: Loket) -> VerifyRuns:
+    runs = loket.extra.get("verify_runs")
+    if not isinstance(runs, VerifyRuns):
+        runs = VerifyRuns(loket.sessions)
+        loket.extra["verify_runs"] = runs
+    return runs
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)

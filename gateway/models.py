@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, LargeBinary, String, Text, TypeDecorator
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from gateway.db import new_metadata
@@ -131,3 +131,24 @@ class PageSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class VerifyRun(Base):
+    """One full verification of the audit log started by the FG ("verify now",
+    gateway/integrity.py). In the database, not in a process's memory, so every gateway process
+    behind a load balancer can report on a run another process is doing."""
+
+    __tablename__ = "verify_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    started_by: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))  # running | ok | failed
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    checked: Mapped[int] = mapped_column(Integer, default=0)
+    tree_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    checkpoints_verified: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    root_hex: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    elapsed_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -39,7 +39,7 @@ from gateway.break_glass_review import QueueItem, load_event, queue, review
 from gateway.bsn import require_valid_bsn
 from gateway.context import Loket
 from gateway.errors import BadInput
-from gateway.integrity import checkpoint_status, jobs_of
+from gateway.integrity import checkpoint_status, verify_runs
 from gateway.patterns import Finding, all_findings
 from gateway.tracing import TraceContext
 
@@ -277,13 +277,15 @@ async def get_integrity(loket: LoketDep, principal: PrivacyOfficer) -> dict[str,
 @router.post("/integrity/verify", status_code=202)
 async def start_verify(loket: LoketDep, principal: PrivacyOfficer) -> dict[str, Any]:
     """Start a full verification of the log; poll the returned job for progress."""
-    return jobs_of(loket.extra).start(loket.audit, principal.sub).as_json()
+    job = await anyio.to_thread.run_sync(verify_runs(loket).start, loket.audit, principal.sub)
+    return job.as_json()
 
 
 @router.get("/integrity/verify/{job_id}")
 async def get_verify(job_id: Annotated[str, Path(max_length=64)], loket: LoketDep,
                      principal: PrivacyOfficer) -> dict[str, Any]:
-    return jobs_of(loket.extra).get(job_id).as_json()
+    job = await anyio.to_thread.run_sync(verify_runs(loket).get, job_id)
+    return job.as_json()
 
 
 # --- unusual patterns -----------------------------------------------------------------------

@@ -33,7 +33,7 @@ from gateway.break_glass_review import VERDICT_NL, load_event
 from gateway.context import Loket
 from gateway.errors import LoketError, NotFound
 from gateway.explain import Explainer
-from gateway.integrity import jobs_of
+from gateway.integrity import verify_runs
 from gateway.patterns import PATTERN_TITLES_NL, all_findings
 from gateway.tracing import TraceContext
 from gateway.web.rendering import error_text_nl, render
@@ -284,7 +284,7 @@ async def verify_start(request: Request) -> Response:
     loket = loket_of(request)
     principal = officer_principal(request)
     await checked_form(request, loket)
-    job = jobs_of(loket.extra).start(loket.audit, principal.sub)
+    job = await anyio.to_thread.run_sync(verify_runs(loket).start, loket.audit, principal.sub)
     return RedirectResponse(f"/fg/integriteit/controle/{job.id}", status_code=303)
 
 
@@ -293,7 +293,7 @@ async def verify_page(request: Request, job_id: Annotated[str, Path(max_length=6
     loket = loket_of(request)
     officer_principal(request)
     try:
-        job = jobs_of(loket.extra).get(job_id)
+        job = await anyio.to_thread.run_sync(verify_runs(loket).get, job_id)
     except NotFound:
         return render(request, "error.html", {"title": "Niet gevonden",
                                               "message": "Deze controle bestaat niet (meer). Start een nieuwe."},
@@ -306,7 +306,8 @@ async def verify_status(request: Request, job_id: Annotated[str, Path(max_length
     loket = loket_of(request)
     officer_principal(request)
     try:
-        return JSONResponse(jobs_of(loket.extra).get(job_id).as_json(), headers={"Cache-Control": "no-store"})
+        job = await anyio.to_thread.run_sync(verify_runs(loket).get, job_id)
+        return JSONResponse(job.as_json(), headers={"Cache-Control": "no-store"})
     except NotFound:
         return JSONResponse({"state": "unknown"}, status_code=404)
 
