@@ -39,9 +39,8 @@ from gateway.web.session import (
     flash,
     load_page_session,
     login,
-    logout,
-    logout_everywhere,
-    signed_in,
+    sign_out_everywhere_form,
+    sign_out_form,
 )
 
 router = APIRouter(prefix="/burger", include_in_schema=False, dependencies=[Depends(load_page_session)])
@@ -119,25 +118,14 @@ async def login_submit(request: Request) -> Response:
 
 @router.post("/uitloggen")
 async def logout_submit(request: Request) -> Response:
-    loket = loket_of(request)
-    # A session that already ended (elsewhere, or by time) has nothing left to end: its cookie
-    # was cleared by load_page_session, and with it the CSRF token this form was sent with.
-    if signed_in(request, Role.CITIZEN):
-        await checked_form(request, loket)
-        await logout(request, loket)
-        flash(request, "U bent uitgelogd.")
-    return RedirectResponse("/burger/inloggen", status_code=303)
+    return await sign_out_form(request, loket_of(request), Role.CITIZEN, "burger")
 
 
 @router.post("/overal-uitloggen")
 async def logout_everywhere_submit(request: Request) -> Response:
     """Sign out in every browser and on every device (a lost laptop, a shared computer)."""
     loket = loket_of(request)
-    principal = citizen_principal(request, loket)
-    await checked_form(request, loket)
-    await logout_everywhere(request, loket, principal.sub)
-    flash(request, "U bent uitgelogd op alle apparaten en in alle browsers.")
-    return RedirectResponse("/burger/inloggen", status_code=303)
+    return await sign_out_everywhere_form(request, loket, citizen_principal(request, loket), "burger")
 
 
 # --- who looked at my data ------------------------------------------------------------------

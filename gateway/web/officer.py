@@ -42,10 +42,9 @@ from gateway.web.session import (
     flash,
     load_page_session,
     login,
-    logout,
-    logout_everywhere,
     officer_principal,
-    signed_in,
+    sign_out_everywhere_form,
+    sign_out_form,
 )
 
 router = APIRouter(prefix="/fg", include_in_schema=False, dependencies=[Depends(load_page_session)])
@@ -98,25 +97,14 @@ async def login_submit(request: Request) -> Response:
 
 @router.post("/uitloggen")
 async def logout_submit(request: Request) -> Response:
-    loket = loket_of(request)
-    # A session that already ended (elsewhere, or by time) has nothing left to end: its cookie
-    # was cleared by load_page_session, and with it the CSRF token this form was sent with.
-    if signed_in(request, Role.PRIVACY_OFFICER):
-        await checked_form(request, loket)
-        await logout(request, loket)
-        flash(request, "U bent uitgelogd.")
-    return RedirectResponse("/fg/inloggen", status_code=303)
+    return await sign_out_form(request, loket_of(request), Role.PRIVACY_OFFICER, "fg")
 
 
 @router.post("/overal-uitloggen")
 async def logout_everywhere_submit(request: Request) -> Response:
     """Sign out in every browser and on every device (a lost laptop, a shared computer)."""
     loket = loket_of(request)
-    principal = officer_principal(request)
-    await checked_form(request, loket)
-    await logout_everywhere(request, loket, principal.sub)
-    flash(request, "U bent uitgelogd op alle apparaten en in alle browsers.")
-    return RedirectResponse("/fg/inloggen", status_code=303)
+    return await sign_out_everywhere_form(request, loket, officer_principal(request), "fg")
 
 
 # --- search and export ----------------------------------------------------------------------

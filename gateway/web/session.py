@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import anyio
 from starlette.datastructures import FormData
 from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 
 from gateway.auth import Principal, Role
 from gateway.context import Loket
@@ -217,3 +218,24 @@ def officer_principal(request: Request) -> Principal:
     if s is None:
         raise LoginRequired("fg")
     return Principal(sub=s.sub, role=Role.PRIVACY_OFFICER, name=_name(request))
+
+
+async def sign_out_form(request: Request, loket: Loket, role: Role, area: str) -> Response:
+    """The "Uitloggen" form of ``/{area}``: end this browser's session, then the login page.
+
+    A session that already ended (elsewhere, or by time) has nothing left to end: its cookie
+    was cleared by load_page_session, and with it the CSRF token this form was sent with."""
+    if signed_in(request, role):
+        await checked_form(request, loket)
+        await logout(request, loket)
+        flash(request, "U bent uitgelogd.")
+    return RedirectResponse(f"/{area}/inloggen", status_code=303)
+
+
+async def sign_out_everywhere_form(request: Request, loket: Loket, principal: Principal, area: str) -> Response:
+    """The "Overal uitloggen" form: end every session of this user (a lost laptop, a shared
+    computer), then the login page."""
+    await checked_form(request, loket)
+    await logout_everywhere(request, loket, principal.sub)
+    flash(request, "U bent uitgelogd op alle apparaten en in alle browsers.")
+    return RedirectResponse(f"/{area}/inloggen", status_code=303)
