@@ -38,6 +38,7 @@ from rich.table import Table
 from benchmarks.harness import (
     PURPOSE,
     GatewayConfig,
+    cpu_seconds,
     gateway_process,
     machine,
     open_cases,
@@ -219,10 +220,19 @@ def bench_dossier_on(db_label: str, database_url: str | None, sb: Any, budget: B
         out["rss_idle_mb"] = round(rss_bytes(gw.pid) / 1e6, 1)
         for c in levels:
             sampler = RssSampler(gw.pid)
+            warmup = 8 if c == levels[0] else 0
+            # CPU of the three parties that share the cores: where a request's cost goes.
+            cpu_before = (cpu_seconds(gw.pid), cpu_seconds(sb.pid), time.process_time())
             with sampler:
                 res = run_load_sync(gw.base_url, reqs, concurrency=c, max_requests=budget.dossier_requests,
-                                    max_seconds=budget.dossier_seconds, warmup=8 if c == levels[0] else 0)
+                                    max_seconds=budget.dossier_seconds, warmup=warmup)
+            cpu_after = (cpu_seconds(gw.pid), cpu_seconds(sb.pid), time.process_time())
             summ = res.summary()
+            sent = summ["requests"] + warmup
+            summ["cpu_ms_per_request"] = {
+                name: round((after - before) * 1000 / max(sent, 1), 2)
+                for name, before, after in zip(("gateway", "agencies", "driver"), cpu_before, cpu_after, strict=True)
+            }
             summ["audit_records"] = len({b["audit"]["record_id"] for b in res.bodies if "audit" in b})
             summ["peak_rss_mb"] = round(sampler.peak / 1e6, 1)
             out["levels"][str(c)] = summ
@@ -375,6 +385,20 @@ def render(res: Mapping[str, Any]) -> None:
             for c, s in d["levels"].items():
                 t.add_row(db, c, f"{s['throughput_rps']:.1f}", f"{s['p50_ms']:.1f}", f"{s['p99_ms']:.1f}",
                           str(s["ok"]), str(s["requests"] - s["ok"]), str(s["audit_records"]), f"{s['peak_rss_mb']:.0f}")
+        out.print(t)
+    if dossier:
+        t = Table(title="CPU per dossier request, ms (from /proc; the three share the cores)")
+        t.add_column("db", no_wrap=True)
+        for col in ("clients", "gateway", "sandbox agencies", "load driver", "sum"):
+            t.add_column(col, justify="right")
+        for db, d in dossier.items():
+            if not isinstance(d, dict) or "levels" not in d:
+                continue
+            for c, s in d["levels"].items():
+                cpu = s.get("cpu_ms_per_request")
+                if cpu:
+                    t.add_row(db, c, f"{cpu['gateway']:.2f}", f"{cpu['agencies']:.2f}", f"{cpu['driver']:.2f}",
+                              f"{sum(cpu.values()):.2f}")
         out.print(t)
     ov = res.get("overhead")
     if ov:
