@@ -35,7 +35,7 @@ def test_decision_log_write_failure_gives_503_and_no_data(loket: Loket, client: 
     assert "dossier:read" not in kinds
 
 
-def test_dossier_after_the_overlap_still_logs_the_decision(loket: Loket, client: TestClient, sandbox: Any,
+def test_a_dossier_logs_its_decision_with_its_audit_record(loket: Loket, client: TestClient, sandbox: Any,
                                                            token: Callable[..., str]) -> None:
     from gateway.decision_log import get_logged_decision
 
