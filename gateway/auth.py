@@ -148,6 +148,25 @@ class TokenVerifier:
         """The principal of a token verified before and still valid, else None. Never blocks
         (no key fetch), so an async caller may use it on the event loop before falling back
         to :meth:`verify` in a worker thread."""
+        return self._lookup(token)[1]
+
+    def verify(self, token: str) -> Principal:
+        digest, hit = self._lookup(token)
+        if hit is not None:
+            return hit
+        now = time.time()
+        principal, claims = self._verify_uncached(token)
+        not_before = float(claims.get("nbf", claims["iat"])) - self.leeway_s
+        until = min(float(claims["exp"]) + self.leeway_s, now + VERIFIED_TOKEN_CACHE_S)
+        with self._verified_lock:
+            self._verified[digest] = (principal, not_before, until)
+            while len(self._verified) > VERIFIED_TOKEN_CACHE_ENTRIES:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _lookup(self, token: str) -> tuple[bytes, Principal | None]:
+        """The token's cache key and its cached principal, if still valid (an expired entry is
+        dropped). Refuses a missing or oversized token before hashing it."""
         if not token or len(token) > self.max_token_bytes:
             raise NotAuthenticated("bearer token missing or too large", code="invalid-token")
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
@@ -158,24 +177,9 @@ class TokenVerifier:
                 principal, not_before, until = hit
                 if not_before <= now < until:
                     self._verified.move_to_end(digest)
-                    return principal
+                    return digest, principal
                 del self._verified[digest]
-        return None
-
-    def verify(self, token: str) -> Principal:
-        hit = self.cached(token)
-        if hit is not None:
-            return hit
-        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
-        now = time.time()
-        principal, claims = self._verify_uncached(token)
-        not_before = float(claims.get("nbf", claims["iat"])) - self.leeway_s
-        until = min(float(claims["exp"]) + self.leeway_s, now + VERIFIED_TOKEN_CACHE_S)
-        with self._verified_lock:
-            self._verified[digest] = (principal, not_before, until)
-            while len(self._verified) > VERIFIED_TOKEN_CACHE_ENTRIES:
-                self._verified.popitem(last=False)
-        return principal
+        return digest, None
 
     def _verify_uncached(self, token: str) -> tuple[Principal, dict[str, Any]]:
         key = self._signing_key(token)

@@ -26,7 +26,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.starlette_client import OAuth
 from fastapi import APIRouter, FastAPI
 from pydantic import SecretStr
@@ -36,7 +35,6 @@ from starlette.responses import RedirectResponse, Response
 from gateway.auth import Role
 from gateway.bsn import require_valid_bsn
 from gateway.context import Loket
-from gateway.errors import LoketError
 from gateway.settings import Settings
 from gateway.web.rendering import render
 from gateway.web.session import login
@@ -139,9 +137,7 @@ def _add_routes(router: APIRouter, client: Any, provider: Provider, loket: Loket
         try:
             await _pin_algorithms(client)
             response: Response = await client.authorize_redirect(request, callback)
-        except (OAuthError, LoginFailed, OSError, ValueError) as e:
-            return _failed(request, area, e)
-        except Exception as e:  # noqa: BLE001 - httpx errors and the like: the provider is down
+        except Exception as e:  # noqa: BLE001 - OAuth, HTTP or metadata errors: no login, one page
             return _failed(request, area, e)
         return response
 
@@ -154,9 +150,7 @@ def _add_routes(router: APIRouter, client: Any, provider: Provider, loket: Loket
             if not isinstance(claims, dict):
                 raise LoginFailed("no-id-token")
             await _sign_in(request, loket, provider, claims)
-        except (OAuthError, LoginFailed, LoketError, OSError, ValueError, KeyError) as e:
-            return _failed(request, area, e)
-        except Exception as e:  # noqa: BLE001 - a token or JOSE error from the libraries
+        except Exception as e:  # noqa: BLE001 - OAuth, JOSE, claim or BSN errors: nobody signed in
             return _failed(request, area, e)
         return RedirectResponse(f"/{area}", status_code=303)
 
