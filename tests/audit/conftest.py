@@ -222,3 +222,18 @@ def postgres_engine(postgres_schema: tuple[str, str]) -> Iterator[Engine]:
     metadata.create_all(engine)
     yield engine
     engine.dispose()
+
+
+def cli_log(tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch,
+            signing_key: Ed25519PrivateKey) -> AuditLog:
+    """An empty log on a SQLite file that ``loket audit ...`` opens through ``LOKET_*`` (same
+    database, origin and signing key; no retired keys from the caller's environment)."""
+    url = f"sqlite:///{tmp_path / 'loket.db'}"
+    monkeypatch.setenv("LOKET_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LOKET_DATABASE_URL", url)
+    monkeypatch.setenv("LOKET_LOG_ORIGIN", ORIGIN)
+    monkeypatch.setenv("LOKET_SIGNING_KEY_PATH", str(key_file))
+    monkeypatch.delenv("LOKET_RETIRED_AUDIT_VKEYS", raising=False)
+    engine = create_db_engine(url)
+    metadata.create_all(engine)
+    return AuditLog(engine, signing_key, origin=ORIGIN, key_name=ORIGIN, checkpoint_every_records=10)

@@ -15,11 +15,10 @@ from typer.testing import CliRunner
 from audit.cli import audit_app
 from audit.export import CSV_COLUMNS
 from audit.log import AuditLog
-from audit.models import audit_records, metadata
+from audit.models import audit_records
 from audit.record import AuditEventKind
-from gateway.db import create_db_engine
 
-from .conftest import ORIGIN, record
+from .conftest import ORIGIN, cli_log, record
 
 runner = CliRunner()
 PSEUDONYM = "cd" * 32
@@ -29,13 +28,7 @@ PSEUDONYM = "cd" * 32
 def configured(
     tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch, signing_key: Ed25519PrivateKey
 ) -> AuditLog:
-    url = f"sqlite:///{tmp_path / 'loket.db'}"
-    monkeypatch.setenv("LOKET_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("LOKET_DATABASE_URL", url)
-    monkeypatch.setenv("LOKET_LOG_ORIGIN", ORIGIN)
-    engine = create_db_engine(url)
-    metadata.create_all(engine)
-    log = AuditLog(engine, signing_key, origin=ORIGIN, key_name=ORIGIN, checkpoint_every_records=10)
+    log = cli_log(tmp_path, key_file, monkeypatch, signing_key)
     for i in range(25):
         log.append(
             record(

@@ -15,14 +15,13 @@ from typer.testing import CliRunner
 from audit.checkpoint import NoteVerifier, open_checkpoint, open_transition
 from audit.cli import audit_app
 from audit.log import AuditLog
-from audit.models import audit_checkpoints, metadata
+from audit.models import audit_checkpoints
 from gateway.context import Loket, audit_log_for, retired_verifiers
-from gateway.db import create_db_engine
 from gateway.errors import ConfigurationError
 from gateway.keys import load_ed25519
 from gateway.settings import Settings
 
-from .conftest import ORIGIN, record
+from .conftest import ORIGIN, cli_log, record
 
 runner = CliRunner()
 
@@ -31,15 +30,7 @@ runner = CliRunner()
 def configured(
     tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch, signing_key: Ed25519PrivateKey
 ) -> AuditLog:
-    url = f"sqlite:///{tmp_path / 'loket.db'}"
-    monkeypatch.setenv("LOKET_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("LOKET_DATABASE_URL", url)
-    monkeypatch.setenv("LOKET_LOG_ORIGIN", ORIGIN)
-    monkeypatch.setenv("LOKET_SIGNING_KEY_PATH", str(key_file))
-    monkeypatch.delenv("LOKET_RETIRED_AUDIT_VKEYS", raising=False)
-    engine = create_db_engine(url)
-    metadata.create_all(engine)
-    log = AuditLog(engine, signing_key, origin=ORIGIN, key_name=ORIGIN, checkpoint_every_records=10)
+    log = cli_log(tmp_path, key_file, monkeypatch, signing_key)
     log.append_many([record(i) for i in range(25)])
     return log
 
