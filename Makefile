@@ -11,7 +11,7 @@ lint:
 	ruff check .
 
 typecheck:
-	mypy audit gateway/decisions.py gateway/disclosure.py gateway/bsn.py gateway/auth.py gateway/dossier.py gateway/auditing.py
+	mypy audit gateway/dossier/decisions.py gateway/dossier/disclosure.py gateway/identity/bsn.py gateway/identity/auth.py gateway/dossier/flow.py gateway/core/auditing.py
 
 bench:
 	python3 -m benchmarks.run

@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from audit.merkle import HASH_SIZE
-from gateway.errors import IntegrityError
+from gateway.core.errors import IntegrityError
 
 ED25519_SIG_TYPE = b"\x01"  # C2SP signed-note signature type for Ed25519
 SIGNATURE_PREFIX = "\u2014 "  # em dash + space

@@ -28,7 +28,7 @@ from audit.checkpoint import NoteVerifier, Verifier
 from audit.log import AuditFilter, AuditLog
 from audit.record import AuditEventKind, utc_timestamp
 from audit.verify import load_proof_bundle, read_verifiers, verify_export_file, verify_proof_bundle
-from gateway.errors import BadInput, IntegrityError, LoketError
+from gateway.core.errors import BadInput, IntegrityError, LoketError
 
 audit_app = typer.Typer(name="audit", help="The verifiable audit log.", no_args_is_help=True)
 
@@ -61,10 +61,10 @@ def _errors() -> Iterator[None]:
 
 def open_log_from_settings(*, require_key: bool) -> AuditLog:
     """The configured audit log (database URL, signing key, origin from ``LOKET_*``)."""
-    from gateway.context import audit_log_for, signing_key_path
-    from gateway.db import create_db_engine
-    from gateway.keys import load_ed25519
-    from gateway.settings import Settings
+    from gateway.core.context import audit_log_for, signing_key_path
+    from gateway.core.db import create_db_engine
+    from gateway.core.keys import load_ed25519
+    from gateway.core.settings import Settings
 
     s = Settings()
     key_path = signing_key_path(s)
@@ -269,8 +269,8 @@ def rotate_key_cmd(
 ) -> None:
     """Rotate the checkpoint signing key: write a new key, sign a transition checkpoint with
     the old and the new key, and print the old verifier key to add to the retired keys."""
-    from gateway.context import signing_key_path
-    from gateway.settings import Settings
+    from gateway.core.context import signing_key_path
+    from gateway.core.settings import Settings
 
     with _errors():
         if new_key.exists() and not force:

@@ -23,7 +23,7 @@ from typing import IO, Any
 from audit.log import AuditFilter, AuditLog, StoredRecord
 from audit.record import LEAF_FORMAT, LEAF_PREFIX, AuditRecord, utc_timestamp
 from audit.verify import EXPORT_FORMAT, PROOF_FORMAT
-from gateway.errors import IntegrityError, NotFound
+from gateway.core.errors import IntegrityError, NotFound
 
 Progress = Callable[[int], None]
 

@@ -67,7 +67,7 @@ from audit.models import (
 )
 from audit.record import LEAF_FORMAT, LEAF_PREFIX, AuditEventKind, AuditRecord, utc_timestamp
 from audit.verify import VerifyReport, verify_leaf_stream
-from gateway.errors import AuditWriteError, IntegrityError, NotFound
+from gateway.core.errors import AuditWriteError, IntegrityError, NotFound
 
 log = logging.getLogger(__name__)
 

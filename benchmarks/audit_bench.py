@@ -38,7 +38,7 @@ from audit.log import AuditLog, StoredRecord
 from audit.models import metadata, subtree_key
 from audit.record import AuditEventKind, AuditRecord, Disclosure, Refusal
 from audit.verify import EXPORT_FORMAT, verify_export_file
-from gateway.db import create_db_engine
+from gateway.core.db import create_db_engine
 
 ORIGIN = "bench.loket.example/audit"
 

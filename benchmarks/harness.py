@@ -156,7 +156,7 @@ class GatewayConfig:
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from gateway.keys import load_ed25519
+        from gateway.core.keys import load_ed25519
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         load_ed25519(self.signing_key_path, create=True)
@@ -191,7 +191,7 @@ class GatewayConfig:
 
     def settings(self) -> Any:
         """The same configuration as a Settings object (for in-process use: tokens, verify)."""
-        from gateway.settings import Settings
+        from gateway.core.settings import Settings
 
         saved = dict(os.environ)
         try:
@@ -203,8 +203,8 @@ class GatewayConfig:
             os.environ.update(saved)
 
     def token(self, sub: str = "cm-001", role: str = "casemanager", ttl_s: int = 3600) -> str:
-        from gateway.auth import Role, mint_token
-        from gateway.keys import load_ed25519
+        from gateway.core.keys import load_ed25519
+        from gateway.identity.auth import Role, mint_token
 
         s = self.settings()
         key = load_ed25519(self.dev_issuer_key_path, create=False)

@@ -80,7 +80,7 @@ def policy_inputs() -> list[dict[str, Any]]:
     revoked, expired), a category subset, break-glass, and an unknown purpose."""
     from datetime import timedelta
 
-    from gateway.decisions import ConsentFact, build_policy_input
+    from gateway.dossier.decisions import ConsentFact, build_policy_input
 
     now = datetime.now(UTC)
     cons = [
@@ -115,10 +115,10 @@ def _time_calls(fn: Callable[[dict[str, Any]], Any], inputs: list[dict[str, Any]
 
 
 def bench_policy(budget: Budget, tmp: Path) -> dict[str, Any]:
+    from gateway.core.settings import Settings
     from gateway.policy import current_bundle
     from gateway.policy.embedded import EmbeddedPolicyEngine
     from gateway.policy.opa import OpaServerPolicyEngine, find_opa_binary, start_opa_server
-    from gateway.settings import Settings
 
     settings = Settings(data_dir=tmp / "policy")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -251,7 +251,7 @@ def bench_dossier_opa(sb: Any, budget: Budget, tmp: Path) -> dict[str, Any] | st
         return "skipped (no opa binary)"
     cfg_dir = tmp / "opa-bundle"
     cfg_dir.mkdir(parents=True, exist_ok=True)
-    from gateway.settings import Settings
+    from gateway.core.settings import Settings
 
     bundle = current_bundle(Settings(data_dir=cfg_dir))
     (cfg_dir / "bundle.tar.gz").write_bytes(bundle.raw)

@@ -11,10 +11,10 @@ from fastapi import FastAPI
 
 from adapters.registry import aclose_adapters
 from gateway.api import accesses, cases, consent_requests, consents, meta, privacy_officer, transparency
-from gateway.body_limit import BodyLimit
-from gateway.context import Loket, build_loket
-from gateway.problems import install_problem_handlers
-from gateway.settings import Settings
+from gateway.core.body_limit import BodyLimit
+from gateway.core.context import Loket, build_loket
+from gateway.core.problems import install_problem_handlers
+from gateway.core.settings import Settings
 
 log = logging.getLogger("loket.app")
 

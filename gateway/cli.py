@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from gateway.errors import (
+from gateway.core.errors import (
     AuditWriteError,
     BadInput,
     ConfigurationError,
@@ -18,7 +18,7 @@ from gateway.errors import (
     LoketError,
     PolicyEngineError,
 )
-from gateway.settings import Settings
+from gateway.core.settings import Settings
 
 app = typer.Typer(name="loket", help="Loket — privacy-preserving 1 Loket data-sharing gateway.",
                   no_args_is_help=True, add_completion=False)
@@ -60,7 +60,7 @@ def exit_code_for(e: LoketError) -> int:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Migrate the configured database to the newest schema."""
-    from gateway.migrate import upgrade
+    from gateway.core.migrate import upgrade
 
     s = Settings()
     upgrade(s.resolved_database_url(), revision)
@@ -70,7 +70,7 @@ def db_upgrade(revision: str = "head") -> None:
 def _page_session_db() -> Any:
     from sqlalchemy import inspect
 
-    from gateway.db import create_db_engine
+    from gateway.core.db import create_db_engine
 
     engine = create_db_engine(Settings().resolved_database_url())
     if not inspect(engine).has_table("page_sessions"):
@@ -85,8 +85,8 @@ def sessions_revoke(
     all_: Annotated[bool, typer.Option("--all", help="end every page session of everyone")] = False,
 ) -> None:
     """End page sessions now: their cookies stop working on the next request."""
-    from gateway.db import session_factory
-    from gateway.web import page_sessions
+    from gateway.core.db import session_factory
+    from gateway.identity import page_sessions
 
     if (sub is None) == (not all_):
         raise BadInput("give exactly one of --sub SUBJECT or --all")
@@ -104,8 +104,8 @@ def sessions_revoke(
 @sessions_app.command("purge")
 def sessions_purge() -> None:
     """Delete revoked, expired and idle-ended page sessions (sign-in does this too)."""
-    from gateway.db import session_factory
-    from gateway.web import page_sessions
+    from gateway.core.db import session_factory
+    from gateway.identity import page_sessions
     from gateway.web.session import SESSION_LIMITS
 
     engine = _page_session_db()
@@ -125,9 +125,9 @@ def token(
     ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 3600,
 ) -> None:
     """Print a DEVELOPMENT bearer token signed by the built-in issuer."""
-    from gateway.auth import Role, mint_token
-    from gateway.bsn import require_valid_bsn
-    from gateway.context import dev_issuer_key
+    from gateway.core.context import dev_issuer_key
+    from gateway.identity.auth import Role, mint_token
+    from gateway.identity.bsn import require_valid_bsn
 
     try:
         role_v = Role(role)
@@ -154,7 +154,7 @@ def serve(
     """Run the gateway with the configured settings (LOKET_* environment)."""
     import uvicorn
 
-    from gateway.context import build_loket
+    from gateway.core.context import build_loket
 
     s = Settings()
     build_loket(s).close()  # fail fast on configuration, migrate once before workers start

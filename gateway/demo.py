@@ -18,12 +18,12 @@ from rich.console import Console
 from adapters.sandbox.runner import start_sandbox
 from audit.record import AuditEventKind
 from gateway.app import create_app
-from gateway.auditing import event_record
-from gateway.auth import Principal, Role, mint_token
-from gateway.cases import open_case
-from gateway.context import Loket, build_loket
-from gateway.settings import Settings
-from gateway.tracing import TraceContext
+from gateway.cases.service import open_case
+from gateway.core.auditing import event_record
+from gateway.core.context import Loket, build_loket
+from gateway.core.settings import Settings
+from gateway.core.tracing import TraceContext
+from gateway.identity.auth import Principal, Role, mint_token
 
 DEMO_CASEMANAGER = "cm-001"
 PREFERRED_DEMO_PURPOSES = ("student_in_crisis", "student_in_crisis_eva", "schuldhulp_intake")

@@ -1,11 +1,11 @@
-"""Alembic environment: both packages' tables (gateway/models.py, audit/models.py)."""
+"""Alembic environment: both packages' tables (gateway/core/models.py, audit/models.py)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from gateway.db import create_db_engine
-from gateway.models import Base
+from gateway.core.db import create_db_engine
+from gateway.core.models import Base
 
 config = context.config
 

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from gateway.settings import Settings
+from gateway.core.settings import Settings
 
 if TYPE_CHECKING:
-    from gateway.context import Loket
+    from gateway.core.context import Loket
 
 # Property tests check behaviour, not speed: on a loaded 2-core CI machine a per-example deadline
 # only produces flaky failures. Speed lives in benchmarks/.
@@ -56,7 +56,7 @@ def settings_for(data_dir: Path, agency_urls: dict[str, str], **overrides: Any) 
     )
     values.update(overrides)
     # the keys are created on first use for tests, as the demo does
-    from gateway.keys import load_ed25519
+    from gateway.core.keys import load_ed25519
 
     load_ed25519(values["signing_key_path"], create=True)
     load_ed25519(values["dev_issuer_key_path"], create=True)
@@ -67,7 +67,7 @@ def settings_for(data_dir: Path, agency_urls: dict[str, str], **overrides: Any) 
 def make_loket(tmp_path: Path, sandbox: Any) -> Iterator[Callable[..., Loket]]:
     made: list[Loket] = []
 
-    from gateway.context import build_loket
+    from gateway.core.context import build_loket
 
     def factory(**overrides: Any) -> Loket:
         data_dir = overrides.pop("data_dir", tmp_path / f"loket-{len(made)}")
@@ -95,7 +95,7 @@ def client(loket: Loket) -> Iterator[TestClient]:
 
 @pytest.fixture
 def token(loket: Loket) -> Callable[..., str]:
-    from gateway.auth import Role, mint_token
+    from gateway.identity.auth import Role, mint_token
 
     def mint(role: str = "casemanager", sub: str = "cm-001", **kw: Any) -> str:
         assert loket.dev_issuer_key is not None

@@ -43,7 +43,7 @@ _WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 
 
 def _passes_elfproef(bsn: str) -> bool:
-    """Local check for generation only (the gateway's validator is gateway.bsn.is_valid_bsn)."""
+    """Local check for generation only (the gateway's validator is gateway.identity.bsn.is_valid_bsn)."""
     return (
         len(bsn) == 9
         and bsn.isdigit()

@@ -14,7 +14,12 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from audit.export import proof_bundle
-from gateway.access_log import (
+from gateway.api.consents import citizen_pseudonym
+from gateway.api.deps import Citizen, LoketDep
+from gateway.core.context import Loket
+from gateway.dossier.explain import Explainer
+from gateway.identity.auth import Principal
+from gateway.oversight.access_log import (
     AccessView,
     IndexedRecord,
     access_json,
@@ -23,11 +28,6 @@ from gateway.access_log import (
     own_record,
     review_statuses,
 )
-from gateway.api.consents import citizen_pseudonym
-from gateway.api.deps import Citizen, LoketDep
-from gateway.auth import Principal
-from gateway.context import Loket
-from gateway.explain import Explainer
 
 router = APIRouter(prefix="/v1/me", tags=["citizen"])
 

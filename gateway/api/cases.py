@@ -24,14 +24,14 @@ from gateway.api.schemas import (
     RefusalPublic,
     UnavailablePublic,
 )
-from gateway.auditing import event_record
-from gateway.auth import Principal
-from gateway.cases import cases_of, load_own_case, open_case
-from gateway.context import Loket
-from gateway.dossier import DossierResult, request_dossier
-from gateway.errors import Forbidden, NotFound
-from gateway.models import Case
-from gateway.tracing import TraceContext
+from gateway.cases.service import cases_of, load_own_case, open_case
+from gateway.core.auditing import event_record
+from gateway.core.context import Loket
+from gateway.core.errors import Forbidden, NotFound
+from gateway.core.models import Case
+from gateway.core.tracing import TraceContext
+from gateway.dossier.flow import DossierResult, request_dossier
+from gateway.identity.auth import Principal
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 

@@ -19,9 +19,7 @@ from gateway.api.cases import audit_denied
 from gateway.api.consents import citizen_pseudonym, grant
 from gateway.api.deps import CaseManager, Citizen, LoketDep, TraceDep
 from gateway.api.schemas import ConsentCreate, Strict
-from gateway.auditing import event_record
-from gateway.auth import Principal
-from gateway.consent_requests import (
+from gateway.consents.requests import (
     APPROVE,
     DEFAULT_VALID_DAYS,
     MAX_ITEMS_PER_REQUEST,
@@ -36,11 +34,13 @@ from gateway.consent_requests import (
     requests_of_citizen,
     valid_until,
 )
-from gateway.context import Loket
-from gateway.errors import Forbidden, NotFound
-from gateway.explain import Explainer
-from gateway.models import Case, ConsentRequest
-from gateway.tracing import TraceContext
+from gateway.core.auditing import event_record
+from gateway.core.context import Loket
+from gateway.core.errors import Forbidden, NotFound
+from gateway.core.models import Case, ConsentRequest
+from gateway.core.tracing import TraceContext
+from gateway.dossier.explain import Explainer
+from gateway.identity.auth import Principal
 
 router = APIRouter(tags=["consent requests"])
 

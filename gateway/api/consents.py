@@ -10,13 +10,13 @@ from fastapi import APIRouter
 from audit.record import AuditEventKind
 from gateway.api.deps import Citizen, LoketDep, TraceDep
 from gateway.api.schemas import ConsentCreate, ConsentPublic
-from gateway.auditing import event_record
-from gateway.auth import Principal
-from gateway.consents import consents_of, grant_consent, revoke_consent
-from gateway.context import Loket
-from gateway.errors import NotAuthenticated
-from gateway.models import Consent
-from gateway.tracing import TraceContext
+from gateway.consents.grants import consents_of, grant_consent, revoke_consent
+from gateway.core.auditing import event_record
+from gateway.core.context import Loket
+from gateway.core.errors import NotAuthenticated
+from gateway.core.models import Consent
+from gateway.core.tracing import TraceContext
+from gateway.identity.auth import Principal
 
 router = APIRouter(prefix="/v1/me", tags=["citizen"])
 

@@ -7,10 +7,10 @@ from typing import Annotated
 import anyio
 from fastapi import Depends, Header, Request
 
-from gateway.auth import Principal, Role
-from gateway.context import Loket
-from gateway.errors import Forbidden, NotAuthenticated
-from gateway.tracing import TraceContext
+from gateway.core.context import Loket
+from gateway.core.errors import Forbidden, NotAuthenticated
+from gateway.core.tracing import TraceContext
+from gateway.identity.auth import Principal, Role
 
 # Every dependency here is ``async def``: FastAPI runs a plain ``def`` dependency in its
 # threadpool, and four thread hops per request were a measured share of the dossier's CPU

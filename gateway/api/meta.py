@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from gateway.auth import public_jwk
-from gateway.errors import NotFound
+from gateway.core.errors import NotFound
+from gateway.identity.auth import public_jwk
 
 router = APIRouter(tags=["meta"])
 

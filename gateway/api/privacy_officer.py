@@ -23,7 +23,16 @@ from pydantic import BaseModel, Field
 from audit.export import CSV_COLUMNS, csv_row, record_line
 from audit.record import LEAF_FORMAT, AuditEventKind, utc_timestamp
 from audit.verify import EXPORT_FORMAT
-from gateway.access_log import (
+from gateway.api.deps import LoketDep, PrivacyOfficer, TraceDep
+from gateway.api.schemas import Strict
+from gateway.core.auditing import event_record
+from gateway.core.context import Loket
+from gateway.core.errors import BadInput
+from gateway.core.tracing import TraceContext
+from gateway.dossier.break_glass import QueueItem, load_event, queue, review
+from gateway.identity.auth import Principal
+from gateway.identity.bsn import require_valid_bsn
+from gateway.oversight.access_log import (
     IndexedRecord,
     SearchQuery,
     iter_selection,
@@ -31,17 +40,8 @@ from gateway.access_log import (
     record_json,
     search,
 )
-from gateway.api.deps import LoketDep, PrivacyOfficer, TraceDep
-from gateway.api.schemas import Strict
-from gateway.auditing import event_record
-from gateway.auth import Principal
-from gateway.break_glass_review import QueueItem, load_event, queue, review
-from gateway.bsn import require_valid_bsn
-from gateway.context import Loket
-from gateway.errors import BadInput
-from gateway.integrity import checkpoint_status, verify_runs
-from gateway.patterns import Finding, all_findings
-from gateway.tracing import TraceContext
+from gateway.oversight.integrity import checkpoint_status, verify_runs
+from gateway.oversight.patterns import Finding, all_findings
 
 router = APIRouter(prefix="/v1/fg", tags=["privacy officer"])
 

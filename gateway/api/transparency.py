@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from gateway.api.deps import LoketDep
-from gateway.errors import NotFound
+from gateway.core.errors import NotFound
 
 router = APIRouter(tags=["transparency"])
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
-from gateway.errors import ConfigurationError, IntegrityError, PolicyEngineError
+from gateway.core.errors import ConfigurationError, IntegrityError, PolicyEngineError
+from gateway.core.settings import Settings
 from gateway.policy.bundle import (
     PolicyBundle,
     build_bundle,
@@ -27,7 +28,6 @@ from gateway.policy.bundle import (
     store_bundle,
     store_dir_for,
 )
-from gateway.settings import Settings
 
 __all__ = [
     "PolicyData",

@@ -35,7 +35,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from gateway.errors import IntegrityError
+from gateway.core.errors import IntegrityError
 from gateway.policy.index import INDEX_PATH, index_file
 
 MANIFEST = ".manifest"

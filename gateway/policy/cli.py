@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway.errors import IntegrityError, LoketError, PolicyEngineError
+from gateway.core.errors import IntegrityError, LoketError, PolicyEngineError
 
 policy_app = typer.Typer(no_args_is_help=True, help="Write, test, bundle and replay policies.")
 
@@ -92,10 +92,10 @@ def eval_cmd(
     ] = False,
 ) -> None:
     """Decision JSON for the policy input JSON on stdin."""
+    from gateway.core.settings import Settings
     from gateway.policy import current_bundle
     from gateway.policy.bundle import ENTRYPOINT
     from gateway.policy.embedded import EmbeddedPolicyEngine
-    from gateway.settings import Settings
 
     policy_input = _read_json_stdin()
     if not isinstance(policy_input, dict):
@@ -177,9 +177,9 @@ def replay_cmd(
     ] = None,
 ) -> None:
     """Re-evaluate a logged decision against the revision that made it; exit 1 if it differs."""
+    from gateway.core.settings import Settings
     from gateway.policy.bundle import load_stored_bundle, store_dir_for
     from gateway.policy.embedded import EmbeddedPolicyEngine
-    from gateway.settings import Settings
 
     settings = Settings()
     if from_file is not None:
@@ -195,7 +195,7 @@ def replay_cmd(
             _err(f"cannot read the logged decision from {from_file}: {e}")
             raise typer.Exit(EXIT_BAD_INPUT) from e
     elif decision_id is not None:
-        from gateway.decision_log import load_logged_decision
+        from gateway.dossier.decision_log import load_logged_decision
 
         try:
             logged_decision = load_logged_decision(settings, decision_id)

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import regopy
 from regopy import rego_shared
 
-from gateway.errors import PolicyEngineError
+from gateway.core.errors import PolicyEngineError
 from gateway.policy.bundle import ENTRYPOINT, PolicyBundle
 
 ConcurrencyMode = Literal["thread_local", "lock"]

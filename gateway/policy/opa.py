@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import requests
 from opa_client.opa import OpaClient
 
-from gateway.errors import ConfigurationError, PolicyEngineError
+from gateway.core.errors import ConfigurationError, PolicyEngineError
 
 OPA_VERSION = "1.22.2"
 

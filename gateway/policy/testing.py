@@ -30,7 +30,7 @@ from typing import Any
 
 import regopy
 
-from gateway.errors import PolicyEngineError
+from gateway.core.errors import PolicyEngineError
 from gateway.policy.bundle import PolicyBundle, build_bundle, test_modules
 from gateway.policy.embedded import EmbeddedPolicyEngine
 

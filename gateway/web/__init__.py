@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from gateway.context import Loket
+from gateway.core.context import Loket
 from gateway.web.rendering import STATIC_DIR, render
 from gateway.web.session import (
     SESSION_COOKIE,

@@ -23,15 +23,15 @@ from gateway.api.accesses import my_accesses, my_proof
 from gateway.api.consent_requests import answer_request, open_requests
 from gateway.api.consents import citizen_pseudonym, consent_public, grant, revoke
 from gateway.api.schemas import ConsentCreate
-from gateway.auth import Principal, Role
-from gateway.bsn import require_valid_bsn
-from gateway.consent_requests import APPROVE, DECLINE, parse_request_items, purpose_scope
-from gateway.consents import consents_of
-from gateway.context import Loket
-from gateway.errors import IntegrityError, LoketError
-from gateway.explain import Explainer
-from gateway.models import Case
-from gateway.tracing import TraceContext
+from gateway.consents.grants import consents_of
+from gateway.consents.requests import APPROVE, DECLINE, parse_request_items, purpose_scope
+from gateway.core.context import Loket
+from gateway.core.errors import IntegrityError, LoketError
+from gateway.core.models import Case
+from gateway.core.tracing import TraceContext
+from gateway.dossier.explain import Explainer
+from gateway.identity.auth import Principal, Role
+from gateway.identity.bsn import require_valid_bsn
 from gateway.web.rendering import error_text_nl, render
 from gateway.web.session import (
     checked_form,
@@ -189,7 +189,7 @@ async def proof_download(request: Request, index: Annotated[int, Path(ge=0)]) ->
 
 
 def _open_request_rows(session: Any, pseudonym: str) -> list[Any]:
-    from gateway.consent_requests import requests_of_citizen
+    from gateway.consents.requests import requests_of_citizen
 
     return requests_of_citizen(session, pseudonym, only_open=True)
 

@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from audit.record import AuditEventKind
-from gateway.access_log import MAX_LOG_INDEX, IndexedRecord, SearchQuery, search, summarise
 from gateway.api.privacy_officer import (
     break_glass_queue,
     build_query,
@@ -28,14 +27,15 @@ from gateway.api.privacy_officer import (
     record_log_access,
     review_break_glass,
 )
-from gateway.auth import Role
-from gateway.break_glass_review import VERDICT_NL, load_event
-from gateway.context import Loket
-from gateway.errors import LoketError, NotFound
-from gateway.explain import Explainer
-from gateway.integrity import verify_runs
-from gateway.patterns import PATTERN_TITLES_NL, all_findings
-from gateway.tracing import TraceContext
+from gateway.core.context import Loket
+from gateway.core.errors import LoketError, NotFound
+from gateway.core.tracing import TraceContext
+from gateway.dossier.break_glass import VERDICT_NL, load_event
+from gateway.dossier.explain import Explainer
+from gateway.identity.auth import Role
+from gateway.oversight.access_log import MAX_LOG_INDEX, IndexedRecord, SearchQuery, search, summarise
+from gateway.oversight.integrity import verify_runs
+from gateway.oversight.patterns import PATTERN_TITLES_NL, all_findings
 from gateway.web.rendering import error_text_nl, render
 from gateway.web.session import (
     checked_form,

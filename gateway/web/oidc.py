@@ -32,10 +32,10 @@ from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from gateway.auth import Role
-from gateway.bsn import require_valid_bsn
-from gateway.context import Loket
-from gateway.settings import Settings
+from gateway.core.context import Loket
+from gateway.core.settings import Settings
+from gateway.identity.auth import Role
+from gateway.identity.bsn import require_valid_bsn
 from gateway.web.rendering import render
 from gateway.web.session import login
 

@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from gateway.access_log import time_nl
+from gateway.oversight.access_log import time_nl
 from gateway.web.session import csrf_token, current_role, pop_flash
 
 TEMPLATES_DIR = str(resources.files("gateway.web").joinpath("templates"))

@@ -1,6 +1,6 @@
 """Page sessions and CSRF for the citizen and FG pages.
 
-The login lives on the server (gateway/web/page_sessions.py, table ``page_sessions``): sign-out
+The login lives on the server (gateway/identity/page_sessions.py, table ``page_sessions``): sign-out
 and "sign out everywhere" revoke it there, so a copied cookie stops working. Starlette's
 ``SessionMiddleware`` cookie is signed (itsdangerous), **not encrypted**, and holds only the
 random session id, the CSRF token, the display name and flash messages. The citizen's pseudonym
@@ -26,15 +26,15 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from gateway.auth import Principal, Role
-from gateway.context import Loket
-from gateway.web import page_sessions
-from gateway.web.page_sessions import LiveSession, SessionLimits
+from gateway.core.context import Loket
+from gateway.identity import page_sessions
+from gateway.identity.auth import Principal, Role
+from gateway.identity.page_sessions import LiveSession, SessionLimits
 
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "loket_session"
-# The session limits are constants here, not Settings fields (gateway/settings.py is owned
+# The session limits are constants here, not Settings fields (gateway/core/settings.py is owned
 # elsewhere); promote them to LOKET_* settings when that file is free.
 #: Sliding idle timeout: a session without a page request for this long is ended on the server
 #: (and the cookie, re-signed on every response, expires after it too).

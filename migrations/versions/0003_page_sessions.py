@@ -1,6 +1,6 @@
 """page sessions: server-side logins for the citizen and FG pages, revocable
 
-Only the SHA-256 of each session id is stored (gateway/models.py PageSession).
+Only the SHA-256 of each session id is stored (gateway/core/models.py PageSession).
 
 Revision ID: 0003_page_sessions
 Revises: 0002_audit

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, text
 from audit.log import AuditLog
 from audit.models import metadata
 from audit.record import AuditEventKind, AuditRecord, Disclosure, Refusal
-from gateway.db import create_db_engine
+from gateway.core.db import create_db_engine
 
 ORIGIN = "loket.test/audit"
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.checkpoint import Checkpoint, NoteVerifier, open_checkpoint, sign_checkpoint, vkey_for
-from gateway.errors import IntegrityError
+from gateway.core.errors import IntegrityError
 
 NAME = "loket.test/audit"
 ROOT = hashlib.sha256(b"root").digest()

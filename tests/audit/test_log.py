@@ -22,8 +22,8 @@ from audit.models import (
     subtree_key,
 )
 from audit.record import AuditEventKind, AuditRecord
-from gateway.db import create_db_engine
-from gateway.errors import AuditWriteError, IntegrityError, NotFound
+from gateway.core.db import create_db_engine
+from gateway.core.errors import AuditWriteError, IntegrityError, NotFound
 
 from .conftest import ORIGIN
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from audit.log import AuditLog
 from audit.models import metadata
-from gateway.db import create_db_engine
+from gateway.core.db import create_db_engine
 
 from .conftest import ORIGIN, REPO_ROOT, record
 

@@ -37,7 +37,7 @@ from audit.log import AuditLog
 from audit.models import audit_checkpoints, audit_log_head, audit_subtrees, subtree_key
 from audit.record import AuditRecord
 from audit.verify import verify_export, verify_proof_bundle
-from gateway.errors import IntegrityError
+from gateway.core.errors import IntegrityError
 
 from .conftest import ORIGIN
 
@@ -333,9 +333,9 @@ def test_rotation_on_postgresql_replaces_the_note_and_the_log_keeps_verifying(
 def test_the_fg_verify_now_follows_the_transition_like_the_offline_verifier(
     rotated: dict[str, Any], sqlite_engine: Engine, make_log: MakeLog
 ) -> None:
-    """gateway.integrity.verify_full (the FG's "verify now") on a gateway that knows only the new
+    """gateway.oversight.integrity.verify_full (the FG's "verify now") on a gateway that knows only the new
     key: the transition at 20 vouches for the old key's checkpoints at 16 and 20."""
-    from gateway.integrity import verify_full
+    from gateway.oversight.integrity import verify_full
 
     only_new = make_log(sqlite_engine, key=rotated["new_key"])
     report = verify_full(only_new)

@@ -16,10 +16,10 @@ from audit.checkpoint import NoteVerifier, open_checkpoint, open_transition
 from audit.cli import audit_app
 from audit.log import AuditLog
 from audit.models import audit_checkpoints
-from gateway.context import Loket, audit_log_for, retired_verifiers
-from gateway.errors import ConfigurationError
-from gateway.keys import load_ed25519
-from gateway.settings import Settings
+from gateway.core.context import Loket, audit_log_for, retired_verifiers
+from gateway.core.errors import ConfigurationError
+from gateway.core.keys import load_ed25519
+from gateway.core.settings import Settings
 
 from .conftest import ORIGIN, cli_log, record
 
@@ -149,4 +149,4 @@ def test_a_bad_retired_vkey_fails_at_start_up_with_a_clear_error(
     # ... and the gateway does not start.
     with pytest.raises(ConfigurationError, match="LOKET_RETIRED_AUDIT_VKEYS entry 1"):
         make_loket(log_origin=ORIGIN, retired_audit_vkeys=[bad],
-                   database_url=f"sqlite:///{tmp_path / 'gateway.db'}")
+                   database_url=f"sqlite:///{tmp_path / 'gateway.core.db'}")

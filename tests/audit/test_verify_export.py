@@ -21,8 +21,8 @@ from audit.export import proof_bundle, write_full_export
 from audit.log import AuditLog
 from audit.models import metadata
 from audit.verify import verify_export, verify_proof_bundle
-from gateway.db import create_db_engine
-from gateway.errors import IntegrityError
+from gateway.core.db import create_db_engine
+from gateway.core.errors import IntegrityError
 
 from .conftest import ORIGIN, record
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from audit.checkpoint import NoteVerifier, TrustedKeys
 from audit.cli import _install_key, _write_new_key
 from gateway.app import create_app
-from gateway.context import Loket
+from gateway.core.context import Loket
 
 from .conftest import record
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from audit.log import AuditLog
 from audit.record import AuditEventKind, AuditRecord
-from gateway.db import create_db_engine
-from gateway.keys import load_ed25519
+from gateway.core.db import create_db_engine
+from gateway.core.keys import load_ed25519
 
 
 def main(argv: list[str]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.context import Loket
+from gateway.core.context import Loket
 from tests.servers import serve
 
 CHROMIUM = os.environ.get("LOKET_CHROMIUM", "/usr/bin/chromium")

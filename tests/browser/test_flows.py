@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from audit.verify import verify_proof_bundle
-from gateway.context import Loket
+from gateway.core.context import Loket
 from tests.browser.conftest import CONSENT_ITEM, eva, keys, login_citizen, login_fg
 
 pytestmark = pytest.mark.browser

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from audit.record import AuditEventKind
 from gateway.app import create_app
-from gateway.context import Loket, build_loket
+from gateway.core.context import Loket, build_loket
 from tests.conftest import bearer, settings_for
 from tests.security.helpers import eva_bsn, minter, open_case
 from tests.servers import free_port

@@ -20,7 +20,7 @@ from sqlalchemy import event, exc, text
 from audit.log import AuditFilter
 from audit.record import AuditEventKind
 from gateway.app import create_app
-from gateway.context import Loket
+from gateway.core.context import Loket
 from tests.conftest import bearer
 from tests.security.helpers import assert_problem, eva_bsn, minter, open_case
 

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from audit.log import AuditFilter
 from audit.record import AuditEventKind
 from gateway.app import create_app
-from gateway.context import Loket
-from gateway.errors import PolicyEngineError
+from gateway.core.context import Loket
+from gateway.core.errors import PolicyEngineError
 from gateway.policy.bundle import PolicyBundle
 from gateway.policy.embedded import EmbeddedPolicyEngine
 from tests.conftest import bearer

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.auth import DEV_KID, Role, TokenVerifier, mint_token, public_jwk
-from gateway.errors import NotAuthenticated
+from gateway.core.errors import NotAuthenticated
+from gateway.identity.auth import DEV_KID, Role, TokenVerifier, mint_token, public_jwk
 
 ISS, AUD = "https://issuer.test", "loket"
 KEY = Ed25519PrivateKey.generate()
@@ -113,7 +113,7 @@ def test_a_cached_token_stops_working_when_it_expires() -> None:
 
 
 def test_the_verified_token_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    import gateway.auth as auth
+    import gateway.identity.auth as auth
 
     monkeypatch.setattr(auth, "VERIFIED_TOKEN_CACHE_ENTRIES", 3)
     v = verifier()

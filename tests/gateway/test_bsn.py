@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.bsn import BsnVault, is_valid_bsn, require_valid_bsn
-from gateway.errors import BadInput, IntegrityError
+from gateway.core.errors import BadInput, IntegrityError
+from gateway.identity.bsn import BsnVault, is_valid_bsn, require_valid_bsn
 
 VALID = ["999993847", "999992077", "999993483", "999990408", "999993926", "999990421", "999993653"]
 
@@ -50,6 +50,6 @@ def test_sealed_bsn_opens_only_with_its_own_pseudonym() -> None:
     ("geen nummers hier", False),
 ])
 def test_free_text_with_a_bsn_is_recognised(text: str, found: bool) -> None:
-    from gateway.bsn import contains_bsn
+    from gateway.identity.bsn import contains_bsn
 
     assert contains_bsn(text) is found

@@ -11,7 +11,7 @@ import jwt
 import pytest
 from sqlalchemy import inspect
 
-from gateway.db import create_db_engine
+from gateway.core.db import create_db_engine
 
 
 def run(args: list[str], cwd: Path, env_extra: dict[str, str] | None = None,

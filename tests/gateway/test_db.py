@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gateway.db import create_db_engine, session_factory
+from gateway.core.db import create_db_engine, session_factory
 
 
 @pytest.fixture

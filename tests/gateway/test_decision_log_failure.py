@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from audit.log import AuditFilter
-from gateway.context import Loket
-from gateway.errors import AuditWriteError
+from gateway.core.context import Loket
+from gateway.core.errors import AuditWriteError
 from tests.conftest import bearer
 from tests.gateway.test_dossier_flow import eva_bsn, open_case
 
@@ -26,7 +26,7 @@ def test_decision_log_write_failure_gives_503_and_no_data(loket: Loket, client: 
     def fail(*_a: Any, **_k: Any) -> None:
         raise RuntimeError("decision log table is gone")
 
-    monkeypatch.setattr("gateway.dossier.record_decision", fail)
+    monkeypatch.setattr("gateway.dossier.flow.record_decision", fail)
     r = client.get(f"/v1/cases/{case_id}/dossier", headers=bearer(tok))
     assert r.status_code == 503
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -37,7 +37,7 @@ def test_decision_log_write_failure_gives_503_and_no_data(loket: Loket, client: 
 
 def test_a_dossier_logs_its_decision_with_its_audit_record(loket: Loket, client: TestClient, sandbox: Any,
                                                            token: Callable[..., str]) -> None:
-    from gateway.decision_log import get_logged_decision
+    from gateway.dossier.decision_log import get_logged_decision
 
     tok = token()
     case_id = open_case(client, tok, eva_bsn(sandbox))
@@ -52,7 +52,7 @@ def test_a_failed_audit_write_leaves_no_decision_log_entry(loket: Loket, client:
                                                           token: Callable[..., str]) -> None:
     from sqlalchemy import func, select
 
-    from gateway.models import LoggedDecisionRow
+    from gateway.core.models import LoggedDecisionRow
 
     tok = token()
     case_id = open_case(client, tok, eva_bsn(sandbox))

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.catalog import load_catalog
-from gateway.decisions import ConsentFact, build_policy_input, parse_decision
-from gateway.disclosure import filter_answers
-from gateway.errors import PolicyEngineError
+from gateway.core.errors import PolicyEngineError
+from gateway.dossier.decisions import ConsentFact, build_policy_input, parse_decision
+from gateway.dossier.disclosure import filter_answers
 
 CAT = load_catalog()
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

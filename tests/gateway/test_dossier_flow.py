@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from audit.log import AuditFilter
 from gateway.app import create_app
-from gateway.context import Loket
-from gateway.errors import AuditWriteError, PolicyEngineError
+from gateway.core.context import Loket
+from gateway.core.errors import AuditWriteError, PolicyEngineError
 from tests.conftest import bearer
 from tests.servers import serve
 
@@ -125,7 +125,7 @@ def test_bad_or_missing_token_gets_401_problem(client: TestClient, header: str |
 
 
 def test_token_for_another_audience_gets_401(loket: Loket, client: TestClient) -> None:
-    from gateway.auth import mint_token
+    from gateway.identity.auth import mint_token
 
     assert loket.dev_issuer_key is not None
     tok = mint_token(loket.dev_issuer_key, issuer=loket.settings.jwt_issuer, audience="other",

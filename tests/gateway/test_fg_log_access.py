@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from audit.log import AuditFilter
 from audit.record import AuditEventKind
-from gateway.context import Loket
+from gateway.core.context import Loket
 from tests.conftest import bearer
 from tests.gateway.test_dossier_flow import eva_bsn
 
@@ -67,7 +67,7 @@ def test_web_search_and_export_are_logged(loket: Loket, client: TestClient) -> N
 
 
 def test_every_audit_event_kind_has_a_dutch_label_for_the_pages() -> None:
-    from gateway.explain import KIND_LABELS_NL
+    from gateway.dossier.explain import KIND_LABELS_NL
 
     assert {k.value for k in AuditEventKind} <= set(KIND_LABELS_NL)
 

@@ -10,13 +10,13 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from gateway.db import create_db_engine
-from gateway.migrate import alembic_config
+from gateway.core.db import create_db_engine
+from gateway.core.migrate import alembic_config
 
 
 def _metadatas() -> list:  # type: ignore[type-arg]
     from audit.models import metadata as audit_metadata
-    from gateway.models import Base
+    from gateway.core.models import Base
 
     return [Base.metadata, audit_metadata]
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from audit import merkle
 from audit.checkpoint import open_checkpoint
 from audit.verify import read_verifier
-from gateway.context import Loket
+from gateway.core.context import Loket
 from tests.conftest import bearer
 from tests.gateway.test_dossier_flow import eva_bsn, open_case
 
@@ -65,7 +65,7 @@ def test_idle_log_still_gets_a_checkpoint_within_the_interval(make_loket: Callab
 
 
 def _cm_token(loket: Loket) -> str:
-    from gateway.auth import mint_token
+    from gateway.identity.auth import mint_token
 
     assert loket.dev_issuer_key is not None
     return mint_token(loket.dev_issuer_key, issuer=loket.settings.jwt_issuer,

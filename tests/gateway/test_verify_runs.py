@@ -11,9 +11,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text, update
 
-from gateway.context import Loket
-from gateway.integrity import MAX_JOBS_KEPT, VerifyJob, verify_runs
-from gateway.models import VerifyRun
+from gateway.core.context import Loket
+from gateway.core.models import VerifyRun
+from gateway.oversight.integrity import MAX_JOBS_KEPT, VerifyJob, verify_runs
 from tests.audit.conftest import record
 
 

@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 
 from audit.log import AuditLog
-from gateway.auth import Role, mint_token
-from gateway.db import create_db_engine
-from gateway.keys import load_ed25519
-from gateway.settings import Settings
+from gateway.core.db import create_db_engine
+from gateway.core.keys import load_ed25519
+from gateway.core.settings import Settings
+from gateway.identity.auth import Role, mint_token
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -109,7 +109,7 @@ def test_opa_refuses_a_bundle_signed_with_another_key(opa_bin: str, tmp_path: Pa
     from cryptography.hazmat.primitives import serialization as ser
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    from gateway.errors import PolicyEngineError
+    from gateway.core.errors import PolicyEngineError
     from gateway.policy.bundle import build_bundle
     from gateway.policy.opa import start_opa_server
 
@@ -134,7 +134,7 @@ def test_opa_refuses_a_bundle_signed_with_another_key(opa_bin: str, tmp_path: Pa
 def test_decision_survives_opa_restart_fail_closed_while_down(
     opa_bin: str, bundle_path: Path, bundle: PolicyBundle
 ) -> None:
-    from gateway.errors import PolicyEngineError
+    from gateway.core.errors import PolicyEngineError
     from gateway.policy.opa import start_opa_server
     from tests.policy.conftest import make_input
 

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from gateway.errors import IntegrityError
+from gateway.core.errors import IntegrityError
 from gateway.policy.bundle import (
     MANIFEST,
     ROOTS,

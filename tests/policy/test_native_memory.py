@@ -22,10 +22,10 @@ import os, sys, tempfile
 {first}
 from pathlib import Path
 import aiohttp  # the agency adapters' client: loads frozenlist's libstdc++
-from gateway.decisions import build_policy_input
+from gateway.dossier.decisions import build_policy_input
 from gateway.policy import current_bundle
 from gateway.policy.embedded import EmbeddedPolicyEngine
-from gateway.settings import Settings
+from gateway.core.settings import Settings
 from datetime import UTC, datetime
 
 def rss_mb():

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from gateway.errors import PolicyEngineError
+from gateway.core.errors import PolicyEngineError
+from gateway.core.settings import Settings
 from gateway.policy import create_policy_engine
 from gateway.policy.opa import OpaServerPolicyEngine, free_port
-from gateway.settings import Settings
 from tests.policy.conftest import make_input
 
 

@@ -356,14 +356,14 @@ def test_concurrent_calls_from_many_threads_agree(bundle: Any, mode: str) -> Non
 
 
 def test_input_that_is_not_json_fails_closed(engine: EmbeddedPolicyEngine) -> None:
-    from gateway.errors import PolicyEngineError
+    from gateway.core.errors import PolicyEngineError
 
     with pytest.raises(PolicyEngineError):
         engine.evaluate({"time_ns": float("nan")})
 
 
 def test_an_undefined_entrypoint_fails_closed(bundle: Any) -> None:
-    from gateway.errors import PolicyEngineError
+    from gateway.core.errors import PolicyEngineError
 
     engine = EmbeddedPolicyEngine(bundle, entrypoints=("loket/decision", "loket/purpose"))
     with pytest.raises(PolicyEngineError, match="undefined"):

@@ -78,7 +78,7 @@ def test_processes_share_cases_and_one_verifiable_audit_log(tmp_path: Path, sand
     assert len(set(indices)) == len(indices), "two appends got the same leaf index"
 
     # One log: it verifies, and every disclosure that left a gateway is in it.
-    from gateway.context import build_loket
+    from gateway.core.context import build_loket
 
     loket = build_loket(cfg.settings(), run_migrations=False)
     try:

@@ -16,9 +16,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from gateway.context import Loket
-from gateway.db import create_db_engine
-from gateway.migrate import alembic_config
+from gateway.core.context import Loket
+from gateway.core.db import create_db_engine
+from gateway.core.migrate import alembic_config
 from tests.audit.conftest import record
 from tests.gateway.test_migrations import _metadatas, _table_of
 
@@ -46,8 +46,8 @@ def test_migrations_round_trip_and_match_the_models_on_postgresql(postgres_url: 
 
 def test_page_sessions_and_verify_runs_are_shared_on_postgresql(
         make_loket: Callable[..., Loket], tmp_path: Path, postgres_url: str, sandbox: Any) -> None:
-    from gateway.integrity import verify_runs
-    from gateway.web import page_sessions
+    from gateway.identity import page_sessions
+    from gateway.oversight.integrity import verify_runs
     from gateway.web.session import SESSION_LIMITS
 
     shared = tmp_path / "shared"

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.context import Loket
+from gateway.core.context import Loket
 from tests.security.helpers import build_test_loket, minter
 
 

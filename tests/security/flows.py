@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from gateway.context import Loket
-from gateway.errors import AuditWriteError, PolicyEngineError
+from gateway.core.context import Loket
+from gateway.core.errors import AuditWriteError, PolicyEngineError
 from tests.conftest import bearer
 from tests.security.helpers import eva_bsn, minter, open_case, other_bsn
 

@@ -11,8 +11,8 @@ import httpx
 
 from audit.log import AuditFilter
 from audit.record import AuditEventKind
-from gateway.auth import Role, mint_token
-from gateway.context import Loket, build_loket
+from gateway.core.context import Loket, build_loket
+from gateway.identity.auth import Role, mint_token
 from tests.conftest import bearer, settings_for
 
 PURPOSE = "student_in_crisis"

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from gateway.app import create_app
 from gateway.cli import app as cli
-from gateway.context import Loket
+from gateway.core.context import Loket
 from tests.conftest import bearer
 from tests.security.helpers import eva_bsn, minter, open_case
 
@@ -63,7 +63,7 @@ def test_columns_rewritten_as_text_are_reported_as_tampering(populated: Loket, s
 
 def test_reading_a_text_leaf_through_the_api_is_an_integrity_problem(populated: Loket) -> None:
     from audit.log import AuditFilter
-    from gateway.errors import IntegrityError
+    from gateway.core.errors import IntegrityError
 
     with populated.db.begin() as conn:
         conn.execute(text("UPDATE audit_records SET leaf = CAST(leaf AS TEXT) WHERE idx = 1"))
@@ -74,7 +74,7 @@ def test_reading_a_text_leaf_through_the_api_is_an_integrity_problem(populated: 
 
 
 def test_subtree_hash_rewritten_as_text_fails_proofs_cleanly(populated: Loket) -> None:
-    from gateway.errors import IntegrityError
+    from gateway.core.errors import IntegrityError
 
     with populated.db.begin() as conn:
         conn.execute(text("UPDATE audit_subtrees SET hash = hex(hash)"))

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from audit.log import AuditFilter
 from audit.record import AuditEventKind
-from gateway.context import Loket
+from gateway.core.context import Loket
 from tests.conftest import bearer
 from tests.security.helpers import (
     PURPOSE,

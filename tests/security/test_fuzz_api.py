@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from gateway.app import create_app
-from gateway.context import Loket
+from gateway.core.context import Loket
 from tests.security.helpers import eva_bsn, open_case
 
 MAX_EXAMPLES = int(os.environ.get("LOKET_FUZZ_EXAMPLES", "20"))

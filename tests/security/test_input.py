@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from audit.log import AuditFilter
-from gateway.context import Loket
+from gateway.core.context import Loket
 from tests.conftest import bearer
 from tests.security.helpers import PURPOSE, assert_problem, eva_bsn, open_case, random_sub
 

@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from audit.log import AuditFilter
-from gateway.auth import DEV_KID, public_jwk
-from gateway.context import Loket
+from gateway.core.context import Loket
+from gateway.identity.auth import DEV_KID, public_jwk
 from tests.conftest import bearer
 from tests.security.helpers import agency_requests_seen, assert_problem, eva_bsn, open_case
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.context import Loket
+from gateway.core.context import Loket
 from tests.security.flows import HOSTILE_SUB, JUSTIFICATION, MESSAGE, NOTE, XSS, FlowRun, run_flows
 from tests.security.helpers import eva_bsn
 

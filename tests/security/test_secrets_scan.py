@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.context import Loket
-from gateway.errors import LoketError
+from gateway.core.context import Loket
+from gateway.core.errors import LoketError
 from tests.security.flows import FlowRun, run_flows
 from tests.security.helpers import build_test_loket, minter
 

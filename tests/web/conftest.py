@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.context import Loket
+from gateway.core.context import Loket
 from tests.conftest import bearer
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

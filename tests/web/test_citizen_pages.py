@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from audit.cli import audit_app
 from audit.log import AuditFilter
 from audit.record import AuditEventKind
-from gateway.context import Loket
+from gateway.core.context import Loket
 from tests.conftest import bearer
 from tests.web.conftest import CONSENT_ITEM, csrf_of, eva_bsn, login_citizen, other_bsn, post_form
 
@@ -30,7 +30,7 @@ def disclosed_keys(dossier: dict[str, Any]) -> set[str]:
 def consent_count(loket: Loket) -> int:
     from sqlalchemy import func, select
 
-    from gateway.models import Consent
+    from gateway.core.models import Consent
 
     with loket.sessions() as s:
         return int(s.scalar(select(func.count()).select_from(Consent)) or 0)
@@ -205,7 +205,7 @@ def test_citizen_cannot_revoke_or_answer_for_another_citizen(
               {"purpose": "student_in_crisis", "item": CONSENT_ITEM, "days": "30"})
     from sqlalchemy import select
 
-    from gateway.models import Consent
+    from gateway.core.models import Consent
 
     with loket.sessions() as s:
         consent_id = s.scalars(select(Consent.id)).one()
@@ -271,7 +271,7 @@ def test_consent_request_answer_changes_the_next_dossier(
 
 
 def _citizen_token(loket: Loket, bsn: str) -> str:
-    from gateway.auth import Role, mint_token
+    from gateway.identity.auth import Role, mint_token
 
     assert loket.dev_issuer_key is not None
     return mint_token(loket.dev_issuer_key, issuer=loket.settings.jwt_issuer,

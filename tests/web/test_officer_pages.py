@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from audit.log import AuditFilter
 from audit.record import AuditEventKind
-from gateway.context import Loket
+from gateway.core.context import Loket
 from tests.conftest import bearer
 from tests.web.conftest import csrf_of, eva_bsn, login_citizen, login_fg, other_bsn, post_form
 

@@ -22,7 +22,7 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.testclient import TestClient
 
-from gateway.context import Loket
+from gateway.core.context import Loket
 from tests.servers import serve
 
 CLIENT_ID = "loket-test"

@@ -17,9 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from gateway.context import Loket
-from gateway.models import PageSession
-from gateway.web import page_sessions
+from gateway.core.context import Loket
+from gateway.core.models import PageSession
+from gateway.identity import page_sessions
 from gateway.web.session import SESSION_COOKIE, session_secret
 from tests.web.conftest import eva_bsn, login_citizen, login_fg, other_bsn, post_form
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from audit.record import AuditEventKind, AuditRecord, Disclosure, Refusal, utc_timestamp
-from gateway.access_log import IndexedRecord
-from gateway.patterns import (
+from gateway.oversight.access_log import IndexedRecord
+from gateway.oversight.patterns import (
     is_office_hours,
     many_casemanagers_one_citizen,
     many_citizens,

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.catalog import Catalog
-from gateway.errors import PolicyEngineError
+from gateway.core.errors import PolicyEngineError
 
 BASIS_TYPES = frozenset({"legal_basis", "consent", "break_glass"})
 

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     checkpoint_every_records: int = 256
     checkpoint_every_s: float = 5.0
     # Verifier keys (C2SP vkeys) the log signed with before a key rotation: JSON list or
-    # comma-separated. Checked at start-up (gateway.context.retired_verifiers).
+    # comma-separated. Checked at start-up (gateway.core.context.retired_verifiers).
     retired_audit_vkeys: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Limits on untrusted input.

@@ -13,9 +13,9 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from adapters.catalog import Catalog
-from gateway.decisions import ConsentFact
-from gateway.errors import BadInput, Conflict, NotFound
-from gateway.models import Consent, utcnow
+from gateway.core.errors import BadInput, Conflict, NotFound
+from gateway.core.models import Consent, utcnow
+from gateway.dossier.decisions import ConsentFact
 
 MAX_CONSENT_DAYS = 366
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from gateway.db import new_metadata
+from gateway.core.db import new_metadata
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -116,7 +116,7 @@ class LoggedDecisionRow(Base):
 
 
 class PageSession(Base):
-    """A login on the citizen or FG pages (gateway/web/page_sessions.py). The cookie carries the
+    """A login on the citizen or FG pages (gateway/identity/page_sessions.py). The cookie carries the
     random session id; only its SHA-256 is kept here, so a copy of this table cannot be replayed
     as a cookie. A citizen's BSN is only here sealed (the vault's AES-GCM, bound to the pseudonym)."""
 
@@ -135,7 +135,7 @@ class PageSession(Base):
 
 class VerifyRun(Base):
     """One full verification of the audit log started by the FG ("verify now",
-    gateway/integrity.py). In the database, not in a process's memory, so every gateway process
+    gateway/oversight/integrity.py). In the database, not in a process's memory, so every gateway process
     behind a load balancer can report on a run another process is doing."""
 
     __tablename__ = "verify_runs"

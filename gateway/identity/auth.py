@@ -20,7 +20,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt import PyJWKClient
 
-from gateway.errors import NotAuthenticated
+from gateway.core.errors import NotAuthenticated
 
 ALLOWED_ALGORITHMS = ["EdDSA", "ES256"]
 VERIFIED_TOKEN_CACHE_ENTRIES = 4096

@@ -1,6 +1,6 @@
 """The privacy officer's review of emergency (break-glass) accesses.
 
-Every break-glass dossier request leaves a ``BreakGlassEvent`` (gateway/dossier.py) that waits
+Every break-glass dossier request leaves a ``BreakGlassEvent`` (gateway/dossier/flow.py) that waits
 in the FG's queue until reviewed as justified or not justified, with a note. A review is a
 compare-and-set from ``pending``: it cannot be overwritten later, so the verdict the citizen sees
 is the one the FG gave. The note stays in the database; the audit log gets only its hash.
@@ -16,9 +16,9 @@ from enum import StrEnum
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from gateway.consent_requests import check_free_text
-from gateway.errors import BadInput, Conflict, NotFound
-from gateway.models import BreakGlassEvent, Case, utcnow
+from gateway.consents.requests import check_free_text
+from gateway.core.errors import BadInput, Conflict, NotFound
+from gateway.core.models import BreakGlassEvent, Case, utcnow
 
 PENDING = "pending"
 MAX_REVIEW_NOTE_CHARS = 4000

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 
 from audit.pseudonym import DATA_SUBJECT_ID_TYPE
 from audit.record import AuditEventKind, AuditRecord, Disclosure, Refusal
-from gateway.auth import Principal
-from gateway.decisions import Decision
-from gateway.disclosure import FilteredDossier
-from gateway.tracing import TraceContext
+from gateway.core.tracing import TraceContext
+from gateway.dossier.decisions import Decision
+from gateway.dossier.disclosure import FilteredDossier
+from gateway.identity.auth import Principal
 
 PROCESSING_ACTIVITY_BASE = "https://loket.example/register/verwerkingen/"
 

@@ -23,12 +23,12 @@ from audit.checkpoint import SignedCheckpoint, open_checkpoints
 from audit.log import AuditLog
 from audit.record import LEAF_PREFIX
 from audit.verify import verify_leaf_stream
-from gateway.db import SessionFactory
-from gateway.errors import IntegrityError, NotFound
-from gateway.models import VerifyRun
+from gateway.core.db import SessionFactory
+from gateway.core.errors import IntegrityError, NotFound
+from gateway.core.models import VerifyRun
 
 if TYPE_CHECKING:
-    from gateway.context import Loket
+    from gateway.core.context import Loket
 
 
 class Progress(Protocol):

@@ -9,7 +9,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.errors import ConfigurationError
+from gateway.core.errors import ConfigurationError
 
 
 def load_ed25519(path: Path, *, create: bool = False) -> Ed25519PrivateKey:

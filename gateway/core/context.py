@@ -18,14 +18,14 @@ from adapters.registry import build_adapters
 from audit.checkpoint import NoteVerifier
 from audit.log import AuditLog
 from audit.pseudonym import HmacPseudonymiser
-from gateway import migrate
-from gateway.auth import TokenVerifier, public_jwk
-from gateway.bsn import BsnVault
-from gateway.db import SessionFactory, create_db_engine, session_factory
-from gateway.errors import ConfigurationError
-from gateway.keys import load_ed25519, load_or_create_secret_hex
+from gateway.core import migrate
+from gateway.core.db import SessionFactory, create_db_engine, session_factory
+from gateway.core.errors import ConfigurationError
+from gateway.core.keys import load_ed25519, load_or_create_secret_hex
+from gateway.core.settings import Settings
+from gateway.identity.auth import TokenVerifier, public_jwk
+from gateway.identity.bsn import BsnVault
 from gateway.policy import PolicyData, PolicyEngine, create_policy_engine, load_policy_data
-from gateway.settings import Settings
 
 
 @dataclass

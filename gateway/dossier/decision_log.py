@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
-from gateway.db import create_db_engine, session_factory
-from gateway.errors import NotFound
-from gateway.models import LoggedDecisionRow, utcnow
-from gateway.settings import Settings
+from gateway.core.db import create_db_engine, session_factory
+from gateway.core.errors import NotFound
+from gateway.core.models import LoggedDecisionRow, utcnow
+from gateway.core.settings import Settings
 
 
 @dataclass(frozen=True)

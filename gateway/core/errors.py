@@ -1,6 +1,6 @@
 """The error vocabulary of Loket: a shallow tree under LoketError, split by what went wrong.
 
-Each error maps to exactly one RFC 9457 problem type (see gateway/problems.py) and one CLI
+Each error maps to exactly one RFC 9457 problem type (see gateway/core/problems.py) and one CLI
 exit code (see gateway/cli.py). Messages never contain a BSN, a token or data content.
 """
 

@@ -25,8 +25,8 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, Delete, Update, delete, or_, update
 from sqlalchemy.orm import Session
 
-from gateway.db import SessionFactory
-from gateway.models import PageSession
+from gateway.core.db import SessionFactory
+from gateway.core.models import PageSession
 
 log = logging.getLogger(__name__)
 

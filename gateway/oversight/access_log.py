@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from audit.log import AuditFilter, AuditLog, StoredRecord
 from audit.record import AuditEventKind, AuditRecord, utc_timestamp
-from gateway.errors import BadInput, NotFound
-from gateway.explain import Explainer
+from gateway.core.errors import BadInput, NotFound
+from gateway.dossier.explain import Explainer
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -307,7 +307,7 @@ def review_statuses(session: Any, decision_ids: Sequence[str]) -> Mapping[str, s
     """decision id → FG review status for break-glass records (shown to the citizen too)."""
     from sqlalchemy import select
 
-    from gateway.models import BreakGlassEvent
+    from gateway.core.models import BreakGlassEvent
 
     ids = [d for d in decision_ids if d]
     if not ids:

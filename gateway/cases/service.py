@@ -9,10 +9,10 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from audit.pseudonym import Pseudonymiser
-from gateway.auth import Principal, Role
-from gateway.bsn import BsnVault, require_valid_bsn
-from gateway.errors import BadInput, Forbidden, NotFound
-from gateway.models import Case
+from gateway.core.errors import BadInput, Forbidden, NotFound
+from gateway.core.models import Case
+from gateway.identity.auth import Principal, Role
+from gateway.identity.bsn import BsnVault, require_valid_bsn
 
 
 def open_case(

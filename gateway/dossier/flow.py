@@ -22,18 +22,18 @@ from sqlalchemy import Connection, insert
 from adapters.registry import fetch_all
 from audit.log import AppendReceipt, Companion
 from audit.record import AuditEventKind, AuditRecord
-from gateway.auditing import event_record
-from gateway.auth import Principal
-from gateway.bsn import contains_bsn
-from gateway.cases import load_own_case_facts
-from gateway.consents import consent_facts
-from gateway.context import Loket
-from gateway.decision_log import record_decision
-from gateway.decisions import Decision, build_policy_input, parse_decision
-from gateway.disclosure import FilteredDossier, filter_answers
-from gateway.errors import AuditWriteError, BadInput, PolicyEngineError
-from gateway.models import BreakGlassEvent, utcnow
-from gateway.tracing import TraceContext
+from gateway.cases.service import load_own_case_facts
+from gateway.consents.grants import consent_facts
+from gateway.core.auditing import event_record
+from gateway.core.context import Loket
+from gateway.core.errors import AuditWriteError, BadInput, PolicyEngineError
+from gateway.core.models import BreakGlassEvent, utcnow
+from gateway.core.tracing import TraceContext
+from gateway.dossier.decision_log import record_decision
+from gateway.dossier.decisions import Decision, build_policy_input, parse_decision
+from gateway.dossier.disclosure import FilteredDossier, filter_answers
+from gateway.identity.auth import Principal
+from gateway.identity.bsn import contains_bsn
 
 MIN_JUSTIFICATION_CHARS = 20
 

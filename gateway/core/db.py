@@ -2,7 +2,7 @@
 
 SQLite (the default, a file under the data dir) runs in WAL mode with foreign keys on and a
 busy timeout, so several threads and processes can share it; PostgreSQL is used by URL
-(``postgresql+psycopg://``). Both sides own their tables (gateway/models.py, audit/models.py);
+(``postgresql+psycopg://``). Both sides own their tables (gateway/core/models.py, audit/models.py);
 Alembic (migrations/) manages the schema of both.
 """
 

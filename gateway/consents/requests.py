@@ -23,16 +23,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from adapters.catalog import Catalog
-from gateway.auth import Principal
-from gateway.bsn import contains_bsn
-from gateway.cases import load_own_case
-from gateway.errors import BadInput, Conflict, NotFound
-from gateway.models import Case, ConsentRequest, utcnow
+from gateway.cases.service import load_own_case
+from gateway.core.errors import BadInput, Conflict, NotFound
+from gateway.core.models import Case, ConsentRequest, utcnow
+from gateway.identity.auth import Principal
+from gateway.identity.bsn import contains_bsn
 
 MAX_ITEMS_PER_REQUEST = 16
 MAX_MESSAGE_CHARS = 2000
 DEFAULT_VALID_DAYS = 90
-MAX_VALID_DAYS = 366  # gateway.consents.MAX_CONSENT_DAYS
+MAX_VALID_DAYS = 366  # gateway.consents.grants.MAX_CONSENT_DAYS
 
 APPROVE, DECLINE = "approve", "decline"
 OPEN, ANSWERED = "open", "answered"

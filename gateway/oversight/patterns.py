@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from audit.record import AuditEventKind, AuditRecord
-from gateway.access_log import IndexedRecord, parse_record_time
+from gateway.oversight.access_log import IndexedRecord, parse_record_time
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 

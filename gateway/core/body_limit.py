@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.problems import problem
+from gateway.core.problems import problem
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from gateway.errors import BadInput, IntegrityError
+from gateway.core.errors import BadInput, IntegrityError
 
 _WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.errors import LoketError
+from gateway.core.errors import LoketError
 
 PROBLEM_BASE = "https://loket.example/problems/"
 log = logging.getLogger("loket.problems")

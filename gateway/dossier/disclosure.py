@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.fields import get_path, leaf_paths, project
-from gateway.decisions import Decision, Grant
+from gateway.dossier.decisions import Decision, Grant
 
 
 @dataclass(frozen=True)
