@@ -232,11 +232,13 @@ Companion = Callable[[Connection], None]
 
 @dataclass
 class _Pending:
-    record: AuditRecord
-    leaf: bytes
+    """One caller's records (usually one), committed together, in order, with its companion."""
+
+    records: tuple[AuditRecord, ...]
+    leaves: tuple[bytes, ...]
     companion: Companion | None = None
     done: threading.Event = field(default_factory=threading.Event)
-    receipt: AppendReceipt | None = None
+    receipts: list[AppendReceipt] = field(default_factory=list)
     error: BaseException | None = None
 
 
@@ -338,9 +340,18 @@ class AuditLog:
         record commit together or not at all. A companion that fails fails only its own
         append: the batch is retried one record at a time (see ``_flush``).
         """
-        if not isinstance(record, AuditRecord):
-            raise TypeError("append() takes an AuditRecord")
-        pending = _Pending(record, record.to_leaf(), companion)
+        (receipt,) = self.append_group((record,), companion=companion)
+        return receipt
+
+    def append_group(
+        self, records: Sequence[AuditRecord], *, companion: Companion | None = None
+    ) -> list[AppendReceipt]:
+        """:meth:`append` for several records of one processing (a dossier span and its child
+        spans, say): consecutive leaves, committed in one transaction with ``companion``, all or
+        nothing."""
+        if not records or not all(isinstance(r, AuditRecord) for r in records):
+            raise TypeError("append_group() takes one or more AuditRecords")
+        pending = _Pending(tuple(records), tuple(r.to_leaf() for r in records), companion)
         with self._queue_lock:
             self._queue.append(pending)
         while not pending.done.is_set():
@@ -354,8 +365,8 @@ class AuditLog:
                 self._flush(batch)
         if pending.error is not None:
             raise AuditWriteError("audit record could not be written") from pending.error
-        assert pending.receipt is not None
-        return pending.receipt
+        assert len(pending.receipts) == len(records)
+        return pending.receipts
 
     def append_many(self, records: Sequence[AuditRecord]) -> list[AppendReceipt]:
         """Durably append records in order, in transactions of at most ``max_batch``.
@@ -369,7 +380,7 @@ class AuditLog:
         receipts: list[AppendReceipt] = []
         for start in range(0, len(records), self.max_batch):
             chunk = [
-                _Pending(r, leaf)
+                _Pending((r,), (leaf,))
                 for r, leaf in zip(records[start : start + self.max_batch], leaves[start:], strict=False)
             ]
             try:
@@ -392,14 +403,15 @@ class AuditLog:
             # One bad record (e.g. a duplicate record id) must not fail its neighbours.
             for p in batch:
                 try:
-                    (p.receipt,) = self._write([p])
+                    p.receipts = self._write([p])
                 except Exception as e1:  # noqa: BLE001 - handed to its caller as AuditWriteError
                     p.error = e1
                 p.done.set()
             self._after_append(None)
             return
-        for p, r in zip(batch, receipts, strict=False):
-            p.receipt = r
+        it = iter(receipts)
+        for p in batch:
+            p.receipts = [next(it) for _ in p.records]
             p.done.set()
         self._after_append(receipts[-1].index + 1)
 
@@ -412,15 +424,14 @@ class AuditLog:
             rows: list[dict[str, object]] = []
             nodes: list[dict[str, object]] = []
             receipts: list[AppendReceipt] = []
-            for p in batch:
-                h = merkle.leaf_hash(p.leaf)
+            for rec, leaf in ((r, lf) for p in batch for r, lf in zip(p.records, p.leaves, strict=True)):
+                h = merkle.leaf_hash(leaf)
                 frontier, completed = merkle.frontier_append(frontier, size, h)
-                rec = p.record
                 rows.append(
                     {
                         "idx": size,
                         "record_id": rec.record_id,
-                        "leaf": p.leaf,
+                        "leaf": leaf,
                         "leaf_hash": h,
                         "kind": rec.kind.value,
                         "start_time": rec.start_time,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +15,8 @@ from fastapi import FastAPI
 from rich.console import Console
 
 from adapters.sandbox.runner import start_sandbox
-from audit.record import AuditEventKind
 from gateway.app import create_app
 from gateway.cases.service import open_case
-from gateway.core.auditing import event_record
 from gateway.core.context import Loket, build_loket
 from gateway.core.settings import Settings
 from gateway.core.tracing import TraceContext
@@ -78,15 +75,7 @@ def prepare_demo(*, host: str, port: int, data_dir: Path, seed: int = 1) -> Demo
     purpose = next((p for p in PREFERRED_DEMO_PURPOSES if p in loket.known_purposes),
                    sorted(loket.known_purposes)[0])
     principal = Principal(sub=DEMO_CASEMANAGER, role=Role.CASEMANAGER, name="Demo casemanager")
-    started = datetime.now(UTC)
-    with loket.sessions.begin() as session:
-        case = open_case(session, principal, bsn=bsn, purpose=purpose,
-                         known_purposes=loket.known_purposes,
-                         pseudonymiser=loket.pseudonymiser, vault=loket.vault)
-    loket.audit.append(event_record(
-        kind=AuditEventKind.CASE_OPENED, principal=principal, trace=TraceContext.from_header(None),
-        started=started, status_code=1, outcome="opened", purposes=loket.purposes,
-        purpose=purpose, case_id=case.id, data_subject=case.citizen_pseudonym))
+    case = open_case(loket, principal, TraceContext.from_header(None), bsn=bsn, purpose=purpose)
     assert loket.dev_issuer_key is not None
     token = mint_token(loket.dev_issuer_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
                        sub=DEMO_CASEMANAGER, role=Role.CASEMANAGER, ttl_s=8 * 3600,

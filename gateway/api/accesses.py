@@ -13,43 +13,11 @@ import anyio
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from audit.export import proof_bundle
-from gateway.api.consents import citizen_pseudonym
 from gateway.api.deps import Citizen, LoketDep
-from gateway.core.context import Loket
-from gateway.dossier.explain import Explainer
-from gateway.identity.auth import Principal
-from gateway.oversight.access_log import (
-    AccessView,
-    IndexedRecord,
-    access_json,
-    access_view,
-    citizen_accesses,
-    own_record,
-    review_statuses,
-)
+from gateway.oversight.access_log import access_json
+from gateway.oversight.citizen_view import my_accesses, my_proof
 
 router = APIRouter(prefix="/v1/me", tags=["citizen"])
-
-
-def views_of(loket: Loket, items: list[IndexedRecord]) -> list[AccessView]:
-    ex = Explainer.of(loket)
-    with loket.sessions() as session:
-        reviews = review_statuses(session, [i.record.decision_id or "" for i in items if i.record.break_glass])
-    return [access_view(i, ex, reviews.get(i.record.decision_id or "")) for i in items]
-
-
-def my_accesses(loket: Loket, principal: Principal, *, before: int | None,
-                limit: int) -> tuple[list[AccessView], int | None]:
-    pseudonym = citizen_pseudonym(loket, principal)
-    items, nxt = citizen_accesses(loket.audit, pseudonym, before=before, limit=limit)
-    return views_of(loket, items), nxt
-
-
-def my_proof(loket: Loket, principal: Principal, index: int) -> dict[str, Any]:
-    """The proof bundle for one of my records; another citizen's index is 404 (no IDOR)."""
-    own_record(loket.audit, citizen_pseudonym(loket, principal), index)
-    return proof_bundle(loket.audit, index)
 
 
 @router.get("/accesses")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 import anyio
@@ -24,7 +25,7 @@ from gateway.api.schemas import (
     RefusalPublic,
     UnavailablePublic,
 )
-from gateway.cases.service import cases_of, load_own_case, open_case
+from gateway.cases import service as cases
 from gateway.core.auditing import event_record
 from gateway.core.context import Loket
 from gateway.core.errors import Forbidden, NotFound
@@ -51,44 +52,23 @@ def _public(case: Case, loket: Loket) -> CasePublic:
 @router.post("", status_code=201, response_model=CasePublic)
 async def create_case(body: CaseCreate, loket: LoketDep, principal: CaseManager,
                       trace: TraceDep, response: Response) -> CasePublic:
-    started = datetime.now(UTC)
-
-    def create() -> Case:
-        with loket.sessions.begin() as session:
-            case = open_case(session, principal, bsn=body.burgerservicenummer, purpose=body.purpose,
-                             known_purposes=loket.known_purposes,
-                             pseudonymiser=loket.pseudonymiser, vault=loket.vault)
-        return case
-
-    case = await anyio.to_thread.run_sync(create)
-    record = event_record(kind=AuditEventKind.CASE_OPENED, principal=principal, trace=trace,
-                          started=started, status_code=1, outcome="opened",
-                          purposes=loket.purposes, purpose=case.purpose, case_id=case.id,
-                          data_subject=case.citizen_pseudonym)
-    await anyio.to_thread.run_sync(loket.audit.append, record)
+    case = await anyio.to_thread.run_sync(partial(
+        cases.open_case, loket, principal, trace, bsn=body.burgerservicenummer, purpose=body.purpose))
     response.headers["Location"] = f"/v1/cases/{case.id}"
     return _public(case, loket)
 
 
 @router.get("", response_model=list[CasePublic])
 async def list_cases(loket: LoketDep, principal: CaseManager) -> list[CasePublic]:
-    def load() -> list[Case]:
-        with loket.sessions() as session:
-            return cases_of(session, principal)
-
-    return [_public(c, loket) for c in await anyio.to_thread.run_sync(load)]
+    return [_public(c, loket) for c in await anyio.to_thread.run_sync(cases.my_cases, loket, principal)]
 
 
 @router.get("/{case_id}", response_model=CasePublic)
 async def get_case(case_id: str, loket: LoketDep, principal: CaseManager, trace: TraceDep) -> CasePublic:
     started = datetime.now(UTC)
 
-    def load() -> Case:
-        with loket.sessions() as session:
-            return load_own_case(session, principal, case_id)
-
     try:
-        case = await anyio.to_thread.run_sync(load)
+        case = await anyio.to_thread.run_sync(cases.my_case, loket, principal, case_id)
     except (NotFound, Forbidden) as e:
         await audit_denied(loket, principal, trace, started, case_id, e)
         raise

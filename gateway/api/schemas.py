@@ -94,15 +94,3 @@ class ConsentCreate(Strict):
     valid_from: datetime | None = None
     valid_until: datetime
     explicit: bool = True
-
-
-class ConsentPublic(BaseModel):
-    id: str
-    purpose: str
-    agency: str
-    category: str
-    explicit: bool
-    valid_from: datetime
-    valid_until: datetime
-    revoked_at: datetime | None
-    status: str

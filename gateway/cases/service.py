@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from audit.pseudonym import Pseudonymiser
+from audit.record import AuditEventKind
+from gateway.core.auditing import event_record
+from gateway.core.context import Loket
 from gateway.core.errors import BadInput, Forbidden, NotFound
-from gateway.core.models import Case
+from gateway.core.models import Case, utcnow
+from gateway.core.tracing import TraceContext
+from gateway.core.unit_of_work import commit_with_record
 from gateway.identity.auth import Principal, Role
 from gateway.identity.bsn import BsnVault, require_valid_bsn
 
 
-def open_case(
-    session: Session,
+def new_case(
     principal: Principal,
     *,
     bsn: str,
@@ -31,16 +36,42 @@ def open_case(
     if purpose not in known_purposes:
         raise BadInput("unknown purpose", code="unknown-purpose")
     pseudonym = pseudonymiser.pseudonym_for(bsn)
-    case = Case(
+    return Case(
         id=str(uuid.uuid4()),
         citizen_pseudonym=pseudonym,
         citizen_bsn_sealed=vault.seal(bsn, pseudonym),
         purpose=purpose,
         casemanager_sub=principal.sub,
         status="open",
+        created_at=utcnow(),
     )
-    session.add(case)
-    return case
+
+
+def open_case(loket: Loket, principal: Principal, trace: TraceContext, *, bsn: str, purpose: str) -> Case:
+    """Open a case, committed with its ``case:opened`` record."""
+    started = datetime.now(UTC)
+    case = new_case(principal, bsn=bsn, purpose=purpose, known_purposes=loket.known_purposes,
+                    pseudonymiser=loket.pseudonymiser, vault=loket.vault)
+    record = event_record(kind=AuditEventKind.CASE_OPENED, principal=principal, trace=trace,
+                          started=started, status_code=1, outcome="opened",
+                          purposes=loket.purposes, purpose=case.purpose, case_id=case.id,
+                          data_subject=case.citizen_pseudonym)
+
+    def change(session: Session) -> Case:
+        session.add(case)
+        return case
+
+    return commit_with_record(loket.audit, record, change)
+
+
+def my_cases(loket: Loket, principal: Principal) -> list[Case]:
+    with loket.sessions() as session:
+        return cases_of(session, principal)
+
+
+def my_case(loket: Loket, principal: Principal, case_id: str) -> Case:
+    with loket.sessions() as session:
+        return load_own_case(session, principal, case_id)
 
 
 def _check_may_use(principal: Principal, case_id: str) -> None:

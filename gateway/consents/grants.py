@@ -20,8 +20,7 @@ from gateway.dossier.decisions import ConsentFact
 MAX_CONSENT_DAYS = 366
 
 
-def grant_consent(
-    session: Session,
+def new_consent(
     *,
     citizen_pseudonym: str,
     granted_by_sub: str,
@@ -55,8 +54,8 @@ def grant_consent(
         valid_until=valid_until,
         granted_by_sub=granted_by_sub,
         consent_request_id=consent_request_id,
+        created_at=utcnow(),
     )
-    session.add(consent)
     return consent
 
 
@@ -69,13 +68,13 @@ def consents_of(session: Session, citizen_pseudonym: str) -> list[Consent]:
     return list(session.scalars(stmt))
 
 
-def revoke_consent(session: Session, *, citizen_pseudonym: str, consent_id: str) -> Consent:
+def check_consent(session: Session, *, citizen_pseudonym: str, consent_id: str) -> Consent:
+    """The citizen's own consent, still in force to be revoked (else NotFound / Conflict)."""
     consent = session.get(Consent, consent_id)
     if consent is None or consent.citizen_pseudonym != citizen_pseudonym:
         raise NotFound("no such consent")
     if consent.revoked_at is not None:
         raise Conflict("consent already revoked", code="already-revoked")
-    consent.revoked_at = utcnow()
     return consent
 
 

@@ -85,14 +85,22 @@ def load_event(session: Session, event_id: str) -> QueueItem:
     return _item(row[0], row[1])
 
 
-def review(session: Session, event_id: str, *, reviewer_sub: str, verdict: str, note: str) -> QueueItem:
+def check_review(verdict: str, note: str) -> str:
+    """The verdict is one of the two; the note is short free text without a BSN. Returns the note."""
     try:
-        v = Verdict(verdict)
+        Verdict(verdict)
     except ValueError as e:
         raise BadInput("verdict is 'justified' or 'not_justified'", code="bad-verdict") from e
     text = check_free_text(note, max_chars=MAX_REVIEW_NOTE_CHARS, what="review note")
     if len(text) < MIN_REVIEW_NOTE_CHARS:
         raise BadInput("write a short note with the review", code="note-required")
+    return text
+
+
+def review(session: Session, event_id: str, *, reviewer_sub: str, verdict: str, note: str) -> QueueItem:
+    """Compare-and-set pending → verdict (a second review is a 409). Check with check_review first."""
+    v = Verdict(verdict)
+    text = check_review(verdict, note)
     load_event(session, event_id)  # 404 before 409
     result = session.execute(
         update(BreakGlassEvent)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Annotated, Any
 
 import anyio
@@ -19,12 +19,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from audit.verify import verify_proof_bundle
-from gateway.api.accesses import my_accesses, my_proof
-from gateway.api.consent_requests import answer_request, open_requests
-from gateway.api.consents import citizen_pseudonym, consent_public, grant, revoke
-from gateway.api.schemas import ConsentCreate
+from gateway.consents import service as consent_service
 from gateway.consents.grants import consents_of
 from gateway.consents.requests import APPROVE, DECLINE, parse_request_items, purpose_scope
+from gateway.consents.service import citizen_pseudonym
+from gateway.consents.views import consent_public
 from gateway.core.context import Loket
 from gateway.core.errors import IntegrityError, LoketError
 from gateway.core.models import Case
@@ -32,6 +31,7 @@ from gateway.core.tracing import TraceContext
 from gateway.dossier.explain import Explainer
 from gateway.identity.auth import Principal, Role
 from gateway.identity.bsn import require_valid_bsn
+from gateway.oversight.citizen_view import my_accesses, my_proof
 from gateway.web.rendering import error_text_nl, render
 from gateway.web.session import (
     checked_form,
@@ -225,7 +225,7 @@ async def consents_page(request: Request) -> Response:
             return consents, consent_options(loket, session, pseudonym)
 
     consents, options = await anyio.to_thread.run_sync(load)
-    requests = await open_requests(loket, principal)
+    requests = await anyio.to_thread.run_sync(consent_service.requests_of_me, loket, principal)
     return render(request, "burger/toestemmingen.html", {
         "title": "Mijn toestemmingen", "consents": consents, "requests": requests, "options": options,
         "durations": CONSENT_DURATIONS, "ex": ex,
@@ -248,9 +248,10 @@ async def grant_submit(request: Request) -> Response:
         (parsed,) = parse_request_items([item], purpose=purpose, purposes=loket.purposes,
                                         catalog=loket.catalog, valid_days=days)
         now = datetime.now(UTC)
-        await grant(loket, principal, _trace(request), ConsentCreate(
+        grant = consent_service.ConsentGrant(
             purpose=purpose, agency=parsed.agency, category=parsed.category, valid_from=now,
-            valid_until=now + timedelta(days=days), explicit=True))
+            valid_until=now + timedelta(days=days), explicit=True)
+        await anyio.to_thread.run_sync(consent_service.grant, loket, principal, _trace(request), grant)
     except (LoketError, ValueError) as e:
         flash(request, error_text_nl(getattr(e, "code", "bad-input")), "error")
         return RedirectResponse("/burger/toestemmingen", status_code=303)
@@ -264,7 +265,7 @@ async def revoke_submit(request: Request, consent_id: Annotated[str, Path(max_le
     principal = citizen_principal(request, loket)
     await checked_form(request, loket)
     try:
-        await revoke(loket, principal, _trace(request), consent_id)
+        await anyio.to_thread.run_sync(consent_service.revoke, loket, principal, _trace(request), consent_id)
     except LoketError as e:
         flash(request, error_text_nl(e.code), "error")
         return RedirectResponse("/burger/toestemmingen", status_code=303)
@@ -276,7 +277,9 @@ async def revoke_submit(request: Request, consent_id: Annotated[str, Path(max_le
 
 
 async def _my_request(loket: Loket, principal: Principal, request_id: str) -> Any:
-    for r in await open_requests(loket, principal, only_open=False):
+    mine = await anyio.to_thread.run_sync(partial(consent_service.requests_of_me, loket, principal,
+                                                  only_open=False))
+    for r in mine:
         if r.id == request_id:
             return r
     return None
@@ -303,7 +306,8 @@ async def request_answer(request: Request, request_id: Annotated[str, Path(max_l
         flash(request, error_text_nl("bad-answer"), "error")
         return RedirectResponse(f"/burger/verzoeken/{request_id}", status_code=303)
     try:
-        result = await answer_request(loket, principal, _trace(request), request_id, answers)
+        result = await anyio.to_thread.run_sync(consent_service.answer_request, loket, principal, _trace(request),
+                                                request_id, answers)
     except LoketError as e:
         flash(request, error_text_nl(e.code), "error")
         gone = e.code in ("not-found", "already-answered")

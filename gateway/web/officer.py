@@ -15,18 +15,9 @@ import anyio
 from fastapi import APIRouter, Depends, Path
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from audit.record import AuditEventKind
-from gateway.api.privacy_officer import (
-    break_glass_queue,
-    build_query,
-    integrity_json,
-    logged_export,
-    recent_records,
-    record_log_access,
-    review_break_glass,
-)
 from gateway.core.context import Loket
 from gateway.core.errors import LoketError, NotFound
 from gateway.core.tracing import TraceContext
@@ -36,6 +27,15 @@ from gateway.identity.auth import Role
 from gateway.oversight.access_log import MAX_LOG_INDEX, IndexedRecord, SearchQuery, search, summarise
 from gateway.oversight.integrity import verify_runs
 from gateway.oversight.patterns import PATTERN_TITLES_NL, all_findings
+from gateway.oversight.service import (
+    break_glass_queue,
+    build_query,
+    integrity_json,
+    logged_export,
+    recent_records,
+    record_log_access,
+    review_break_glass,
+)
 from gateway.web.rendering import error_text_nl, render
 from gateway.web.session import (
     checked_form,
@@ -163,7 +163,8 @@ async def search_submit(request: Request) -> Response:
         before = (min(int(before_raw), MAX_LOG_INDEX)
                   if isinstance(before_raw, str) and before_raw.isdigit() else None)
         items, nxt = await anyio.to_thread.run_sync(lambda: search(loket.audit, query, before=before, limit=PAGE_SIZE))
-        await record_log_access(loket, principal, _trace(request), AuditEventKind.ACCESS_LOG_SEARCHED, query)
+        await anyio.to_thread.run_sync(record_log_access, loket, principal, _trace(request),
+                                       AuditEventKind.ACCESS_LOG_SEARCHED, query)
     except LoketError as e:
         return _results_page(request, loket, None, [], None, error=error_text_nl(e.code), form_values=safe_values)
     return _results_page(request, loket, query, items, nxt, form_values=safe_values)
@@ -179,7 +180,9 @@ async def export_submit(request: Request) -> Response:
     except LoketError as e:
         return _results_page(request, loket, None, [], None, error=error_text_nl(e.code))
     fmt = "csv" if form.get("format") == "csv" else "jsonl"
-    return await logged_export(loket, principal, _trace(request), query, fmt)
+    export = await anyio.to_thread.run_sync(logged_export, loket, principal, _trace(request), query, fmt)
+    return StreamingResponse(export.body, media_type=export.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{export.filename}"', "Cache-Control": "no-store"})
 
 
 @router.get("/records/{index}", response_class=HTMLResponse)
@@ -246,8 +249,8 @@ async def break_glass_review_submit(request: Request, event_id: Annotated[str, P
     principal = officer_principal(request)
     form = await checked_form(request, loket)
     try:
-        await review_break_glass(loket, principal, _trace(request), event_id,
-                                 str(form.get("verdict") or ""), str(form.get("note") or ""))
+        await anyio.to_thread.run_sync(review_break_glass, loket, principal, _trace(request), event_id,
+                                       str(form.get("verdict") or ""), str(form.get("note") or ""))
     except LoketError as e:
         flash(request, error_text_nl(e.code), "error")
         return RedirectResponse(f"/fg/noodtoegang/{event_id}", status_code=303)

@@ -1,0 +1,248 @@
+"""The citizen's consents as use cases: grant and revoke, each committed with its audit record.
+
+Routers and pages call these; they own their transaction (gateway/core/unit_of_work.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from audit.record import AuditEventKind, AuditRecord
+from gateway.cases.service import load_own_case
+from gateway.consents.grants import check_consent, consents_of, new_consent
+from gateway.consents.requests import (
+    ANSWERED,
+    APPROVE,
+    MAX_MESSAGE_CHARS,
+    OPEN,
+    check_free_text,
+    items_of,
+    load_citizens_request,
+    mark_answered,
+    normalise_answers,
+    parse_request_items,
+    requests_for_case,
+    requests_of_citizen,
+    valid_until,
+)
+from gateway.consents.views import ConsentRequestPublic, request_public
+from gateway.core.auditing import event_record
+from gateway.core.context import Loket
+from gateway.core.errors import Conflict, NotAuthenticated
+from gateway.core.models import Case, Consent, ConsentRequest, utcnow
+from gateway.core.tracing import TraceContext
+from gateway.core.unit_of_work import commit_with_record, commit_with_records
+from gateway.dossier.explain import Explainer
+from gateway.identity.auth import Principal
+
+
+@dataclass(frozen=True)
+class ConsentGrant:
+    """What a citizen agrees to: purpose × agency × category, for a window, for one recipient."""
+
+    purpose: str
+    agency: str
+    category: str
+    valid_until: datetime
+    valid_from: datetime | None = None
+    explicit: bool = True
+
+
+def citizen_pseudonym(loket: Loket, principal: Principal) -> str:
+    if principal.bsn is None:
+        raise NotAuthenticated("citizen token carries no BSN", code="invalid-token")
+    return loket.pseudonymiser.pseudonym_for(principal.bsn)
+
+
+def my_consents(loket: Loket, principal: Principal) -> list[Consent]:
+    pseudonym = citizen_pseudonym(loket, principal)
+    with loket.sessions() as session:
+        return consents_of(session, pseudonym)
+
+
+def grant(loket: Loket, principal: Principal, trace: TraceContext, g: ConsentGrant) -> Consent:
+    started = datetime.now(UTC)
+    pseudonym = citizen_pseudonym(loket, principal)
+    consent = new_consent(
+        citizen_pseudonym=pseudonym, granted_by_sub=principal.sub, purpose=g.purpose,
+        agency=g.agency, category=g.category, valid_from=(g.valid_from or started).astimezone(UTC),
+        valid_until=g.valid_until.astimezone(UTC), explicit=g.explicit,
+        known_purposes=loket.known_purposes, catalog=loket.catalog,
+    )
+    record = event_record(kind=AuditEventKind.CONSENT_GRANTED, principal=principal, trace=trace,
+                          started=started, status_code=1, outcome="granted",
+                          purposes=loket.purposes, purpose=consent.purpose, data_subject=pseudonym,
+                          extra={"consent_id": consent.id, "agency": consent.agency,
+                                 "category": consent.category})
+
+    def change(session: Session) -> Consent:
+        session.add(consent)
+        return consent
+
+    return commit_with_record(loket.audit, record, change)
+
+
+def revoke(loket: Loket, principal: Principal, trace: TraceContext, consent_id: str) -> Consent:
+    """Revoke one of the citizen's consents; it stops counting from the very next request."""
+    started = datetime.now(UTC)
+    pseudonym = citizen_pseudonym(loket, principal)
+    with loket.sessions() as session:
+        consent = check_consent(session, citizen_pseudonym=pseudonym, consent_id=consent_id)
+    now = utcnow()
+    record = event_record(kind=AuditEventKind.CONSENT_REVOKED, principal=principal, trace=trace,
+                          started=started, status_code=1, outcome="revoked",
+                          purposes=loket.purposes, purpose=consent.purpose, data_subject=pseudonym,
+                          extra={"consent_id": consent.id, "agency": consent.agency,
+                                 "category": consent.category})
+
+    def change(session: Session) -> Consent:
+        # Compare-and-set: of two revokes at once, exactly one commits (with its record).
+        done = session.execute(
+            update(Consent)
+            .where(Consent.id == consent.id, Consent.citizen_pseudonym == pseudonym,
+                   Consent.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        if getattr(done, "rowcount", 0) != 1:
+            raise Conflict("consent already revoked", code="already-revoked")
+        consent.revoked_at = now
+        return consent
+
+    return commit_with_record(loket.audit, record, change)
+
+
+
+# --- consent requests: the casemanager asks, the citizen answers per category ---------------
+
+_LOG_LIST_CHARS = 250  # audit record strings are at most 256 characters
+
+
+def _joined(keys: list[str]) -> str:
+    text = ",".join(keys)
+    return text if len(text) <= _LOG_LIST_CHARS else text[: _LOG_LIST_CHARS - 1] + "…"
+
+
+def _answer_extra(request_id: str, approved: list[str], declined: list[str]) -> dict[str, str]:
+    # Audit strings must be non-empty: an empty side is left out rather than logged as "".
+    extra = {"consent_request_id": request_id}
+    if approved:
+        extra["approved"] = _joined(approved)
+    if declined:
+        extra["declined"] = _joined(declined)
+    return extra
+
+
+def _created_by(session: Session, request_ids: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {r: [] for r in request_ids}
+    if request_ids:
+        rows = session.execute(select(Consent.id, Consent.consent_request_id)
+                               .where(Consent.consent_request_id.in_(request_ids))
+                               .order_by(Consent.created_at))
+        for consent_id, request_id in rows:
+            out[request_id].append(consent_id)
+    return out
+
+
+def _views(loket: Loket, session: Session, pairs: list[tuple[ConsentRequest, Case]]) -> list[ConsentRequestPublic]:
+    ex = Explainer.of(loket)
+    created = _created_by(session, [r.id for r, _ in pairs])
+    return [request_public(r, c, ex, created[r.id]) for r, c in pairs]
+
+
+def create_request(loket: Loket, principal: Principal, trace: TraceContext, case_id: str, *,
+                   categories: list[str], message: str, valid_days: int) -> ConsentRequestPublic:
+    started = datetime.now(UTC)
+    with loket.sessions() as session:
+        case = load_own_case(session, principal, case_id)
+        items = parse_request_items(categories, purpose=case.purpose, purposes=loket.purposes,
+                                    catalog=loket.catalog, valid_days=valid_days)
+        text = check_free_text(message, max_chars=MAX_MESSAGE_CHARS, what="message")
+        session.expunge(case)
+    req = ConsentRequest(
+        id=str(uuid.uuid4()), case_id=case.id, citizen_pseudonym=case.citizen_pseudonym,
+        casemanager_sub=principal.sub, items=[i.to_json() for i in items], message=text,
+        status=OPEN, created_at=utcnow(),
+    )
+    record = event_record(kind=AuditEventKind.CONSENT_REQUEST_CREATED, principal=principal, trace=trace,
+                          started=started, status_code=1, outcome="requested", purposes=loket.purposes,
+                          purpose=case.purpose, case_id=case.id, data_subject=case.citizen_pseudonym,
+                          extra={"consent_request_id": req.id,
+                                 "categories": _joined([i.key for i in items])})
+
+    def change(session: Session) -> ConsentRequest:
+        session.add(req)
+        return req
+
+    commit_with_record(loket.audit, record, change)
+    return request_public(req, case, Explainer.of(loket))
+
+
+def answer_request(loket: Loket, principal: Principal, trace: TraceContext, request_id: str,
+                   answers: dict[str, str]) -> ConsentRequestPublic:
+    """The citizen's answer, per category. The answer and every consent it creates commit in one
+    transaction with their records (``consent:granted`` per approval, then
+    ``consent_request:answered``); a second answer is a 409 and changes nothing."""
+    started = datetime.now(UTC)
+    pseudonym = citizen_pseudonym(loket, principal)
+    with loket.sessions() as session:
+        req, case = load_citizens_request(session, pseudonym, request_id)
+        normalised = normalise_answers(req, answers)
+        if req.status != OPEN:
+            raise Conflict("this consent request was already answered", code="already-answered")
+        session.expunge_all()
+    consents: list[Consent] = []
+    records: list[AuditRecord] = []
+    for item in items_of(req):
+        if normalised[item.key] != APPROVE:
+            continue
+        consent = new_consent(
+            citizen_pseudonym=pseudonym, granted_by_sub=principal.sub, purpose=case.purpose,
+            agency=item.agency, category=item.category, valid_from=started,
+            valid_until=valid_until(item, started), explicit=True,
+            known_purposes=loket.known_purposes, catalog=loket.catalog, consent_request_id=req.id,
+        )
+        consents.append(consent)
+        records.append(event_record(
+            kind=AuditEventKind.CONSENT_GRANTED, principal=principal, trace=trace, started=started,
+            status_code=1, outcome="granted", purposes=loket.purposes, purpose=consent.purpose,
+            data_subject=pseudonym, case_id=case.id,
+            extra={"consent_id": consent.id, "agency": consent.agency, "category": consent.category,
+                   "consent_request_id": req.id}))
+    approved = [k for k, v in normalised.items() if v == APPROVE]
+    declined = [k for k, v in normalised.items() if v != APPROVE]
+    records.append(event_record(
+        kind=AuditEventKind.CONSENT_REQUEST_ANSWERED, principal=principal, trace=trace, started=started,
+        status_code=1, outcome="answered", purposes=loket.purposes, purpose=case.purpose,
+        case_id=case.id, data_subject=pseudonym, extra=_answer_extra(req.id, approved, declined)))
+
+    def change(session: Session) -> None:
+        mark_answered(session, req.id, pseudonym, normalised)  # compare-and-set: 409 on a second answer
+        session.add_all(consents)
+
+    commit_with_records(loket.audit, records, change)
+    req.status, req.answers, req.answered_at = ANSWERED, normalised, utcnow()
+    return request_public(req, case, Explainer.of(loket), [c.id for c in consents])
+
+
+def requests_of_me(loket: Loket, principal: Principal, *, only_open: bool = True) -> list[ConsentRequestPublic]:
+    pseudonym = citizen_pseudonym(loket, principal)
+    with loket.sessions() as session:
+        pairs = []
+        for req in requests_of_citizen(session, pseudonym, only_open=only_open):
+            case = session.get(Case, req.case_id)
+            if case is not None:
+                pairs.append((req, case))
+        return _views(loket, session, pairs)
+
+
+def requests_of_case(loket: Loket, principal: Principal, case_id: str) -> list[ConsentRequestPublic]:
+    """The requests of one of the casemanager's own cases, with the consents each created."""
+    with loket.sessions() as session:
+        reqs = requests_for_case(session, principal, case_id)
+        case = session.get(Case, case_id)
+        return _views(loket, session, [(r, case) for r in reqs if case is not None])
