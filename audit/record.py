@@ -54,6 +54,8 @@ class AuditEventKind(StrEnum):
     DOSSIER_ERROR = "dossier:error"
     DOSSIER_BREAK_GLASS = "dossier:break_glass"
     CASE_OPENED = "case:opened"
+    AANMELDING_CREATED = "aanmelding:created"
+    SIGNAL_RECEIVED = "signal:received"
     CONSENT_GRANTED = "consent:granted"
     CONSENT_REVOKED = "consent:revoked"
     CONSENT_REQUEST_CREATED = "consent_request:created"
@@ -63,6 +65,8 @@ class AuditEventKind(StrEnum):
     # NEN 7513 counts looking at and exporting the log as actions of their own.
     ACCESS_LOG_SEARCHED = "access_log:searched"
     ACCESS_LOG_EXPORTED = "access_log:exported"
+    #: The FG opened one record, a break-glass item or the unusual patterns (NEN 7513: a read).
+    ACCESS_LOG_VIEWED = "access_log:viewed"
 
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")

@@ -244,12 +244,17 @@ def gateway_process(config: GatewayConfig, *, workers: int = 1, port: int | None
         _stop(proc)
 
 
-def open_cases(base_url: str, token: str, bsns: list[str], purpose: str = PURPOSE) -> list[str]:
+def open_cases(base_url: str, coordinator_token: str, bsns: list[str], purpose: str = PURPOSE,
+               casemanager: str = "cm-001") -> list[str]:
+    """Cases for ``casemanager``, each assigned by the coordinator (the only way a case opens)."""
     ids = []
     with httpx.Client(base_url=base_url, trust_env=False, timeout=30) as c:
         for bsn in bsns:
-            r = c.post("/v1/cases", json={"burgerservicenummer": bsn, "purpose": purpose},
-                       headers={"Authorization": f"Bearer {token}"})
+            r = c.post("/v1/cases", json={
+                "burgerservicenummer": bsn, "purpose": purpose,
+                "ground": {"type": "toewijzing", "casemanager": casemanager,
+                           "reason": "Benchmark: een toegewezen zaak per synthetische burger."}},
+                headers={"Authorization": f"Bearer {coordinator_token}"})
             if r.status_code != 201:
                 raise RuntimeError(f"opening a case failed: {r.status_code} {r.text[:300]}")
             ids.append(str(r.json()["id"]))

@@ -214,7 +214,7 @@ def bench_dossier_on(db_label: str, database_url: str | None, sb: Any, budget: B
         tok = cfg.token()
         # Several cases (Eva and other synthetic citizens) so requests do not all hit one row.
         bsns = [sb.eva, *sb.citizens[:7]]
-        ids = open_cases(gw.base_url, tok, bsns)
+        ids = open_cases(gw.base_url, cfg.token(sub="co-001", role="coordinator"), bsns)
         auth = {"Authorization": f"Bearer {tok}"}
         reqs = [("GET", f"/v1/cases/{i}/dossier", auth, None) for i in ids]
         out["rss_idle_mb"] = round(rss_bytes(gw.pid) / 1e6, 1)

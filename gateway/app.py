@@ -10,7 +10,7 @@ import anyio
 from fastapi import FastAPI
 
 from adapters.registry import aclose_adapters
-from gateway.api import accesses, cases, consent_requests, consents, meta, privacy_officer, transparency
+from gateway.api import accesses, cases, consent_requests, consents, intake, meta, privacy_officer, transparency
 from gateway.core.body_limit import BodyLimit
 from gateway.core.context import Loket, build_loket
 from gateway.core.problems import install_problem_handlers
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
     app.include_router(meta.router)
     app.include_router(transparency.router)
     app.include_router(cases.router)
+    app.include_router(intake.router)
     app.include_router(consents.router)
     app.include_router(consent_requests.router)
     app.include_router(accesses.router)

@@ -19,6 +19,7 @@ from gateway.core.errors import (
     PolicyEngineError,
 )
 from gateway.core.settings import Settings
+from gateway.identity.auth import DEMO_TEAM
 
 app = typer.Typer(name="loket", help="Loket — privacy-preserving 1 Loket data-sharing gateway.",
                   no_args_is_help=True, add_completion=False)
@@ -118,15 +119,18 @@ def sessions_purge() -> None:
 
 @app.command()
 def token(
-    role: Annotated[str, typer.Option(help="casemanager | citizen | privacy_officer | admin")] = "casemanager",
+    role: Annotated[str, typer.Option(
+        help="casemanager | coordinator | citizen | privacy_officer | admin")] = "casemanager",
     sub: Annotated[str, typer.Option(help="subject (user id)")] = "cm-001",
     bsn: Annotated[str | None, typer.Option(help="citizen's BSN (role citizen only)")] = None,
     name: Annotated[str | None, typer.Option()] = None,
+    team: Annotated[str | None, typer.Option(
+        help=f"team of a casemanager or coordinator (default: the demo team {DEMO_TEAM!r})")] = None,
     ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 3600,
 ) -> None:
     """Print a DEVELOPMENT bearer token signed by the built-in issuer."""
     from gateway.core.context import dev_issuer_key
-    from gateway.identity.auth import Role, mint_token
+    from gateway.identity.auth import TEAM_ROLES, Role, mint_token
     from gateway.identity.bsn import require_valid_bsn
 
     try:
@@ -139,10 +143,13 @@ def token(
         require_valid_bsn(bsn)
     elif bsn is not None:
         raise BadInput("--bsn is only for citizen tokens")
+    if role_v not in TEAM_ROLES and team is not None:
+        raise BadInput("--team is only for casemanager and coordinator tokens")
     s = Settings()
     key = dev_issuer_key(s.model_copy(update={"dev_issuer": True}))
     typer.echo(mint_token(key, issuer=s.jwt_issuer, audience=s.jwt_audience, sub=sub, role=role_v,
-                          ttl_s=ttl, bsn=bsn, name=name))
+                          ttl_s=ttl, bsn=bsn, name=name,
+                          team=(team or DEMO_TEAM) if role_v in TEAM_ROLES else None))
 
 
 @app.command()

@@ -16,13 +16,16 @@ from rich.console import Console
 
 from adapters.sandbox.runner import start_sandbox
 from gateway.app import create_app
+from gateway.cases.grounds import Ground, GroundType
+from gateway.cases.intake import create_aanmelding
 from gateway.cases.service import open_case
 from gateway.core.context import Loket, build_loket
 from gateway.core.settings import Settings
 from gateway.core.tracing import TraceContext
-from gateway.identity.auth import Principal, Role, mint_token
+from gateway.identity.auth import DEMO_TEAM, Principal, Role, mint_token
 
 DEMO_CASEMANAGER = "cm-001"
+DEMO_COORDINATOR = "co-001"
 PREFERRED_DEMO_PURPOSES = ("student_in_crisis", "student_in_crisis_eva", "schuldhulp_intake")
 
 
@@ -74,12 +77,19 @@ def prepare_demo(*, host: str, port: int, data_dir: Path, seed: int = 1) -> Demo
     name, bsn = _demo_citizen(sandbox.citizens)
     purpose = next((p for p in PREFERRED_DEMO_PURPOSES if p in loket.known_purposes),
                    sorted(loket.known_purposes)[0])
-    principal = Principal(sub=DEMO_CASEMANAGER, role=Role.CASEMANAGER, name="Demo casemanager")
-    case = open_case(loket, principal, TraceContext.from_header(None), bsn=bsn, purpose=purpose)
+    # The flow of a real case: Eva asks for help (an aanmelding), the team's coordinator assigns it
+    # to the demo casemanager, who then works the case with the printed token.
+    trace = TraceContext.from_header(None)
+    eva = Principal(sub="burger-demo", role=Role.CITIZEN, name=name, bsn=bsn)
+    aanmelding = create_aanmelding(loket, eva, trace, purpose=purpose,
+                                   message="Ik ben ziek en kom er niet meer uit met mijn studie en geld.")
+    coordinator = Principal(sub=DEMO_COORDINATOR, role=Role.COORDINATOR, name="Demo coördinator", team=DEMO_TEAM)
+    case = open_case(loket, coordinator, trace,
+                     ground=Ground(type=GroundType.AANMELDING, id=aanmelding.id, casemanager=DEMO_CASEMANAGER))
     assert loket.dev_issuer_key is not None
     token = mint_token(loket.dev_issuer_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
                        sub=DEMO_CASEMANAGER, role=Role.CASEMANAGER, ttl_s=8 * 3600,
-                       name="Demo casemanager")
+                       name="Demo casemanager", team=DEMO_TEAM)
     return DemoSetup(app=app, loket=loket, sandbox=sandbox, base_url=base_url, token=token,
                      case_id=case.id, purpose=purpose, citizen_name=name, citizen_bsn=bsn)
 

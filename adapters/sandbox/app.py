@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from adapters.catalog import Catalog, load_catalog
 from adapters.fields import FieldPathError, minimise, parse_path
 from adapters.sandbox.citizens import Citizen, _passes_elfproef
+from adapters.sandbox.signals import install_signal_feed
 
 logger = logging.getLogger("loket.sandbox")
 
@@ -139,6 +140,9 @@ def create_agency_app(
     app = FastAPI(title=f"Loket sandbox agency ({kind})", docs_url=None, redoc_url=None)
     app.state.kind = kind
     app.state.faults = faults
+
+    if "schuldhulp" in records:
+        install_signal_feed(app, "schuldhulp", records["schuldhulp"])
 
     @app.get("/health")
     async def health() -> dict[str, Any]:

@@ -12,7 +12,7 @@ import anyio
 from fastapi import APIRouter, Query, Response
 
 from audit.record import AuditEventKind
-from gateway.api.deps import CaseManager, LoketDep, TraceDep
+from gateway.api.deps import CaseManager, Coordinator, LoketDep, TraceDep
 from gateway.api.schemas import (
     AuditRef,
     BasisPublic,
@@ -26,10 +26,12 @@ from gateway.api.schemas import (
     UnavailablePublic,
 )
 from gateway.cases import service as cases
+from gateway.cases.grounds import Ground, GroundType
 from gateway.core.auditing import event_record
 from gateway.core.context import Loket
 from gateway.core.errors import Forbidden, NotFound
 from gateway.core.models import Case
+from gateway.core.refusals import mark_recorded
 from gateway.core.tracing import TraceContext
 from gateway.dossier.flow import DossierResult, request_dossier
 from gateway.identity.auth import Principal
@@ -46,14 +48,21 @@ def _public(case: Case, loket: Loket) -> CasePublic:
         casemanager=case.casemanager_sub,
         status=case.status,
         created_at=case.created_at,
+        team=case.team,
+        ground_type=case.ground_type,
     )
 
 
 @router.post("", status_code=201, response_model=CasePublic)
-async def create_case(body: CaseCreate, loket: LoketDep, principal: CaseManager,
+async def create_case(body: CaseCreate, loket: LoketDep, principal: Coordinator,
                       trace: TraceDep, response: Response) -> CasePublic:
+    """A coordinator opens a case on a ground (aanmelding, signaal or toewijzing) and assigns it
+    to a casemanager of their team. A casemanager cannot open a case (403, recorded)."""
+    ground = Ground(type=GroundType(body.ground.type), casemanager=body.ground.casemanager,
+                    id=body.ground.id, reason=body.ground.reason)
     case = await anyio.to_thread.run_sync(partial(
-        cases.open_case, loket, principal, trace, bsn=body.burgerservicenummer, purpose=body.purpose))
+        cases.open_case, loket, principal, trace, ground=ground, bsn=body.burgerservicenummer,
+        purpose=body.purpose))
     response.headers["Location"] = f"/v1/cases/{case.id}"
     return _public(case, loket)
 
@@ -75,7 +84,7 @@ async def get_case(case_id: str, loket: LoketDep, principal: CaseManager, trace:
     return _public(case, loket)
 
 
-def _dossier_public(result: DossierResult) -> DossierPublic:
+def _dossier_public(result: DossierResult, pilot: bool) -> DossierPublic:
     d = result.decision
     basis_of = {(g.agency, g.category): g.basis for g in d.grants}
     fields = [
@@ -91,6 +100,7 @@ def _dossier_public(result: DossierResult) -> DossierPublic:
         case_id=result.case_id, purpose=result.purpose, decision_id=d.decision_id,
         policy_revision=d.policy_revision, trace_id=result.trace.trace_id,
         break_glass=d.break_glass, review_required=d.review_required, fields=fields,
+        pilot_unverified_bases=pilot,
         flags=[FlagPublic(agency=f.agency, flag=f.flag, value=f.value) for f in result.filtered.flags],
         refused=refused,
         unavailable=[UnavailablePublic(agency=u.agency, error_code=u.error_code)
@@ -108,7 +118,7 @@ async def _audited_dossier(loket: Loket, principal: Principal, case_id: str, tra
     except (NotFound, Forbidden) as e:
         await audit_denied(loket, principal, trace, started, case_id, e)
         raise
-    return _dossier_public(result)
+    return _dossier_public(result, loket.settings.pilot_unverified_bases)
 
 
 async def audit_denied(loket: Loket, principal: Principal, trace: TraceContext, started: datetime,
@@ -119,6 +129,7 @@ async def audit_denied(loket: Loket, principal: Principal, trace: TraceContext, 
                           purposes=loket.purposes, case_id=None,
                           extra={"requested_case": _loggable_case_id(case_id)})
     await anyio.to_thread.run_sync(loket.audit.append, record)
+    mark_recorded(e)
 
 
 def _loggable_case_id(case_id: str) -> str:
@@ -146,5 +157,12 @@ async def get_dossier(
 @router.post("/{case_id}/dossier/break-glass", response_model=DossierPublic)
 async def break_glass_dossier(case_id: str, body: BreakGlassRequest, loket: LoketDep,
                               principal: CaseManager, trace: TraceDep) -> DossierPublic:
-    """Emergency access: needs a written justification; flagged and queued for FG review."""
-    return await _audited_dossier(loket, principal, case_id, trace, body.categories, body.justification)
+    """Emergency access: needs a written justification; flagged and queued for FG review. A refused
+    break-glass (a purpose without one) is a 403, recorded as a refused dossier request."""
+    result = await _audited_dossier(loket, principal, case_id, trace, body.categories, body.justification)
+    if not result.break_glass:
+        refused = Forbidden("break-glass is not possible for this case",
+                            code="break-glass-refused")
+        mark_recorded(refused)  # the dossier:refused record with its reasons is already written
+        raise refused
+    return result

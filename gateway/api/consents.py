@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/me", tags=["citizen"])
 
 def consent_grant(body: ConsentCreate) -> service.ConsentGrant:
     return service.ConsentGrant(purpose=body.purpose, agency=body.agency, category=body.category,
-                                valid_from=body.valid_from, valid_until=body.valid_until,
+                                team=body.team, valid_from=body.valid_from, valid_until=body.valid_until,
                                 explicit=body.explicit)
 
 

@@ -26,8 +26,14 @@ LoketDep = Annotated[Loket, Depends(get_loket)]
 
 
 async def get_principal(
-    loket: LoketDep, authorization: Annotated[str | None, Header()] = None
+    request: Request, loket: LoketDep, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
+    principal = await _authenticate(loket, authorization)
+    request.state.principal = principal  # every later refusal is recorded (gateway/core/refusals.py)
+    return principal
+
+
+async def _authenticate(loket: Loket, authorization: str | None) -> Principal:
     if not authorization:
         raise NotAuthenticated("bearer token required", code="missing-token")
     scheme, _, token = authorization.partition(" ")
@@ -53,11 +59,14 @@ def require(*roles: Role):  # type: ignore[no-untyped-def]
     return Depends(_check)
 
 
-async def get_trace(traceparent: Annotated[str | None, Header()] = None) -> TraceContext:
-    return TraceContext.from_header(traceparent)
+async def get_trace(request: Request, traceparent: Annotated[str | None, Header()] = None) -> TraceContext:
+    trace = TraceContext.from_header(traceparent)
+    request.state.trace = trace
+    return trace
 
 
 TraceDep = Annotated[TraceContext, Depends(get_trace)]
 CaseManager = Annotated[Principal, require(Role.CASEMANAGER)]
+Coordinator = Annotated[Principal, require(Role.COORDINATOR)]
 Citizen = Annotated[Principal, require(Role.CITIZEN)]
 PrivacyOfficer = Annotated[Principal, require(Role.PRIVACY_OFFICER)]

@@ -19,7 +19,7 @@ from audit.record import AuditEventKind
 from gateway.api.deps import LoketDep, PrivacyOfficer, TraceDep
 from gateway.api.schemas import Strict
 from gateway.core.context import Loket
-from gateway.dossier.break_glass import QueueItem, load_event
+from gateway.dossier.break_glass import QueueItem
 from gateway.oversight.access_log import (
     SearchQuery,
     record_json,
@@ -34,9 +34,10 @@ from gateway.oversight.service import (
     build_query,
     integrity_json,
     logged_export,
-    recent_records,
     record_log_access,
     review_break_glass,
+    view_break_glass,
+    view_patterns,
 )
 
 router = APIRouter(prefix="/v1/fg", tags=["privacy officer"])
@@ -129,12 +130,8 @@ async def list_break_glass(loket: LoketDep, principal: PrivacyOfficer,
 
 @router.get("/break-glass/{event_id}", response_model=BreakGlassPublic)
 async def get_break_glass(event_id: Annotated[str, Path(max_length=64)], loket: LoketDep,
-                          principal: PrivacyOfficer) -> BreakGlassPublic:
-    def load() -> QueueItem:
-        with loket.sessions() as session:
-            return load_event(session, event_id)
-
-    return bg_public(await anyio.to_thread.run_sync(load))
+                          principal: PrivacyOfficer, trace: TraceDep) -> BreakGlassPublic:
+    return bg_public(await anyio.to_thread.run_sync(view_break_glass, loket, principal, trace, event_id))
 
 
 @router.post("/break-glass/{event_id}/reviews", status_code=201, response_model=BreakGlassPublic)
@@ -177,8 +174,8 @@ def finding_json(f: Finding) -> dict[str, Any]:
 
 
 @router.get("/patterns")
-async def get_patterns(loket: LoketDep, principal: PrivacyOfficer,
+async def get_patterns(loket: LoketDep, principal: PrivacyOfficer, trace: TraceDep,
                        window: Annotated[int, Query(ge=1, le=100_000)] = PATTERN_WINDOW_RECORDS) -> dict[str, Any]:
     """Unusual patterns (a)–(d) over the newest ``window`` records, each with its records."""
-    records = await anyio.to_thread.run_sync(recent_records, loket, window)
+    records = await anyio.to_thread.run_sync(view_patterns, loket, principal, trace, window)
     return {name: [finding_json(f) for f in found] for name, found in all_findings(records).items()}

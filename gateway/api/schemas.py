@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,9 +12,23 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class GroundIn(Strict):
+    """Why the case may exist: the citizen's aanmelding, a signal, or the coordinator's assignment."""
+
+    type: Literal["aanmelding", "signaal", "toewijzing"]
+    casemanager: str = Field(min_length=1, max_length=128, description="the casemanager who works the case")
+    id: str | None = Field(default=None, max_length=36, description="the aanmelding's or signal's id")
+    reason: str | None = Field(default=None, max_length=1000,
+                               description="toewijzing: why this citizen needs a case (never a BSN)")
+
+
 class CaseCreate(Strict):
-    burgerservicenummer: str = Field(min_length=1, max_length=32, description="BSN (elfproef)")
-    purpose: str = Field(min_length=1, max_length=64)
+    """A coordinator opens a case on a ground. ``burgerservicenummer`` and ``purpose`` are required for
+    a toewijzing; an aanmelding brings both, a signal brings the citizen."""
+
+    ground: GroundIn
+    burgerservicenummer: str | None = Field(default=None, min_length=1, max_length=32, description="BSN (elfproef)")
+    purpose: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class CasePublic(BaseModel):
@@ -24,6 +38,34 @@ class CasePublic(BaseModel):
     casemanager: str
     status: str
     created_at: datetime
+    team: str | None = None
+    ground_type: str | None = None
+
+
+class AanmeldingCreate(Strict):
+    purpose: str = Field(min_length=1, max_length=64, description="what the citizen needs help with")
+    message: str = Field(default="", max_length=2000, description="in the citizen's own words (never a BSN)")
+
+
+class AanmeldingPublic(BaseModel):
+    id: str
+    purpose: str
+    purpose_label: str | None = None
+    message: str
+    status: str
+    case_id: str | None
+    created_at: datetime
+
+
+class SignalPublic(BaseModel):
+    id: str
+    source_agency: str
+    soort: str
+    achterstand: str
+    signaled_on: str
+    status: str
+    case_id: str | None
+    received_at: datetime
 
 
 class BasisPublic(BaseModel):
@@ -75,6 +117,8 @@ class DossierPublic(BaseModel):
     trace_id: str
     break_glass: bool
     review_required: bool
+    #: The operator's pilot switch is on: legal bases not yet verified may have released data.
+    pilot_unverified_bases: bool = False
     fields: list[FieldPublic]
     flags: list[FlagPublic]
     refused: list[RefusalPublic]
@@ -91,6 +135,8 @@ class ConsentCreate(Strict):
     purpose: str = Field(min_length=1, max_length=64)
     agency: str = Field(min_length=1, max_length=64)
     category: str = Field(min_length=1, max_length=64)
+    team: str = Field(min_length=1, max_length=64,
+                      description="the team that may use it: one that works a case of yours for this purpose")
     valid_from: datetime | None = None
     valid_until: datetime
     explicit: bool = True

@@ -33,7 +33,14 @@ def new_consent(
     known_purposes: set[str],
     catalog: Catalog,
     consent_request_id: str | None = None,
+    case_id: str | None = None,
+    team: str | None = None,
+    declined: bool = False,
 ) -> Consent:
+    """A consent (or, ``declined``, the citizen's recorded "no") for exactly one recipient: the
+    case whose request it answers, or the team the citizen names."""
+    if (case_id is None) == (team is None):
+        raise ValueError("a consent names exactly one recipient: a case or a team")
     if purpose not in known_purposes:
         raise BadInput("unknown purpose", code="unknown-purpose")
     agency_def = catalog.agencies.get(agency)
@@ -55,6 +62,9 @@ def new_consent(
         granted_by_sub=granted_by_sub,
         consent_request_id=consent_request_id,
         created_at=utcnow(),
+        case_id=case_id,
+        team=team,
+        declined=declined,
     )
     return consent
 
@@ -94,6 +104,9 @@ def consent_facts(
             valid_until=c.valid_until,
             revoked=c.revoked_at is not None,
             explicit=c.explicit,
+            case_id=c.case_id,
+            team=c.team,
+            declined=c.declined,
         )
         for c in rows
     ]
@@ -101,5 +114,6 @@ def consent_facts(
 
 _CONSENT_FACTS = select(
     Consent.id, Consent.purpose, Consent.agency, Consent.category, Consent.valid_from,
-    Consent.valid_until, Consent.revoked_at, Consent.explicit,
+    Consent.valid_until, Consent.revoked_at, Consent.explicit, Consent.case_id, Consent.team,
+    Consent.declined,
 ).where(Consent.citizen_pseudonym == bindparam("pseudonym"), Consent.purpose == bindparam("purpose"))

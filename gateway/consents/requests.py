@@ -27,7 +27,7 @@ from gateway.cases.service import load_own_case
 from gateway.core.errors import BadInput, Conflict, NotFound
 from gateway.core.models import Case, ConsentRequest, utcnow
 from gateway.identity.auth import Principal
-from gateway.identity.bsn import contains_bsn
+from gateway.identity.free_text import check_free_text
 
 MAX_ITEMS_PER_REQUEST = 16
 MAX_MESSAGE_CHARS = 2000
@@ -36,15 +36,6 @@ MAX_VALID_DAYS = 366  # gateway.consents.grants.MAX_CONSENT_DAYS
 
 APPROVE, DECLINE = "approve", "decline"
 OPEN, ANSWERED = "open", "answered"
-
-def check_free_text(text: str, *, max_chars: int, what: str) -> str:
-    """Free text shown to people: bounded, and never a BSN (422 ``bsn-in-free-text``)."""
-    if len(text) > max_chars:
-        raise BadInput(f"{what} longer than {max_chars} characters", code="text-too-long")
-    if contains_bsn(text):
-        raise BadInput(f"the {what} must not contain a BSN", code="bsn-in-free-text")
-    return text.strip()
-
 
 @dataclass(frozen=True)
 class RequestItem:

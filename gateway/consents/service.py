@@ -20,7 +20,6 @@ from gateway.consents.requests import (
     APPROVE,
     MAX_MESSAGE_CHARS,
     OPEN,
-    check_free_text,
     items_of,
     load_citizens_request,
     mark_answered,
@@ -33,12 +32,13 @@ from gateway.consents.requests import (
 from gateway.consents.views import ConsentRequestPublic, request_public
 from gateway.core.auditing import event_record
 from gateway.core.context import Loket
-from gateway.core.errors import Conflict, NotAuthenticated
+from gateway.core.errors import BadInput, Conflict, NotAuthenticated
 from gateway.core.models import Case, Consent, ConsentRequest, utcnow
 from gateway.core.tracing import TraceContext
 from gateway.core.unit_of_work import commit_with_record, commit_with_records
 from gateway.dossier.explain import Explainer
 from gateway.identity.auth import Principal
+from gateway.identity.free_text import check_free_text
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class ConsentGrant:
     agency: str
     category: str
     valid_until: datetime
+    #: The team that may use it: one that works (or worked) a case for this citizen and purpose.
+    team: str
     valid_from: datetime | None = None
     explicit: bool = True
 
@@ -65,20 +67,29 @@ def my_consents(loket: Loket, principal: Principal) -> list[Consent]:
         return consents_of(session, pseudonym)
 
 
+def teams_for(loket: Loket, pseudonym: str, purpose: str) -> list[str]:
+    """The teams a citizen can give a consent to for a purpose: those with a case of theirs."""
+    with loket.sessions() as session:
+        return sorted({t for t in session.scalars(select(Case.team).where(
+            Case.citizen_pseudonym == pseudonym, Case.purpose == purpose)) if t})
+
+
 def grant(loket: Loket, principal: Principal, trace: TraceContext, g: ConsentGrant) -> Consent:
     started = datetime.now(UTC)
     pseudonym = citizen_pseudonym(loket, principal)
+    if g.team not in teams_for(loket, pseudonym, g.purpose):
+        raise BadInput("name a team that works a case of yours for this purpose", code="unknown-team")
     consent = new_consent(
         citizen_pseudonym=pseudonym, granted_by_sub=principal.sub, purpose=g.purpose,
         agency=g.agency, category=g.category, valid_from=(g.valid_from or started).astimezone(UTC),
         valid_until=g.valid_until.astimezone(UTC), explicit=g.explicit,
-        known_purposes=loket.known_purposes, catalog=loket.catalog,
+        known_purposes=loket.known_purposes, catalog=loket.catalog, team=g.team,
     )
     record = event_record(kind=AuditEventKind.CONSENT_GRANTED, principal=principal, trace=trace,
                           started=started, status_code=1, outcome="granted",
                           purposes=loket.purposes, purpose=consent.purpose, data_subject=pseudonym,
                           extra={"consent_id": consent.id, "agency": consent.agency,
-                                 "category": consent.category})
+                                 "category": consent.category, "team": g.team})
 
     def change(session: Session) -> Consent:
         session.add(consent)
@@ -141,7 +152,7 @@ def _created_by(session: Session, request_ids: list[str]) -> dict[str, list[str]
     out: dict[str, list[str]] = {r: [] for r in request_ids}
     if request_ids:
         rows = session.execute(select(Consent.id, Consent.consent_request_id)
-                               .where(Consent.consent_request_id.in_(request_ids))
+                               .where(Consent.consent_request_id.in_(request_ids), Consent.declined.is_(False))
                                .order_by(Consent.created_at))
         for consent_id, request_id in rows:
             out[request_id].append(consent_id)
@@ -197,15 +208,19 @@ def answer_request(loket: Loket, principal: Principal, trace: TraceContext, requ
         session.expunge_all()
     consents: list[Consent] = []
     records: list[AuditRecord] = []
+    declines: list[Consent] = []
     for item in items_of(req):
-        if normalised[item.key] != APPROVE:
-            continue
+        approved_item = normalised[item.key] == APPROVE
         consent = new_consent(
             citizen_pseudonym=pseudonym, granted_by_sub=principal.sub, purpose=case.purpose,
             agency=item.agency, category=item.category, valid_from=started,
             valid_until=valid_until(item, started), explicit=True,
             known_purposes=loket.known_purposes, catalog=loket.catalog, consent_request_id=req.id,
+            case_id=case.id, declined=not approved_item,
         )
+        if not approved_item:  # the citizen's "no", recorded so the casemanager sees a no
+            declines.append(consent)
+            continue
         consents.append(consent)
         records.append(event_record(
             kind=AuditEventKind.CONSENT_GRANTED, principal=principal, trace=trace, started=started,
@@ -222,7 +237,7 @@ def answer_request(loket: Loket, principal: Principal, trace: TraceContext, requ
 
     def change(session: Session) -> None:
         mark_answered(session, req.id, pseudonym, normalised)  # compare-and-set: 409 on a second answer
-        session.add_all(consents)
+        session.add_all(consents + declines)
 
     commit_with_records(loket.audit, records, change)
     req.status, req.answers, req.answered_at = ANSWERED, normalised, utcnow()

@@ -66,9 +66,13 @@ class ConsentPublic(BaseModel):
     valid_until: datetime
     revoked_at: datetime | None
     status: str
+    case_id: str | None = None
+    team: str | None = None
 
 
 def consent_status(c: Consent, now: datetime) -> str:
+    if c.declined:
+        return "nee_gezegd"
     if c.revoked_at is not None:
         return "ingetrokken"
     if now < c.valid_from:
@@ -81,4 +85,5 @@ def consent_status(c: Consent, now: datetime) -> str:
 def consent_public(c: Consent, now: datetime) -> ConsentPublic:
     return ConsentPublic(id=c.id, purpose=c.purpose, agency=c.agency, category=c.category,
                          explicit=c.explicit, valid_from=c.valid_from, valid_until=c.valid_until,
-                         revoked_at=c.revoked_at, status=consent_status(c, now))
+                         revoked_at=c.revoked_at, status=consent_status(c, now), case_id=c.case_id,
+                         team=c.team)

@@ -52,6 +52,50 @@ class Case(Base):
     casemanager_sub: Mapped[str] = mapped_column(String(128), index=True)
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    #: The team the case belongs to; its casemanager works in it (None: a case from before grounds).
+    team: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    #: Why a casemanager may look at all (PRODUCT.md): aanmelding | signaal | toewijzing.
+    ground_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: The aanmelding's or signal's id (None for a toewijzing).
+    ground_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    #: The coordinator's written reason (toewijzing); free text without a BSN, never in the log.
+    ground_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    assigned_by_sub: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class Aanmelding(Base):
+    """A citizen asks for help (``Ik wil hulp``): the ground of the case a coordinator opens."""
+
+    __tablename__ = "aanmeldingen"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    citizen_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    citizen_bsn_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    purpose: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_by_sub: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | assigned
+    case_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Signal(Base):
+    """An early-warning signal (vroegsignalering) delivered by the schuldhulp agency."""
+
+    __tablename__ = "signals"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: The source's own id for the signal: importing twice stores it once.
+    source_ref: Mapped[str] = mapped_column(String(128), unique=True)
+    source_agency: Mapped[str] = mapped_column(String(64))
+    citizen_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    citizen_bsn_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    soort: Mapped[str] = mapped_column(String(32))  # huur | energie | water | zorgverzekering | cak
+    achterstand: Mapped[str] = mapped_column(String(16))  # euros, "123.45"
+    signaled_on: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | assigned
+    case_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Consent(Base):
@@ -69,6 +113,12 @@ class Consent(Base):
     granted_by_sub: Mapped[str] = mapped_column(String(128))
     consent_request_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Who may use it (as Mitz binds a consent to a user category): the one case whose request it
+    # answers, or the team the citizen named. A consent with neither serves nobody.
+    case_id: Mapped[str | None] = mapped_column(String(36), index=True, nullable=True)
+    team: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The citizen's "no" to a consent request: recorded, shown, and never overridden.
+    declined: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ConsentRequest(Base):

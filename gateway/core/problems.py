@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.core.errors import LoketError
+from gateway.core.refusals import record_refusal
 
 PROBLEM_BASE = "https://loket.example/problems/"
 log = logging.getLogger("loket.problems")
@@ -55,10 +56,15 @@ def _sanitise_validation_errors(errors: list[Any]) -> list[dict[str, Any]]:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoketError)
     async def _loket_error(request: Request, exc: LoketError) -> JSONResponse:
+        # fail-closed: a refusal that cannot be recorded is answered as the log being down
+        if not await record_refusal(request, exc.status, exc.code, exc):
+            return problem(503, "audit-unavailable", "the audit log is unavailable; nothing was done")
         return problem(exc.status, exc.code, exc.detail)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if not await record_refusal(request, 422, "validation-error", exc):
+            return problem(503, "audit-unavailable", "the audit log is unavailable; nothing was done")
         return problem(422, "validation-error", "request did not validate",
                        errors=_sanitise_validation_errors(list(exc.errors())))
 

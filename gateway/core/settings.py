@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     opa_url: str = "http://127.0.0.1:8181"
     policy_bundle_path: Path | None = None  # default: built from the packaged policies/
     policy_timeout_s: float = 2.0
+    # PILOT ONLY, loud: legal bases still marked `verified: false` release data while this is on
+    # (a banner on every page, a flag in dossier records and responses). Off by default.
+    pilot_unverified_bases: bool = False
 
     # Bearer tokens.
     jwt_issuer: str = "http://127.0.0.1:8000/dev-issuer"

@@ -16,9 +16,9 @@ from enum import StrEnum
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from gateway.consents.requests import check_free_text
 from gateway.core.errors import BadInput, Conflict, NotFound
 from gateway.core.models import BreakGlassEvent, Case, utcnow
+from gateway.identity.free_text import check_free_text
 
 PENDING = "pending"
 MAX_REVIEW_NOTE_CHARS = 4000

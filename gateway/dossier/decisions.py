@@ -77,6 +77,11 @@ class ConsentFact:
     valid_until: datetime
     revoked: bool
     explicit: bool
+    #: Who may use it: the case whose request it answers, or the team the citizen named.
+    case_id: str | None = None
+    team: str | None = None
+    #: The citizen's "no" to a request (a refusal of its own, never overridden).
+    declined: bool = False
 
 
 def to_ns(t: datetime) -> int:
@@ -96,17 +101,24 @@ def build_policy_input(
     break_glass: bool = False,
     justification_given: bool = False,
     categories: Sequence[tuple[str, str]] | None = None,
+    subject_team: str | None = None,
+    case_team: str | None = None,
+    case_ground: str | None = None,
+    pilot_unverified_bases: bool = False,
 ) -> dict[str, Any]:
     """The input document for ``data.loket.decision`` (docs/contracts.md). No BSN, no free text."""
     return {
         "time_ns": to_ns(now),
-        "subject": {"sub": subject_sub, "role": subject_role},
+        "subject": {"sub": subject_sub, "role": subject_role, "team": subject_team},
         "case": {
             "id": case_id,
             "purpose": case_purpose,
             "casemanager": case_casemanager,
             "citizen": citizen_pseudonym,
+            "team": case_team,
+            "ground": None if case_ground is None else {"type": case_ground},
         },
+        "pilot": {"unverified_bases": pilot_unverified_bases},
         "request": {
             "break_glass": break_glass,
             "justification_given": justification_given,
@@ -124,6 +136,9 @@ def build_policy_input(
                 "valid_until_ns": to_ns(c.valid_until),
                 "revoked": c.revoked,
                 "explicit": c.explicit,
+                "case_id": c.case_id,
+                "team": c.team,
+                "declined": c.declined,
             }
             for c in consents
         ],

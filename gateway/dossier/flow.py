@@ -119,6 +119,10 @@ async def request_dossier(
                 break_glass=break_glass,
                 justification_given=break_glass,
                 categories=wanted,
+                subject_team=principal.team,
+                case_team=case.team,
+                case_ground=case.ground_type,
+                pilot_unverified_bases=loket.settings.pilot_unverified_bases,
             )
             return case.id, case.purpose, case.citizen_pseudonym, case.citizen_bsn_sealed, policy_input
 
@@ -172,12 +176,18 @@ async def request_dossier(
     else:
         kind = AuditEventKind.DOSSIER_REFUSED
     extra = {"dropped_fields": str(len(filtered.dropped))} if filtered.dropped else {}
+    if loket.settings.pilot_unverified_bases:
+        extra["pilot_unverified_bases"] = "on"  # loud: this decision could use unverified bases
+    if break_glass and not decision.break_glass:
+        # Asked for break-glass and refused (a purpose without one, say): a plain refusal that
+        # says it was asked; the justification's hash belongs to a break-glass record only.
+        extra["break_glass_requested"] = "refused"
     record = event_record(
         kind=kind, principal=principal, trace=trace, started=started, status_code=1,
         outcome="disclosed" if filtered.disclosed else "nothing_disclosed",
         purposes=loket.purposes, purpose=purpose, case_id=case_id, data_subject=pseudonym,
         decision=decision, filtered=filtered, break_glass=decision.break_glass,
-        justification=justification, extra=extra,
+        justification=justification if decision.break_glass else None, extra=extra,
     )
 
     def decision_rows(conn: Connection) -> None:

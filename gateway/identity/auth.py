@@ -8,6 +8,7 @@ confusion. A missing or wrong anything is a 401; nothing about the token is ever
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 import uuid
@@ -30,9 +31,19 @@ DEV_KID = "loket-dev-1"
 
 class Role(StrEnum):
     CASEMANAGER = "casemanager"
+    #: A team lead: assigns aanmeldingen, signals and citizens to casemanagers; never reads dossiers.
+    COORDINATOR = "coordinator"
     CITIZEN = "citizen"
     PRIVACY_OFFICER = "privacy_officer"
     ADMIN = "admin"
+
+
+#: The team development tokens carry unless told otherwise (`loket token --team`), and the demo's.
+DEMO_TEAM = "team-centrum"
+
+#: Roles that work in a team (claim ``team``); their cases belong to that team.
+TEAM_ROLES = frozenset({Role.CASEMANAGER, Role.COORDINATOR})
+_TEAM = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,8 @@ class Principal:
     name: str | None = None
     organisation: str | None = None
     bsn: str | None = None
+    #: The casemanager's or coordinator's team (token claim ``team``): a case belongs to one.
+    team: str | None = None
 
     def __repr__(self) -> str:  # keep the BSN out of any accidental repr in logs
         return f"Principal(sub={self.sub!r}, role={self.role.value!r})"
@@ -66,10 +79,12 @@ def mint_token(
     bsn: str | None = None,
     name: str | None = None,
     organisation: str | None = None,
+    team: str | None = DEMO_TEAM,
     kid: str = DEV_KID,
     now: float | None = None,
 ) -> str:
-    """Sign a development token. Only the dev issuer and tests call this."""
+    """Sign a development token. Only the dev issuer and tests call this. A casemanager's or
+    coordinator's token carries the demo team unless another ``team`` (or None) is given."""
     issued = int(now if now is not None else time.time())
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -87,6 +102,8 @@ def mint_token(
         claims["name"] = name
     if organisation is not None:
         claims["org"] = organisation
+    if team is not None and Role(role) in TEAM_ROLES:
+        claims["team"] = team
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
 
 
@@ -211,4 +228,7 @@ class TokenVerifier:
             raise NotAuthenticated("citizen token carries no BSN", code="invalid-token")
         name = claims.get("name") if isinstance(claims.get("name"), str) else None
         org = claims.get("org") if isinstance(claims.get("org"), str) else None
-        return Principal(sub=sub, role=role, name=name, organisation=org, bsn=bsn), claims
+        team = claims.get("team") if role in TEAM_ROLES else None
+        if team is not None and (not isinstance(team, str) or not _TEAM.fullmatch(team)):
+            raise NotAuthenticated("token team invalid", code="invalid-token")
+        return Principal(sub=sub, role=role, name=name, organisation=org, bsn=bsn, team=team), claims

@@ -28,6 +28,9 @@ CITIZEN_ACCESS_KINDS = frozenset({
     AuditEventKind.DOSSIER_READ, AuditEventKind.DOSSIER_REFUSED, AuditEventKind.DOSSIER_ERROR,
     AuditEventKind.DOSSIER_BREAK_GLASS, AuditEventKind.CASE_OPENED,
     AuditEventKind.CONSENT_REQUEST_CREATED, AuditEventKind.BREAK_GLASS_REVIEWED,
+    # The FG looking at the log about this citizen is a look too (issue 16).
+    AuditEventKind.ACCESS_LOG_SEARCHED, AuditEventKind.ACCESS_LOG_EXPORTED, AuditEventKind.ACCESS_LOG_VIEWED,
+    AuditEventKind.SIGNAL_RECEIVED,
 })
 
 MAX_PAGE = 200

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from audit.export import CSV_COLUMNS, csv_row, record_line
+from audit.log import StoredRecord
 from audit.record import LEAF_FORMAT, AuditEventKind, utc_timestamp
 from audit.verify import EXPORT_FORMAT
 from gateway.core.auditing import event_record
@@ -156,3 +157,37 @@ def recent_records(loket: Loket, window: int = PATTERN_WINDOW_RECORDS) -> list[I
     return [IndexedRecord.of(s) for s in loket.audit.iter_records(start=start, stop=size)]
 
 
+
+
+# --- the FG's reads are logged too (NEN 7513: looking at the log is an action) ---------------
+
+
+def _record_view(loket: Loket, principal: Principal, trace: TraceContext, *, what: str,
+                 data_subject: str | None = None, extra: dict[str, str] | None = None) -> None:
+    loket.audit.append(event_record(
+        kind=AuditEventKind.ACCESS_LOG_VIEWED, principal=principal, trace=trace, started=datetime.now(UTC),
+        status_code=1, outcome="viewed", purposes=loket.purposes, data_subject=data_subject,
+        extra={"viewed": what, **(extra or {})}))
+
+
+def view_record(loket: Loket, principal: Principal, trace: TraceContext, index: int) -> StoredRecord:
+    """One record, for the FG; the look is logged first (about the record's citizen, if any)."""
+    stored = loket.audit.get_record(index)
+    _record_view(loket, principal, trace, what="record", data_subject=stored.record.data_subject_id,
+                 extra={"viewed_index": str(index)})
+    return stored
+
+
+def view_break_glass(loket: Loket, principal: Principal, trace: TraceContext, event_id: str) -> QueueItem:
+    with loket.sessions() as session:
+        item = load_event(session, event_id)
+    _record_view(loket, principal, trace, what="break_glass", data_subject=item.citizen_pseudonym,
+                 extra={"break_glass_event_id": item.id})
+    return item
+
+
+def view_patterns(loket: Loket, principal: Principal, trace: TraceContext,
+                  window: int = PATTERN_WINDOW_RECORDS) -> list[IndexedRecord]:
+    records = recent_records(loket, window)
+    _record_view(loket, principal, trace, what="patterns", extra={"window": str(window)})
+    return records

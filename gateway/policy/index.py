@@ -10,10 +10,15 @@ the answers are computed here once and shipped as ``data.loket_data.index``:
     purposes.<purpose>.break_glass       the purpose defines a break-glass set
     purposes.<purpose>.keys              "agency/category" keys of the scope, sorted (what
                                          ``categories: null`` requests)
-    purposes.<purpose>.status            catalog key -> "legal_basis" (a named basis covers it),
-                                         "needs_consent" (consent or break-glass decides) or
-                                         "not_needed_for_purpose"; absent = "unknown_category"
-    purposes.<purpose>.grants            key -> the complete legal-basis grant
+    purposes.<purpose>.grounds           the case grounds the purpose allows, sorted
+    purposes.<purpose>.status            catalog key -> "legal_basis" (a verified named basis
+                                         covers it), "basis_unverified" (a basis marked
+                                         ``verified: false`` covers it: only the operator's pilot
+                                         switch releases it), "needs_consent" (consent or
+                                         break-glass decides) or "not_needed_for_purpose";
+                                         absent = "unknown_category"
+    purposes.<purpose>.grants            key -> the complete legal-basis grant (verified bases)
+    purposes.<purpose>.unverified_grants key -> the grant an unverified basis would give
     purposes.<purpose>.grants_list       those grants for the whole scope, in key order
     purposes.<purpose>.needs_consent     scope keys with status "needs_consent", sorted
     purposes.<purpose>.refusable         scope keys that can be refused (needs_consent or not
@@ -124,6 +129,7 @@ def derive_index(
                 names[k] = {"agency": agency, "category": category}
         status: dict[str, str] = {}
         grants: dict[str, Any] = {}
+        unverified: dict[str, Any] = {}
         consent: dict[str, Any] = {}
         bg_grants: dict[str, Any] = {}
         for k, (agency, category, info) in sorted(cat.items()):
@@ -141,8 +147,9 @@ def derive_index(
             name = {"agency": agency, "category": category}
             if covered:
                 assert isinstance(basis, Mapping)  # covered implies a special_category flag
-                status[k] = "legal_basis"
-                grants[k] = name | {
+                verified = basis["verified"] is True
+                status[k] = "legal_basis" if verified else "basis_unverified"
+                (grants if verified else unverified)[k] = name | {
                     "fields": fields,
                     "basis": {
                         "type": "legal_basis",
@@ -176,12 +183,15 @@ def derive_index(
             text = _get(refusal_texts, code, "reason_nl")
             if text is not UNDEFINED:
                 plain_refusals.append(names[k] | {"code": code, "reason_nl": text})
+        grounds = _get(purpose, "grounds")
         out[pid] = {
             "known": _truthy(purpose),
             "break_glass": _truthy(_get(purpose, "break_glass")),
+            "grounds": sorted(g for g in grounds if isinstance(g, str)) if isinstance(grounds, list) else [],
             "keys": scope_keys,
             "status": status,
             "grants": grants,
+            "unverified_grants": unverified,
             "grants_list": [grants[k] for k in scope_keys if k in grants],
             "needs_consent": [k for k in scope_keys if status.get(k) == "needs_consent"],
             "refusable": refusable,

@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from audit.verify import verify_proof_bundle
+from gateway.cases import intake
+from gateway.cases.grounds import GroundType, allowed_grounds
 from gateway.consents import service as consent_service
 from gateway.consents.grants import consents_of
 from gateway.consents.requests import APPROVE, DECLINE, parse_request_items, purpose_scope
@@ -31,6 +33,7 @@ from gateway.core.tracing import TraceContext
 from gateway.dossier.explain import Explainer
 from gateway.identity.auth import Principal, Role
 from gateway.identity.bsn import require_valid_bsn
+from gateway.oversight.access_log import time_nl
 from gateway.oversight.citizen_view import my_accesses, my_proof
 from gateway.web.rendering import error_text_nl, render
 from gateway.web.session import (
@@ -195,20 +198,56 @@ def _open_request_rows(session: Any, pseudonym: str) -> list[Any]:
 
 
 def consent_options(loket: Loket, session: Any, pseudonym: str) -> list[dict[str, Any]]:
-    """Per purpose of the citizen's own cases: the categories only consent can open up."""
+    """Per purpose and team of the citizen's own cases: the categories only consent can open up.
+    A consent the citizen gives on their own names the team that may use it."""
     ex = Explainer.of(loket)
-    purposes = sorted(set(session.scalars(select(Case.purpose).where(Case.citizen_pseudonym == pseudonym))))
+    pairs = sorted(set(session.execute(select(Case.purpose, Case.team).where(
+        Case.citizen_pseudonym == pseudonym, Case.team.is_not(None))).tuples()))
     out = []
-    for purpose in purposes:
+    for purpose, team in pairs:
         items = [
             {"key": f"{a}.{c}", "organisation": ex.organisation(a), "label": ex.category_label(a, c),
              "fields": list(spec.get("fields", ()))}
             for (a, c), spec in sorted(purpose_scope(loket.purposes, purpose).items()) if not spec.get("basis")
         ]
         if items:
-            out.append({"purpose": purpose, "label": ex.purpose_label(purpose),
+            out.append({"purpose": purpose, "team": team, "label": ex.purpose_label(purpose),
                         "description": ex.purpose_description(purpose), "entries": items})
     return out
+
+
+# --- "Ik wil hulp": the citizen's aanmelding, the ground of a case -------------------------
+
+
+@router.get("/hulp", response_class=HTMLResponse)
+async def help_page(request: Request) -> Response:
+    loket = loket_of(request)
+    principal = citizen_principal(request, loket)
+    ex = Explainer.of(loket)
+    mine = await anyio.to_thread.run_sync(intake.my_aanmeldingen, loket, principal)
+    options = [{"purpose": p, "label": ex.purpose_label(p)} for p in sorted(loket.purposes)
+               if GroundType.AANMELDING.value in allowed_grounds(loket.purposes, p)]
+    return render(request, "burger/hulp.html", {
+        "title": "Ik wil hulp", "options": options,
+        "mine": [{"label": ex.purpose_label(a.purpose), "status": a.status, "at": time_nl(a.created_at)}
+                 for a in mine],
+    }, area=AREA)
+
+
+@router.post("/hulp")
+async def help_submit(request: Request) -> Response:
+    loket = loket_of(request)
+    principal = citizen_principal(request, loket)
+    form = await checked_form(request, loket)
+    try:
+        await anyio.to_thread.run_sync(partial(
+            intake.create_aanmelding, loket, principal, _trace(request),
+            purpose=str(form.get("purpose") or ""), message=str(form.get("message") or "")))
+    except LoketError as e:
+        flash(request, error_text_nl(e.code), "error")
+        return RedirectResponse("/burger/hulp", status_code=303)
+    flash(request, "Bedankt. Wij zoeken een casemanager voor u. Die neemt contact met u op.")
+    return RedirectResponse("/burger/hulp", status_code=303)
 
 
 @router.get("/toestemmingen", response_class=HTMLResponse)
@@ -242,6 +281,7 @@ async def grant_submit(request: Request) -> Response:
     principal = citizen_principal(request, loket)
     form = await checked_form(request, loket)
     purpose = str(form.get("purpose") or "")
+    team = str(form.get("team") or "")
     item = str(form.get("item") or "")
     try:
         days = int(str(form.get("days") or "90"))
@@ -249,7 +289,7 @@ async def grant_submit(request: Request) -> Response:
                                         catalog=loket.catalog, valid_days=days)
         now = datetime.now(UTC)
         grant = consent_service.ConsentGrant(
-            purpose=purpose, agency=parsed.agency, category=parsed.category, valid_from=now,
+            purpose=purpose, agency=parsed.agency, category=parsed.category, team=team, valid_from=now,
             valid_until=now + timedelta(days=days), explicit=True)
         await anyio.to_thread.run_sync(consent_service.grant, loket, principal, _trace(request), grant)
     except (LoketError, ValueError) as e:

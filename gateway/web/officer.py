@@ -21,7 +21,7 @@ from audit.record import AuditEventKind
 from gateway.core.context import Loket
 from gateway.core.errors import LoketError, NotFound
 from gateway.core.tracing import TraceContext
-from gateway.dossier.break_glass import VERDICT_NL, load_event
+from gateway.dossier.break_glass import VERDICT_NL
 from gateway.dossier.explain import Explainer
 from gateway.identity.auth import Role
 from gateway.oversight.access_log import MAX_LOG_INDEX, IndexedRecord, SearchQuery, search, summarise
@@ -32,9 +32,11 @@ from gateway.oversight.service import (
     build_query,
     integrity_json,
     logged_export,
-    recent_records,
     record_log_access,
     review_break_glass,
+    view_break_glass,
+    view_patterns,
+    view_record,
 )
 from gateway.web.rendering import error_text_nl, render
 from gateway.web.session import (
@@ -188,9 +190,9 @@ async def export_submit(request: Request) -> Response:
 @router.get("/records/{index}", response_class=HTMLResponse)
 async def record_page(request: Request, index: Annotated[int, Path(ge=0)]) -> Response:
     loket = loket_of(request)
-    officer_principal(request)
+    principal = officer_principal(request)
     try:
-        stored = await anyio.to_thread.run_sync(loket.audit.get_record, index)
+        stored = await anyio.to_thread.run_sync(view_record, loket, principal, _trace(request), index)
     except NotFound:
         return render(request, "error.html", {"title": "Niet gevonden", "message": error_text_nl("not-found")},
                       status_code=404, area=AREA)
@@ -221,14 +223,9 @@ async def break_glass_page(request: Request) -> Response:
 @router.get("/noodtoegang/{event_id}", response_class=HTMLResponse)
 async def break_glass_detail(request: Request, event_id: Annotated[str, Path(max_length=64)]) -> Response:
     loket = loket_of(request)
-    officer_principal(request)
-
-    def load() -> Any:
-        with loket.sessions() as session:
-            return load_event(session, event_id)
-
+    principal = officer_principal(request)
     try:
-        item = await anyio.to_thread.run_sync(load)
+        item = await anyio.to_thread.run_sync(view_break_glass, loket, principal, _trace(request), event_id)
     except LoketError as e:
         return render(request, "error.html", {"title": "Niet gevonden", "message": error_text_nl(e.code)},
                       status_code=e.status, area=AREA)
@@ -309,8 +306,8 @@ async def verify_status(request: Request, job_id: Annotated[str, Path(max_length
 @router.get("/patronen", response_class=HTMLResponse)
 async def patterns_page(request: Request) -> Response:
     loket = loket_of(request)
-    officer_principal(request)
-    records = await anyio.to_thread.run_sync(recent_records, loket)
+    principal = officer_principal(request)
+    records = await anyio.to_thread.run_sync(view_patterns, loket, principal, _trace(request))
     findings = all_findings(records)
     return render(request, "fg/patronen.html", {
         "title": "Opvallende patronen", "findings": findings, "titles": PATTERN_TITLES_NL,

@@ -46,6 +46,10 @@ ERROR_TEXTS_NL = {
     "note-required": "Schrijf een korte toelichting bij uw oordeel.",
     "text-too-long": "De tekst is te lang.",
     "not-found": "Dit hebben wij niet gevonden.",
+    "ground-not-allowed": "Voor dit onderwerp kunt u zich hier niet aanmelden.",
+    "unknown-team": "Kies een team dat uw zaak behandelt.",
+    "audit-unavailable": "Dat lukte nu niet: het logboek is even niet bereikbaar. Er is niets veranderd.",
+    "consent-declined": "U heeft hier nee op gezegd.",
 }
 
 
@@ -63,6 +67,11 @@ def _build_env() -> Environment:
 ENV = _build_env()
 
 
+def _pilot_on(request: Request) -> bool:
+    loket = getattr(request.app.state, "loket", None)
+    return bool(getattr(getattr(loket, "settings", None), "pilot_unverified_bases", False))
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *,
            status_code: int = 200, area: str | None = None) -> HTMLResponse:
     ctx: dict[str, Any] = {
@@ -73,6 +82,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "area": area,
         "title": "",
         "name": request.session.get("name", ""),
+        # Loud on every page: the operator's pilot switch for unverified legal bases (issue 16).
+        "pilot_unverified_bases": _pilot_on(request),
     }
     ctx.update(context or {})
     html = ENV.get_template(template).render(ctx)

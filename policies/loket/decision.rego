@@ -115,6 +115,37 @@ request_reasons contains "role_not_allowed" if input.subject.role != "casemanage
 # A casemanager only reaches the cases assigned to them (DOMAIN.md: the Suwinet-Inkijk lesson).
 request_reasons contains "case_not_assigned" if input.case.casemanager != input.subject.sub
 
+# ... in their own team (a case from before teams has none).
+request_reasons contains "team_not_allowed" if {
+	is_string(input.case.team)
+	object.get(input.subject, "team", null) != input.case.team
+}
+
+# A case needs a ground the purpose allows: the citizen's aanmelding, an early-warning signal or
+# a coordinator's assignment (PRODUCT.md "Principles"). No ground, no data.
+request_reasons contains "ground_not_allowed" if {
+	purpose_known
+	not ground_allowed
+}
+
+# Type-guarded: object.get on a non-object is an error in regopy, undefined in OPA.
+ground_allowed if {
+	ground := object.get(input.case, "ground", null)
+	is_object(ground)
+	some g in data.loket_data.index.purposes[purpose_id].grounds
+	g == object.get(ground, "type", null)
+}
+
+# The operator's loud pilot switch: legal bases still marked `verified: false` release data only
+# while it is on (issue 16; default off).
+default pilot_unverified_bases := false
+
+pilot_unverified_bases if {
+	pilot := object.get(input, "pilot", null)
+	is_object(pilot)
+	object.get(pilot, "unverified_bases", false) == true
+}
+
 # Unknown purpose means no data (PRODUCT.md "Deny by default").
 request_reasons contains "unknown_purpose" if not purpose_known
 
@@ -188,16 +219,29 @@ special_keys := {k | some k in data.loket_data.index.special}
 
 # --- Consent (DOMAIN.md "Consent (learn from Mitz)") ------------------------------------------
 
-# Specific: same purpose, agency (holder) and category; other consents do not count. One pass
-# over the consents, each keyed like the requested items (a non-string agency or category
-# matches no item, as an `==` with the item's name would not).
+# Specific: same purpose, agency (holder) and category, and given to this recipient — the one
+# case whose request it answers, or the team the citizen named (as Mitz binds a consent to a
+# user category); other consents do not count. One pass over the consents, each keyed like the
+# requested items (a non-string agency or category matches no item, as an `==` with the item's
+# name would not).
 purpose_consents := [[k, cn] |
 	some cn in input.consents
 	cn.purpose == purpose_id
 	is_string(cn.agency)
 	is_string(cn.category)
+	for_this_recipient(object.get(cn, "case_id", null), object.get(cn, "team", null))
 	k := concat("/", [cn.agency, cn.category])
 ]
+
+for_this_recipient(case_id, _) if {
+	is_string(case_id)
+	case_id == input.case.id
+}
+
+for_this_recipient(_, team) if {
+	is_string(team)
+	team == input.case.team
+}
 
 consent_in_window(cn) if {
 	is_number(cn.valid_from_ns)
@@ -219,6 +263,7 @@ usable_consent_ids[k] := ids if {
 		some [ck, cn] in purpose_consents
 		ck == k
 		cn.revoked == false
+		object.get(cn, "declined", false) == false
 		consent_in_window(cn)
 		consent_kind_ok(special, cn)
 		is_string(cn.id)
@@ -231,9 +276,17 @@ consent_revoked := {k |
 	cn.revoked == true
 }
 
+# The citizen said no to a consent request for this case (a "no" stays a no: PRODUCT.md).
+consent_declined := {k |
+	some [k, cn] in purpose_consents
+	object.get(cn, "declined", false) == true
+	cn.revoked == false
+}
+
 consent_in_window_not_explicit := {k |
 	some [k, cn] in purpose_consents
 	k in special_keys
+	object.get(cn, "declined", false) == false
 	consent_in_window(cn)
 }
 
@@ -263,6 +316,9 @@ break_glass_covers := {k |
 
 consent_status_of(k) := "consent" if {
 	usable_consent_ids[k]
+} else := "consent_declined" if {
+	# The citizen's "no": break-glass does not override it either.
+	k in consent_declined
 } else := "consent_revoked" if {
 	# A revoked consent is the citizen's explicit "no": break-glass does not override it.
 	k in consent_revoked
@@ -322,6 +378,13 @@ grant_of[k] := grant if {
 
 grant_of[k] := grant if some k, grant in consent_grant
 
+grant_of[k] := grant if {
+	count(request_reasons) == 0
+	pilot_unverified_bases
+	some k in requested_keys
+	grant := data.loket_data.index.purposes[purpose_id].unverified_grants[k]
+}
+
 # The whole scope without a consent or break-glass grant: the index's list as it stands.
 grants := data.loket_data.index.purposes[purpose_id].grants_list if {
 	plain_scope_request
@@ -329,6 +392,7 @@ grants := data.loket_data.index.purposes[purpose_id].grants_list if {
 	count(request_reasons) == 0
 	all_categories_requested
 	count(consent_grant) == 0
+	not pilot_unverified_bases
 } else := [grant_of[k] | some k in requested_keys]
 
 # The whole scope, no consent of this purpose, no break-glass: every answer is in the index.
@@ -337,12 +401,20 @@ plain_scope_request if {
 	all_categories_requested
 	count(purpose_consents) == 0
 	not break_glass_active
+	not pilot_unverified_bases
 }
 
 refusal_code[k] := code if {
 	some k in refusal_candidates
 	code := object.get(static_status, k, "unknown_category")
+	code != "basis_unverified"
 	data.loket_data.reasons.refusals[code]
+}
+
+refusal_code[k] := "basis_unverified" if {
+	not pilot_unverified_bases
+	some k in refusal_candidates
+	static_status[k] == "basis_unverified"
 }
 
 refusal_code[k] := code if {

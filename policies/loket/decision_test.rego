@@ -26,10 +26,40 @@ result(name) := data.loket_test_results.results[name]
 # OPA's does (docs/adr/0002), so tests never rely on it for nested values.
 make(purpose, categories, consents, role, casemanager, break_glass, justified) := {
 	"time_ns": now,
-	"subject": {"sub": "cm-001", "role": role},
-	"case": {"id": "case-1", "purpose": purpose, "casemanager": casemanager, "citizen": "ab"},
+	"subject": {"sub": "cm-001", "role": role, "team": "team-a"},
+	"case": {
+		"id": "case-1", "purpose": purpose, "casemanager": casemanager, "citizen": "ab",
+		"team": "team-a", "ground": {"type": "aanmelding"},
+	},
 	"request": {"break_glass": break_glass, "justification_given": justified, "categories": categories},
 	"consents": consents,
+	"pilot": {"unverified_bases": false},
+}
+
+# The same request with one part of the case, subject or pilot switch replaced (spelled out:
+# regopy's object.union is shallow).
+with_case(purpose, categories, consents, team, ground) := {
+	"time_ns": now,
+	"subject": {"sub": "cm-001", "role": "casemanager", "team": "team-a"},
+	"case": {
+		"id": "case-1", "purpose": purpose, "casemanager": "cm-001", "citizen": "ab",
+		"team": team, "ground": ground,
+	},
+	"request": {"break_glass": false, "justification_given": false, "categories": categories},
+	"consents": consents,
+	"pilot": {"unverified_bases": false},
+}
+
+with_pilot(purpose, categories) := {
+	"time_ns": now,
+	"subject": {"sub": "cm-001", "role": "casemanager", "team": "team-a"},
+	"case": {
+		"id": "case-1", "purpose": purpose, "casemanager": "cm-001", "citizen": "ab",
+		"team": "team-a", "ground": {"type": "aanmelding"},
+	},
+	"request": {"break_glass": false, "justification_given": false, "categories": categories},
+	"consents": [],
+	"pilot": {"unverified_bases": true},
 }
 
 ask(purpose, categories, consents) := make(purpose, categories, consents, "casemanager", "cm-001", false, false)
@@ -39,7 +69,16 @@ one(agency, category) := [{"agency": agency, "category": category}]
 consent(id, purpose, agency, category) := {
 	"id": id, "purpose": purpose, "agency": agency, "category": category,
 	"valid_from_ns": now - hour, "valid_until_ns": now + hour,
-	"revoked": false, "explicit": false,
+	"revoked": false, "explicit": false, "declined": false,
+	"case_id": "case-1", "team": null,
+}
+
+# A consent the citizen gave a team on their own (not answering a request of this case).
+team_consent(id, purpose, agency, category, team) := {
+	"id": id, "purpose": purpose, "agency": agency, "category": category,
+	"valid_from_ns": now - hour, "valid_until_ns": now + hour,
+	"revoked": false, "explicit": false, "declined": false,
+	"case_id": null, "team": team,
 }
 
 grant_of(d, agency, category) := g if {
@@ -321,10 +360,10 @@ test_break_glass_for_other_purpose_is_refused if {
 cases := {
 	"non_string_requested_category_is_invalid": ask("schuldhulp_intake", [{"agency": 1, "category": "x"}], []),
 	"allow_iff_grants": ask("gezagscontrole_minderjarige", null, []),
-	"purpose_vroegsignalering_contact_data_only": ask("vroegsignalering_achterstand", null, []),
-	"purpose_schuldhulp_intake_uses_wgs": ask("schuldhulp_intake", one("cjib", "boetes"), []),
+	"purpose_vroegsignalering_contact_data_only": with_pilot("vroegsignalering_achterstand", null),
+	"purpose_schuldhulp_intake_uses_wgs": with_pilot("schuldhulp_intake", one("cjib", "boetes")),
 	"purpose_bijstand_uses_participatiewet_64": ask("bijstand_na_baanverlies", null, []),
-	"purpose_wmo_health_under_named_basis": ask("wmo_na_ziekte", one("gemeente_wmo", "gezondheid"), []),
+	"purpose_wmo_health_under_named_basis": with_pilot("wmo_na_ziekte", one("gemeente_wmo", "gezondheid")),
 	"purpose_wmo_reuse_of_other_domain_needs_consent": ask("wmo_na_ziekte", one("uwv", "arbeidsongeschiktheid"), []),
 	"purpose_partner_overleden": ask("partner_overleden", null, []),
 	"purpose_ww_warme_overdracht_minimal_fields": ask("ww_warme_overdracht", one("uwv", "ww"), []),
@@ -358,4 +397,71 @@ cases := {
 	"break_glass_without_justification_is_refused": crisis(false, []),
 	"break_glass_for_other_purpose_is_refused": make("schuldhulp_intake", null, [], "casemanager", "cm-001", true, true),
 	"reasons_are_sorted_and_combined": make("onbekend", null, [], "admin", "cm-001", false, false),
+	"consent_for_another_case_does_not_count": ask("schuldhulp_intake", one("cak", "eigen_bijdrage"), [object.union(consent("k-1", "schuldhulp_intake", "cak", "eigen_bijdrage"), {"case_id": "case-2"})]),
+	"consent_for_the_team_counts": ask("schuldhulp_intake", one("cak", "eigen_bijdrage"), [team_consent("k-1", "schuldhulp_intake", "cak", "eigen_bijdrage", "team-a")]),
+	"consent_for_another_team_does_not_count": ask("schuldhulp_intake", one("cak", "eigen_bijdrage"), [team_consent("k-1", "schuldhulp_intake", "cak", "eigen_bijdrage", "team-b")]),
+	"consent_declined_is_a_no": ask("schuldhulp_intake", one("cak", "eigen_bijdrage"), [object.union(consent("k-1", "schuldhulp_intake", "cak", "eigen_bijdrage"), {"declined": true})]),
+	"consent_declined_then_given_counts": ask("schuldhulp_intake", one("cak", "eigen_bijdrage"), [object.union(consent("k-1", "schuldhulp_intake", "cak", "eigen_bijdrage"), {"declined": true}), consent("k-2", "schuldhulp_intake", "cak", "eigen_bijdrage")]),
+	"break_glass_does_not_override_a_no": crisis(true, [object.union(consent("k-1", "crisis_noodtoegang", "cak", "wanbetaling"), {"declined": true})]),
+	"ground_not_allowed_for_purpose": with_case("vroegsignalering_achterstand", null, [], "team-a", {"type": "toewijzing"}),
+	"no_ground_no_data": with_case("student_in_crisis", null, [], "team-a", null),
+	"case_of_another_team": with_case("student_in_crisis", null, [], "team-b", {"type": "aanmelding"}),
+	"unverified_basis_releases_nothing": ask("schuldhulp_intake", null, []),
+	"unverified_basis_released_in_pilot": with_pilot("schuldhulp_intake", null),
+}
+
+test_consent_for_another_case_does_not_count if {
+	refusal_code(result("consent_for_another_case_does_not_count"), "cak", "eigen_bijdrage") == "consent_required"
+}
+
+test_consent_for_the_team_counts if {
+	g := grant_of(result("consent_for_the_team_counts"), "cak", "eigen_bijdrage")
+	g.basis.id == "k-1"
+}
+
+test_consent_for_another_team_does_not_count if {
+	refusal_code(result("consent_for_another_team_does_not_count"), "cak", "eigen_bijdrage") == "consent_required"
+}
+
+test_consent_declined_is_a_no if {
+	d := result("consent_declined_is_a_no")
+	refusal_code(d, "cak", "eigen_bijdrage") == "consent_declined"
+	d.refusals[0].reason_nl == data.loket_data.reasons.refusals.consent_declined.reason_nl
+}
+
+test_consent_declined_then_given_counts if {
+	grant_of(result("consent_declined_then_given_counts"), "cak", "eigen_bijdrage").basis.id == "k-2"
+}
+
+test_break_glass_does_not_override_a_no if {
+	refusal_code(result("break_glass_does_not_override_a_no"), "cak", "wanbetaling") == "consent_declined"
+}
+
+test_ground_not_allowed_for_purpose if {
+	d := result("ground_not_allowed_for_purpose")
+	d.grants == []
+	reason_codes(d) == ["ground_not_allowed"]
+}
+
+test_no_ground_no_data if {
+	d := result("no_ground_no_data")
+	d.allow == false
+	reason_codes(d) == ["ground_not_allowed"]
+}
+
+test_case_of_another_team_gives_nothing if {
+	d := result("case_of_another_team")
+	d.grants == []
+	reason_codes(d) == ["team_not_allowed"]
+}
+
+test_unverified_basis_releases_nothing_unless_the_pilot_is_on if {
+	off := result("unverified_basis_releases_nothing")
+	on := result("unverified_basis_released_in_pilot")
+	some r in off.refusals
+	r.code == "basis_unverified"
+	not grant_of(off, r.agency, r.category)
+	g := grant_of(on, r.agency, r.category)
+	g.basis.verified == false
+	not refusal_code(on, r.agency, r.category)
 }

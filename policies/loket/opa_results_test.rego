@@ -13,4 +13,5 @@ results[name] := d if {
 		with input.case as i.case
 		with input.request as i.request
 		with input.consents as i.consents
+		with input.pilot as i.pilot
 }

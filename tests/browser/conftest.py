@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from gateway.core.context import Loket
+from tests.cases import subject_of, toewijzing
 from tests.servers import serve
 
 CHROMIUM = os.environ.get("LOKET_CHROMIUM", "/usr/bin/chromium")
@@ -80,11 +81,13 @@ def page_for(chromium: Any, live: str) -> Iterator[Callable[[], Any]]:
 class CaseManagerApi:
     """The casemanager application, talking to the live gateway over HTTP."""
 
-    def __init__(self, base: str, token: str) -> None:
+    def __init__(self, base: str, token: str, coordinator_token: str) -> None:
+        self.sub = subject_of(token)
         self.http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        self.coordinator = {"Authorization": f"Bearer {coordinator_token}"}
 
     def open(self, bsn: str, purpose: str = PURPOSE) -> str:
-        r = self.http.post("/v1/cases", json={"burgerservicenummer": bsn, "purpose": purpose})
+        r = self.http.post("/v1/cases", json=toewijzing(bsn, purpose, self.sub), headers=self.coordinator)
         assert r.status_code == 201, r.text
         return str(r.json()["id"])
 
@@ -110,7 +113,7 @@ def cm(live: str, token: Callable[..., str]) -> Iterator[Callable[..., CaseManag
     made: list[CaseManagerApi] = []
 
     def make(sub: str = "cm-001") -> CaseManagerApi:
-        api = CaseManagerApi(live, token(sub=sub))
+        api = CaseManagerApi(live, token(sub=sub), token(role="coordinator", sub="co-001"))
         made.append(api)
         return api
 

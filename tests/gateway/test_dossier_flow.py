@@ -14,6 +14,7 @@ from audit.log import AuditFilter
 from gateway.app import create_app
 from gateway.core.context import Loket
 from gateway.core.errors import AuditWriteError, PolicyEngineError
+from tests import cases
 from tests.conftest import bearer
 from tests.servers import serve
 
@@ -32,11 +33,8 @@ def eva_bsn(sandbox: Any) -> str:
     return _demo_citizen(sandbox.citizens)[1]
 
 
-def open_case(client: Any, tok: str, bsn: str, purpose: str = PURPOSE) -> str:
-    r = client.post("/v1/cases", json={"burgerservicenummer": bsn, "purpose": purpose},
-                    headers=bearer(tok))
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+def open_case(client: Any, tok: str, bsn: str, purpose: str = PURPOSE, loket: Any = None) -> str:
+    return cases.open_case(client, tok, bsn, purpose, loket=loket)
 
 
 def test_casemanager_gets_only_allowed_fields_over_http(loket: Loket, sandbox: Any,
@@ -45,7 +43,7 @@ def test_casemanager_gets_only_allowed_fields_over_http(loket: Loket, sandbox: A
     scope = scope_of(loket, PURPOSE)
     by_law = {k for k, spec in scope.items() if spec.get("basis")}
     with serve(create_app(loket=loket)) as base, httpx.Client(base_url=base) as http:
-        case_id = open_case(http, tok, eva_bsn(sandbox))
+        case_id = open_case(http, tok, eva_bsn(sandbox), loket=loket)
         r = http.get(f"/v1/cases/{case_id}/dossier", headers=bearer(tok))
     assert r.status_code == 200, r.text
     body = r.json()
@@ -108,8 +106,7 @@ def test_other_roles_cannot_open_cases_or_read_dossiers(client: TestClient, sand
                                                         token: Callable[..., str], role: str) -> None:
     kw = {"bsn": eva_bsn(sandbox)} if role == "citizen" else {}
     tok = token(role=role, sub="x-1", **kw)
-    r = client.post("/v1/cases", json={"burgerservicenummer": eva_bsn(sandbox), "purpose": PURPOSE},
-                    headers=bearer(tok))
+    r = client.post("/v1/cases", json=cases.toewijzing(eva_bsn(sandbox), PURPOSE), headers=bearer(tok))
     assert r.status_code == 403
 
 
@@ -137,8 +134,7 @@ def test_token_for_another_audience_gets_401(loket: Loket, client: TestClient) -
                                  "", "999993848"])
 def test_invalid_bsn_gets_422_without_echoing_it(client: TestClient, token: Callable[..., str],
                                                  bsn: str) -> None:
-    r = client.post("/v1/cases", json={"burgerservicenummer": bsn, "purpose": PURPOSE},
-                    headers=bearer(token()))
+    r = client.post("/v1/cases", json=cases.toewijzing(bsn, PURPOSE), headers=cases.coordinator_headers(client))
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("application/problem+json")
     if bsn:
@@ -146,8 +142,8 @@ def test_invalid_bsn_gets_422_without_echoing_it(client: TestClient, token: Call
 
 
 def test_unknown_purpose_gets_422(client: TestClient, sandbox: Any, token: Callable[..., str]) -> None:
-    r = client.post("/v1/cases", json={"burgerservicenummer": eva_bsn(sandbox), "purpose": "nieuwsgierigheid"},
-                    headers=bearer(token()))
+    r = client.post("/v1/cases", json=cases.toewijzing(eva_bsn(sandbox), "nieuwsgierigheid"),
+                    headers=cases.coordinator_headers(client))
     assert r.status_code == 422
     assert r.json()["type"].endswith("unknown-purpose")
 
@@ -210,7 +206,7 @@ def test_revoked_consent_blocks_next_request(loket: Loket, client: TestClient, s
     agency, category = EVA_PURPOSE_CONSENT_CATEGORY
     r = client.post("/v1/me/consents", headers=bearer(citizen), json={
         "purpose": PURPOSE, "agency": agency, "category": category,
-        "valid_until": (datetime.now(UTC) + timedelta(days=30)).isoformat(), "explicit": True})
+        "team": "team-centrum", "valid_until": (datetime.now(UTC) + timedelta(days=30)).isoformat(), "explicit": True})
     assert r.status_code == 201, r.text
     consent_id = r.json()["id"]
 
@@ -236,8 +232,7 @@ def test_no_bsn_in_database_or_logs(loket: Loket, client: TestClient, sandbox: A
     tok = token()
     case_id = open_case(client, tok, bsn)
     assert client.get(f"/v1/cases/{case_id}/dossier", headers=bearer(tok)).status_code == 200
-    client.post("/v1/cases", json={"burgerservicenummer": bsn[:-1] + "0", "purpose": PURPOSE},
-                headers=bearer(tok))
+    client.post("/v1/cases", json=cases.toewijzing(bsn[:-1] + "0", PURPOSE), headers=cases.coordinator_headers(client))
     loket.db.dispose()
     files = [p for p in loket.settings.data_dir.iterdir() if p.name.startswith("loket.db")]
     assert files

@@ -84,3 +84,25 @@ def test_consent_request_on_someone_elses_case_is_404_and_logged(
     assert client.get(f"/v1/cases/{case_id}/consent-requests", headers=other).status_code == 404
     denied = [s.record for s in loket.audit.find(AuditFilter(actor_sub="cm-002"))]
     assert [d.kind for d in denied] == [AuditEventKind.ACCESS_DENIED] * 2
+
+
+def test_the_fgs_reads_are_logged_and_a_citizen_sees_the_search_for_them(
+        loket: Loket, client: TestClient, sandbox: Any, token: Callable[..., str]) -> None:
+    from tests import cases
+
+    bsn = eva_bsn(sandbox)
+    cm, fg = token(sub="cm-001"), bearer(token(role="privacy_officer", sub="fg-1"))
+    case_id = cases.open_case(client, cm, bsn, "crisis_noodtoegang")
+    bg = client.post(f"/v1/cases/{case_id}/dossier/break-glass", headers=bearer(cm),
+                     json={"justification": "Dringend: uitzetting morgen, de burger is onbereikbaar."})
+    assert bg.status_code == 200, bg.text
+    (item,) = client.get("/v1/fg/break-glass", headers=fg).json()
+    assert client.get(f"/v1/fg/break-glass/{item['id']}", headers=fg).status_code == 200
+    assert client.get("/v1/fg/patterns", headers=fg).status_code == 200
+    client.post("/v1/fg/search", json={"bsn": bsn}, headers=fg)
+    viewed = _records(loket, AuditEventKind.ACCESS_LOG_VIEWED)
+    assert [v.extra["viewed"] for v in viewed] == ["break_glass", "patterns"]
+    assert viewed[0].data_subject_id == loket.pseudonymiser.pseudonym_for(bsn) and viewed[1].data_subject_id is None
+    mine = client.get("/v1/me/accesses", headers=bearer(token(role="citizen", sub="burger-eva", bsn=bsn))).json()
+    actions = [a["action"] for a in mine["accesses"]]
+    assert "De functionaris gegevensbescherming heeft uw gegevens in het logboek bekeken" in actions, actions

@@ -21,6 +21,8 @@ from audit.log import AuditWriteError
 from audit.record import AuditEventKind, AuditRecord
 from gateway.app import create_app
 from gateway.core.context import Loket
+from gateway.identity.auth import DEMO_TEAM
+from tests import cases
 from tests.conftest import bearer
 from tests.web.conftest import CONSENT_ITEM, csrf_of, eva_bsn, login_citizen, login_fg
 
@@ -49,7 +51,7 @@ class World:
     def consent(self) -> str:
         r = self.api.post("/v1/me/consents", headers=self.citizen, json={
             "purpose": PURPOSE, "agency": CONSENT_ITEM.split(".")[0], "category": CONSENT_ITEM.split(".")[1],
-            "valid_until": in_30_days()})
+            "team": DEMO_TEAM, "valid_until": in_30_days()})
         assert r.status_code == 201, r.text
         return str(r.json()["id"])
 
@@ -71,9 +73,7 @@ def in_30_days() -> str:
 
 
 def open_case(w: World, purpose: str = PURPOSE) -> str:
-    r = w.api.post("/v1/cases", json={"burgerservicenummer": w.eva, "purpose": purpose}, headers=w.cm)
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return cases.open_case(w.api, w.cm["Authorization"].split()[1], w.eva, purpose)
 
 
 @pytest.fixture
@@ -92,9 +92,10 @@ def world(loket: Loket, sandbox: Any, token: Callable[..., str]) -> Iterator[Wor
 Act = Callable[[World, Any], Any]
 MUTATIONS: dict[str, tuple[Callable[[World], Any], Act]] = {
     "api: open a case": (lambda w: None, lambda w, _: w.api.post(
-        "/v1/cases", json={"burgerservicenummer": w.eva, "purpose": PURPOSE}, headers=w.cm)),
+        "/v1/cases", json=cases.toewijzing(w.eva, PURPOSE), headers=cases.coordinator_headers(w.api))),
     "api: grant a consent": (lambda w: None, lambda w, _: w.api.post("/v1/me/consents", headers=w.citizen, json={
-        "purpose": PURPOSE, "agency": "duo", "category": "studieschuld", "valid_until": in_30_days()})),
+        "purpose": PURPOSE, "agency": "duo", "category": "studieschuld", "team": DEMO_TEAM,
+        "valid_until": in_30_days()})),
     "api: revoke a consent": (World.consent, lambda w, cid: w.api.delete(f"/v1/me/consents/{cid}",
                                                                           headers=w.citizen)),
     "api: ask for consent": (lambda w: None, lambda w, _: w.api.post(

@@ -21,6 +21,7 @@ from gateway.core.db import create_db_engine
 from gateway.core.keys import load_ed25519
 from gateway.core.settings import Settings
 from gateway.identity.auth import Role, mint_token
+from tests.cases import toewijzing
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,10 +128,10 @@ def open_cases(gw: LiveGateway, casemanagers: list[str], bsns: list[str], purpos
     """One case per casemanager: sub -> (token, case id)."""
     out: dict[str, tuple[str, str]] = {}
     with httpx.Client(base_url=gw.base_url, trust_env=False, timeout=30) as http:
+        coordinator = {"Authorization": f"Bearer {gw.token('co-001', role='coordinator')}"}
         for i, sub in enumerate(casemanagers):
             tok = gw.token(sub)
-            r = http.post("/v1/cases", headers={"Authorization": f"Bearer {tok}"},
-                          json={"burgerservicenummer": bsns[i % len(bsns)], "purpose": purpose})
+            r = http.post("/v1/cases", headers=coordinator, json=toewijzing(bsns[i % len(bsns)], purpose, sub))
             r.raise_for_status()
             out[sub] = (tok, r.json()["id"])
     return out

@@ -34,6 +34,9 @@ def consent(
     valid_until_ns: int = NOW + HOUR,
     revoked: bool = False,
     explicit: bool = False,
+    case_id: str | None = "case-1",
+    team: str | None = None,
+    declined: bool = False,
 ) -> dict[str, Any]:
     return {
         "id": id,
@@ -44,6 +47,9 @@ def consent(
         "valid_until_ns": valid_until_ns,
         "revoked": revoked,
         "explicit": explicit,
+        "case_id": case_id,
+        "team": team,
+        "declined": declined,
     }
 
 
@@ -58,17 +64,24 @@ def make_input(
     break_glass: bool = False,
     justification_given: bool = False,
     time_ns: int = NOW,
+    team: str | None = "team-a",
+    case_team: str | None = "team-a",
+    ground: str | None = "aanmelding",
+    pilot: bool = False,
 ) -> dict[str, Any]:
     """A policy input exactly as docs/contracts.md describes it."""
     return {
         "time_ns": time_ns,
-        "subject": {"sub": sub, "role": role},
+        "subject": {"sub": sub, "role": role, "team": team},
         "case": {
             "id": "case-1",
             "purpose": purpose,
             "casemanager": casemanager,
             "citizen": "ab" * 32,
+            "team": case_team,
+            "ground": None if ground is None else {"type": ground},
         },
+        "pilot": {"unverified_bases": pilot},
         "request": {
             "break_glass": break_glass,
             "justification_given": justification_given,

@@ -74,7 +74,8 @@ def test_special_categories_only_under_art9_bases_or_consent() -> None:
 
 @pytest.mark.parametrize("purpose", PURPOSES)
 def test_each_purpose_grants_exactly_its_legal_basis_scope(decide: Decide, purpose: str) -> None:
-    d = decide(purpose)
+    """With the pilot switch on, every named basis of the purpose grants its scope."""
+    d = decide(purpose, pilot=True)
     assert set(d) == DECISION_KEYS
     assert d["purpose"] == purpose and d["purpose_known"] is True and d["reasons"] == []
     scope = DATA.raw_purposes[purpose]["scope"]
@@ -98,6 +99,15 @@ def test_each_purpose_grants_exactly_its_legal_basis_scope(decide: Decide, purpo
     # Output is sorted by agency/category in both engines.
     keys = [f"{g['agency']}/{g['category']}" for g in d["grants"]]
     assert keys == sorted(keys)
+
+
+@pytest.mark.parametrize("purpose", PURPOSES)
+def test_an_unverified_basis_releases_nothing_without_the_pilot_switch(decide: Decide, purpose: str) -> None:
+    off, on = decide(purpose), decide(purpose, pilot=True)
+    unverified = {(g["agency"], g["category"]) for g in on["grants"] if g["basis"]["verified"] is False}
+    assert all(g["basis"]["verified"] is True for g in off["grants"] if g["basis"]["type"] == "legal_basis")
+    assert {(r["agency"], r["category"]) for r in off["refusals"] if r["code"] == "basis_unverified"} == unverified
+    assert [g for g in on["grants"] if (g["agency"], g["category"]) not in unverified] == off["grants"]
 
 
 def test_grant_cites_law_and_article(decide: Decide) -> None:

@@ -55,7 +55,7 @@ def test_processes_share_cases_and_one_verifiable_audit_log(tmp_path: Path, sand
     others = [c.bsn for c in sandbox.citizens if c.bsn != eva][:3]
     # A migrates the schema first; B (two uvicorn workers) then starts on the migrated database.
     with gateway_process(cfg) as a, gateway_process(cfg, workers=2) as b:
-        case_ids = open_cases(a.base_url, tok, [eva, *others])
+        case_ids = open_cases(a.base_url, cfg.token(sub="co-001", role="coordinator"), [eva, *others])
         with httpx.Client(trust_env=False, timeout=30) as http:
             r = http.get(f"{b.base_url}/v1/cases/{case_ids[0]}", headers=_auth(tok))
             assert r.status_code == 200, r.text
@@ -125,7 +125,7 @@ def test_gateway_with_opa_sidecar_gives_the_embedded_decision(tmp_path: Path, sa
                                 session_secret=embedded_cfg.session_secret,
                                 extra={"LOKET_POLICY_ENGINE": "opa", "LOKET_OPA_URL": opa.url})
         with gateway_process(embedded_cfg) as emb, gateway_process(opa_cfg) as via_opa:
-            (case_id,) = open_cases(emb.base_url, tok, [eva])
+            (case_id,) = open_cases(emb.base_url, embedded_cfg.token(sub="co-001", role="coordinator"), [eva])
             with httpx.Client(trust_env=False, timeout=30) as http:
                 a = http.get(f"{emb.base_url}/v1/cases/{case_id}/dossier", headers=_auth(tok))
                 b = http.get(f"{via_opa.base_url}/v1/cases/{case_id}/dossier", headers=_auth(tok))

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from gateway.core.context import Loket
 from gateway.core.errors import AuditWriteError, PolicyEngineError
+from tests import cases
 from tests.conftest import bearer
 from tests.security.helpers import eva_bsn, minter, open_case, other_bsn
 
@@ -86,7 +87,7 @@ def run_flows(loket: Loket, client: TestClient, sandbox: Any) -> FlowRun:
         client.delete(f"/v1/me/consents/{c['id']}", headers=h(citizen))
     client.post("/v1/me/consents", headers=h(citizen), json={
         "purpose": "student_in_crisis", "agency": "uwv", "category": "inkomen",
-        "valid_until": (datetime.now(UTC) + timedelta(days=1)).isoformat()})
+        "team": "team-centrum", "valid_until": (datetime.now(UTC) + timedelta(days=1)).isoformat()})
     client.get("/v1/me/accesses", headers=h(citizen))
 
     queue = client.get("/v1/fg/break-glass", headers=h(fg)).json()
@@ -98,9 +99,8 @@ def run_flows(loket: Loket, client: TestClient, sandbox: Any) -> FlowRun:
     client.post("/v1/fg/export", headers=h(fg), json={"bsn": eva})
 
     # Failing paths: a bad BSN, the engine down, the log refusing writes.
-    _record(run, client.post("/v1/cases", headers=h(cm),
-                             json={"burgerservicenummer": eva[:-1] + str((int(eva[-1]) + 1) % 10),
-                                   "purpose": "student_in_crisis"}))
+    _record(run, client.post("/v1/cases", headers=cases.coordinator_headers(client),
+                             json=cases.toewijzing(eva[:-1] + str((int(eva[-1]) + 1) % 10), "student_in_crisis")))
     real_policy, real_append = loket.policy, loket.audit.append
 
     class Down:

@@ -13,7 +13,8 @@ from audit.log import AuditFilter
 from audit.record import AuditEventKind
 from gateway.core.context import Loket, build_loket
 from gateway.identity.auth import Role, mint_token
-from tests.conftest import bearer, settings_for
+from tests import cases
+from tests.conftest import settings_for
 
 PURPOSE = "student_in_crisis"
 PROBLEM_PREFIX = "https://loket.example/problems/"
@@ -46,10 +47,7 @@ def other_bsn(sandbox: Any) -> str:
 
 
 def open_case(http: Any, tok: str, bsn: str, purpose: str = PURPOSE) -> str:
-    r = http.post("/v1/cases", json={"burgerservicenummer": bsn, "purpose": purpose},
-                  headers=bearer(tok))
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return cases.open_case(http, tok, bsn, purpose)
 
 
 def assert_problem(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:

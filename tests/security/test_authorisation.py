@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from audit.log import AuditFilter
 from audit.record import AuditEventKind
 from gateway.core.context import Loket
+from tests import cases
 from tests.conftest import bearer
 from tests.security.helpers import (
     PURPOSE,
@@ -106,7 +107,7 @@ def test_casemanager_b_cannot_ask_consent_on_a_case_of_a(
 def _grant(api: TestClient, tok: str, category: tuple[str, str] = ("duo", "studieschuld")) -> str:
     r = api.post("/v1/me/consents", headers=bearer(tok), json={
         "purpose": PURPOSE, "agency": category[0], "category": category[1],
-        "valid_until": (datetime.now(UTC) + timedelta(days=30)).isoformat(), "explicit": True})
+        "team": "team-centrum", "valid_until": (datetime.now(UTC) + timedelta(days=30)).isoformat(), "explicit": True})
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
@@ -135,7 +136,7 @@ def test_casemanager_cannot_grant_or_revoke_consent_for_a_citizen(
     assert_problem(api.delete(f"/v1/me/consents/{consent_id}", headers=bearer(cm)), 403, "wrong-role")
     r = api.post("/v1/me/consents", headers=bearer(cm), json={
         "purpose": PURPOSE, "agency": "duo", "category": "studieschuld",
-        "valid_until": (datetime.now(UTC) + timedelta(days=3)).isoformat()})
+        "team": "team-centrum", "valid_until": (datetime.now(UTC) + timedelta(days=3)).isoformat()})
     assert_problem(r, 403, "wrong-role")
 
 
@@ -206,7 +207,7 @@ def test_citizen_cannot_open_a_case_even_about_themselves(
     before = shared_loket.audit.count(AuditFilter(kind=AuditEventKind.CASE_OPENED))
     tok = mint(role="citizen", sub="burger-self", bsn=bsn)
     assert_problem(api.post("/v1/cases", headers=bearer(tok),
-                            json={"burgerservicenummer": bsn, "purpose": PURPOSE}), 403, "wrong-role")
+                            json=cases.toewijzing(bsn, PURPOSE)), 403, "wrong-role")
     assert shared_loket.audit.count(AuditFilter(kind=AuditEventKind.CASE_OPENED)) == before
 
 

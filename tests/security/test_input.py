@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from audit.log import AuditFilter
 from gateway.core.context import Loket
+from tests import cases
 from tests.conftest import bearer
 from tests.security.helpers import PURPOSE, assert_problem, eva_bsn, open_case, random_sub
 
@@ -50,10 +51,11 @@ BAD_BSNS: list[Any] = [
 @pytest.mark.parametrize("bsn", BAD_BSNS, ids=lambda b: repr(b)[:24])
 def test_invalid_or_disguised_bsn_is_422_and_never_echoed(
         api: TestClient, mint: Callable[..., str], bsn: Any) -> None:
-    r = api.post("/v1/cases", headers=bearer(mint(sub="cm-bsn")),
-                 json={"burgerservicenummer": bsn, "purpose": PURPOSE})
+    r = api.post("/v1/cases", headers=bearer(mint(role="coordinator", sub="co-bsn")),
+                 json=cases.toewijzing(bsn, PURPOSE) if isinstance(bsn, str) else
+                 {**cases.toewijzing("x", PURPOSE), "burgerservicenummer": bsn})
     body = assert_problem(r, 422)
-    assert body["type"].rsplit("/", 1)[1] in {"invalid-bsn", "validation-error"}
+    assert body["type"].rsplit("/", 1)[1] in {"invalid-bsn", "validation-error", "bad-ground"}
     assert EVA not in r.text and "99999384" not in r.text
     assert r.json().get("errors", []) == [] or all("input" not in e for e in r.json()["errors"])
 
@@ -68,8 +70,8 @@ def test_no_case_was_opened_by_any_bad_bsn(api: TestClient, mint: Callable[..., 
 ])
 def test_unknown_purpose_is_422(api: TestClient, sandbox: Any, mint: Callable[..., str],
                                 purpose: str) -> None:
-    r = api.post("/v1/cases", headers=bearer(mint(sub="cm-purpose")),
-                 json={"burgerservicenummer": eva_bsn(sandbox), "purpose": purpose})
+    r = api.post("/v1/cases", headers=bearer(mint(role="coordinator", sub="co-purpose")),
+                 json=cases.toewijzing(eva_bsn(sandbox), purpose))
     assert_problem(r, 422, "unknown-purpose")
 
 
@@ -110,7 +112,7 @@ def test_consent_for_unknown_purpose_agency_or_category_is_422(
         api: TestClient, sandbox: Any, mint: Callable[..., str], body: dict[str, str]) -> None:
     tok = mint(role="citizen", sub="burger-input", bsn=eva_bsn(sandbox))
     r = api.post("/v1/me/consents", headers=bearer(tok),
-                 json=body | {"valid_until": "2099-01-01T00:00:00Z"})
+                 json=body | {"team": "team-centrum", "valid_until": "2099-01-01T00:00:00Z"})
     assert_problem(r, 422)
 
 

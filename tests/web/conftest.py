@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.core.context import Loket
+from tests import cases
 from tests.conftest import bearer
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -90,10 +91,7 @@ def casemanager(web: TestClient, token: Callable[..., str]) -> Callable[..., Any
             self.headers = bearer(token(sub=sub))
 
         def open(self, bsn: str, purpose: str = PURPOSE) -> str:
-            r = web.post("/v1/cases", json={"burgerservicenummer": bsn, "purpose": purpose},
-                         headers=self.headers)
-            assert r.status_code == 201, r.text
-            return str(r.json()["id"])
+            return cases.open_case(web, self.headers["Authorization"].split()[1], bsn, purpose)
 
         def dossier(self, case_id: str) -> dict[str, Any]:
             r = web.get(f"/v1/cases/{case_id}/dossier", headers=self.headers)

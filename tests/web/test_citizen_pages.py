@@ -49,7 +49,7 @@ def test_form_post_without_csrf_token_is_rejected(web: TestClient, sandbox: Any,
     bsn = eva_bsn(sandbox)
     casemanager().open(bsn)
     login_citizen(web, bsn)
-    form = {"purpose": "student_in_crisis", "item": CONSENT_ITEM, "days": "30"}
+    form = {"purpose": "student_in_crisis", "team": "team-centrum", "item": CONSENT_ITEM, "days": "30"}
     assert web.post("/burger/toestemmingen", data=form, follow_redirects=False).status_code == 403
     bad = {**form, "csrf_token": "x" * 43}
     assert web.post("/burger/toestemmingen", data=bad, follow_redirects=False).status_code == 403
@@ -66,7 +66,8 @@ def test_form_post_from_a_foreign_origin_is_rejected(web: TestClient, sandbox: A
     login_citizen(web, bsn)
     token = csrf_of(web.get("/burger/toestemmingen").text)
     r = web.post("/burger/toestemmingen", headers={"Origin": "https://evil.example"}, follow_redirects=False,
-                 data={"purpose": "student_in_crisis", "item": CONSENT_ITEM, "days": "30", "csrf_token": token})
+                 data={"purpose": "student_in_crisis", "team": "team-centrum", "item": CONSENT_ITEM, "days": "30",
+                       "csrf_token": token})
     assert r.status_code == 403
     assert consent_count(loket) == 0
 
@@ -202,7 +203,7 @@ def test_citizen_cannot_revoke_or_answer_for_another_citizen(
     theirs = new_client()
     login_citizen(theirs, other)
     post_form(theirs, "/burger/toestemmingen", "/burger/toestemmingen",
-              {"purpose": "student_in_crisis", "item": CONSENT_ITEM, "days": "30"})
+              {"purpose": "student_in_crisis", "team": "team-centrum", "item": CONSENT_ITEM, "days": "30"})
     from sqlalchemy import select
 
     from gateway.core.models import Consent
@@ -233,7 +234,7 @@ def test_grant_then_revoke_on_the_page_changes_the_next_dossier(
     assert CONSENT_ITEM in refused_keys(cm.dossier(case))
     login_citizen(web, bsn)
     post_form(web, "/burger/toestemmingen", "/burger/toestemmingen",
-              {"purpose": "student_in_crisis", "item": CONSENT_ITEM, "days": "3"})
+              {"purpose": "student_in_crisis", "team": "team-centrum", "item": CONSENT_ITEM, "days": "3"})
     assert CONSENT_ITEM in disclosed_keys(cm.dossier(case))
     page = web.get("/burger/toestemmingen").text
     action = page.split('action="/burger/toestemmingen/', 1)[1].split('"', 1)[0]
