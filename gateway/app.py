@@ -15,6 +15,7 @@ from gateway.core.body_limit import BodyLimit
 from gateway.core.context import Loket, build_loket
 from gateway.core.problems import install_problem_handlers
 from gateway.core.settings import Settings
+from gateway.identity.bsn_guard import BsnFreeUrls
 
 log = logging.getLogger("loket.app")
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
     # Pure ASGI (not BaseHTTPMiddleware): a declared Content-Length over the limit is refused
     # up front, a chunked body is counted while it is read.
     app.add_middleware(BodyLimit, max_body_bytes=loket.settings.max_request_body_bytes)
+    app.add_middleware(BsnFreeUrls)  # no BSN in a path or query string, before anything reads it
 
     app.include_router(meta.router)
     app.include_router(transparency.router)

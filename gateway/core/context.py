@@ -143,6 +143,7 @@ def build_loket(settings: Settings, *, run_migrations: bool = True) -> Loket:
         jwks={"keys": [public_jwk(dev_key)]} if not settings.jwks_url and dev_key is not None else None,
         leeway_s=settings.jwt_leeway_s,
         max_token_bytes=settings.max_token_bytes,
+        max_lifetime_s=settings.max_token_lifetime_s,
     )
     catalog = load_catalog()
     audit_log = audit_log_for(settings, db, signing_key(settings))

@@ -59,13 +59,23 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        if any(e.get("type") == "bsn_in_free_text" for e in errors):
+            # gateway.api.schemas.Strict: the message names the field, never the value.
+            return problem(422, "bsn-in-free-text", "free text and identifiers must not contain a BSN",
+                           errors=_sanitise_validation_errors(errors))
         return problem(422, "validation-error", "request did not validate",
-                       errors=_sanitise_validation_errors(list(exc.errors())))
+                       errors=_sanitise_validation_errors(errors))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else ""
-        return problem(exc.status_code, f"http-{exc.status_code}", detail)
+        response = problem(exc.status_code, f"http-{exc.status_code}", detail)
+        # RFC 9110 §15.5.6: a 405 names the methods the resource allows (Starlette puts them
+        # on the exception); other headers the framework attaches go out too.
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     jwks_url: str | None = None  # default with dev issuer: the in-process dev key set
     jwt_leeway_s: int = 30
     max_token_bytes: int = 8192
+    max_token_lifetime_s: int = 12 * 3600  # exp - iat, and how far ahead exp may lie
     dev_issuer: bool = False  # serve /dev-issuer and accept its tokens; never in production
 
     # Secrets and keys.

@@ -131,6 +131,29 @@ def require_no_bsn(text: str, *, what: str) -> str:
     return text
 
 
+class BsnInput:
+    """Marks a request field that is meant to carry a BSN (``Annotated[str, BSN_INPUT]``): the
+    one kind of field the free-text check of gateway.api.schemas.Strict lets through. Such a
+    field is validated with the elfproef and pseudonymised, never stored as given."""
+
+    def __repr__(self) -> str:
+        return "BSN_INPUT"
+
+
+BSN_INPUT = BsnInput()
+
+
+def value_holds_bsn(value: object) -> bool:
+    """Whether a parsed request value (strings, and lists/dicts of them) holds a BSN anywhere."""
+    if isinstance(value, str):
+        return contains_bsn(value)
+    if isinstance(value, dict):
+        return any(value_holds_bsn(k) or value_holds_bsn(v) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(value_holds_bsn(v) for v in value)
+    return False
+
+
 def hex_holds_bsn(value: str) -> bool:
     """Whether any nine consecutive digits of a hex identifier (a trace id or span id someone
     else chose) pass the elfproef. Stricter than :func:`contains_bsn` on purpose: such an id is
