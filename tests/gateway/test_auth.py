@@ -177,8 +177,10 @@ def test_request_dependencies_run_on_the_event_loop() -> None:
 
 # --- issue 16: the subject, the citizen's BSN and the lifetime are checked before anything else --
 
+FULL_WIDTH_BSN = "\uff19\uff19\uff19\uff19\uff19\uff14\uff10\uff10\uff11"  # 999994001
+
 @pytest.mark.parametrize("sub", [
-    "999994001", "999 994 001", "cm-999-99-4001", "cm.999.994.001", "cm-\uff19\uff19\uff19\uff19\uff19\uff14\uff10\uff10\uff11",
+    "999994001", "999 994 001", "cm-999-99-4001", "cm.999.994.001", "cm-" + FULL_WIDTH_BSN,
     "cm-\u0669\u0669\u0669\u0669\u0669\u0664\u0660\u0660\u0661", "cm-001\n", "cm\x00001", "cm\u202e100", " cm-001",
     "<b>cm</b>", "x" * 129, "", "-cm",
 ])
@@ -195,7 +197,7 @@ def test_ordinary_subjects_pass(sub: str) -> None:
     assert verifier().verify(good(sub=sub)).sub == sub
 
 
-@pytest.mark.parametrize("bsn", ["999994002", "000000000", "99999400", "\uff19\uff19\uff19\uff19\uff19\uff14\uff10\uff10\uff11", "999 994 001"])
+@pytest.mark.parametrize("bsn", ["999994002", "000000000", "99999400", FULL_WIDTH_BSN, "999 994 001"])
 def test_a_citizen_token_with_a_bsn_failing_the_elfproef_is_refused(bsn: str) -> None:
     with pytest.raises(NotAuthenticated):
         verifier().verify(good(role="citizen", sub="burger-1", bsn=bsn))
