@@ -125,7 +125,7 @@ def dev_issuer_key(settings: Settings) -> Ed25519PrivateKey:
 
 
 def build_loket(settings: Settings, *, run_migrations: bool = True) -> Loket:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # keys and database inside
     url = settings.resolved_database_url()
     if run_migrations:
         migrate.upgrade(url)

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from gateway.core.errors import LoketError
 
@@ -52,6 +53,17 @@ def _sanitise_validation_errors(errors: list[Any]) -> list[dict[str, Any]]:
     return [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in errors]
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route serves at this path (each tried through the public ``matches``,
+    as included routers do not expose their routes)."""
+    routes = request.app.router.routes
+    return [m for m in _METHODS
+            if any(r.matches({**request.scope, "method": m})[0] is Match.FULL for r in routes)]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoketError)
     async def _loket_error(request: Request, exc: LoketError) -> JSONResponse:
@@ -71,10 +83,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else ""
         response = problem(exc.status_code, f"http-{exc.status_code}", detail)
-        # RFC 9110 §15.5.6: a 405 names the methods the resource allows (Starlette puts them
-        # on the exception); other headers the framework attaches go out too.
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
+        if exc.status_code == 405:
+            # RFC 9110 §15.5.6: a 405 names every method the resource allows. Starlette names
+            # only those of the first route with this path (GET and POST /v1/cases are two).
+            response.headers["Allow"] = ", ".join(allowed_methods(request)) or response.headers.get("Allow", "")
         return response
 
     @app.exception_handler(Exception)

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     secure_cookies: bool = True
+    # The header a TLS-terminating proxy sets ("x-forwarded-proto"); when it says https, responses
+    # carry HSTS. Empty: HSTS only when the ASGI server itself saw TLS.
+    tls_proxy_header: str = ""
     # Production login (gateway/web/oidc.py): OpenID Connect providers for the citizen (a DigiD
     # broker) and the privacy officer; unset means no OIDC routes.
     oidc_citizen_metadata_url: str = ""
