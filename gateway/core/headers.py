@@ -41,7 +41,8 @@ def _served_over_tls(scope: Scope, tls_proxy_header: str) -> bool:
     for name, value in scope.get("headers", []):
         if name == wanted:
             # A proxy chain may list several ("https, http"): the first is the client's hop.
-            return value.split(b",", 1)[0].strip().lower() == b"https"
+            first_hop: bytes = value.split(b",", 1)[0].strip().lower()
+            return first_hop == b"https"
     return False
 
 
