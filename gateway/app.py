@@ -10,11 +10,13 @@ import anyio
 from fastapi import FastAPI
 
 from adapters.registry import aclose_adapters
-from gateway.api import accesses, cases, consent_requests, consents, intake, meta, privacy_officer, transparency
+from gateway.api import accesses, cases, consent_requests, consents, docs, intake, meta, privacy_officer, transparency
 from gateway.core.body_limit import BodyLimit
 from gateway.core.context import Loket, build_loket
+from gateway.core.headers import SecurityHeaders
 from gateway.core.problems import install_problem_handlers
 from gateway.core.settings import Settings
+from gateway.identity.bsn_guard import BsnFreeUrls
 
 log = logging.getLogger("loket.app")
 
@@ -49,6 +51,8 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
         version="0.1.0",
         description="Privacy-preserving data-sharing gateway for 1 Loket casework.",
         lifespan=lifespan,
+        docs_url=None,  # gateway/api/docs.py serves /docs from vendored files, not a CDN
+        redoc_url=None,
     )
     app.state.loket = loket
     install_problem_handlers(app)
@@ -56,8 +60,11 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
     # Pure ASGI (not BaseHTTPMiddleware): a declared Content-Length over the limit is refused
     # up front, a chunked body is counted while it is read.
     app.add_middleware(BodyLimit, max_body_bytes=loket.settings.max_request_body_bytes)
+    app.add_middleware(BsnFreeUrls)  # no BSN in a path or query string, before anything reads it
+    app.add_middleware(SecurityHeaders, tls_proxy_header=loket.settings.tls_proxy_header)
 
     app.include_router(meta.router)
+    app.include_router(docs.router)
     app.include_router(transparency.router)
     app.include_router(cases.router)
     app.include_router(intake.router)

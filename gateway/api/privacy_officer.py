@@ -20,6 +20,7 @@ from gateway.api.deps import LoketDep, PrivacyOfficer, TraceDep
 from gateway.api.schemas import Strict
 from gateway.core.context import Loket
 from gateway.dossier.break_glass import QueueItem
+from gateway.identity.bsn import BSN_INPUT
 from gateway.oversight.access_log import (
     SearchQuery,
     record_json,
@@ -50,7 +51,8 @@ class SearchBody(Strict):
     agency: str | None = Field(default=None, max_length=64)
     break_glass: bool | None = None
     kind: AuditEventKind | None = None
-    bsn: str | None = Field(default=None, max_length=32, description="pseudonymised on the server, never stored")
+    bsn: Annotated[str | None, BSN_INPUT] = Field(default=None, max_length=32,
+                                                  description="pseudonymised on the server, never stored")
     data_subject_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     before: int | None = Field(default=None, ge=0)
     limit: int = Field(default=50, ge=1, le=200)

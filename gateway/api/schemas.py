@@ -3,13 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from gateway.identity.bsn import BSN_INPUT, value_holds_bsn
 
 
 class Strict(BaseModel):
+    """Every request body. No unknown fields, and no BSN in any string field, in any notation
+    (gateway.identity.bsn.contains_bsn), except a field marked ``BSN_INPUT``: free text and
+    identifiers with a BSN are refused (422 ``bsn-in-free-text``, gateway/core/problems.py)
+    before a handler sees them, so a new schema is covered without remembering to be."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _no_bsn_outside_bsn_fields(self) -> Strict:
+        for name, info in type(self).model_fields.items():
+            if any(m is BSN_INPUT for m in info.metadata):
+                continue
+            value = getattr(self, name)
+            if isinstance(value, Strict):
+                continue  # checked itself
+            if isinstance(value, BaseModel):
+                value = value.model_dump()
+            if value_holds_bsn(value):
+                raise PydanticCustomError("bsn_in_free_text", "{field} must not contain a BSN",
+                                          {"field": name})
+        return self
 
 
 class GroundIn(Strict):
@@ -27,7 +50,8 @@ class CaseCreate(Strict):
     a toewijzing; an aanmelding brings both, a signal brings the citizen."""
 
     ground: GroundIn
-    burgerservicenummer: str | None = Field(default=None, min_length=1, max_length=32, description="BSN (elfproef)")
+    burgerservicenummer: Annotated[str | None, BSN_INPUT] = Field(default=None, min_length=1, max_length=32,
+                                                                  description="BSN (elfproef)")
     purpose: str | None = Field(default=None, min_length=1, max_length=64)
 
 

@@ -125,7 +125,7 @@ def dev_issuer_key(settings: Settings) -> Ed25519PrivateKey:
 
 
 def build_loket(settings: Settings, *, run_migrations: bool = True) -> Loket:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # keys and database inside
     url = settings.resolved_database_url()
     if run_migrations:
         migrate.upgrade(url)
@@ -143,6 +143,7 @@ def build_loket(settings: Settings, *, run_migrations: bool = True) -> Loket:
         jwks={"keys": [public_jwk(dev_key)]} if not settings.jwks_url and dev_key is not None else None,
         leeway_s=settings.jwt_leeway_s,
         max_token_bytes=settings.max_token_bytes,
+        max_lifetime_s=settings.max_token_lifetime_s,
     )
     catalog = load_catalog()
     audit_log = audit_log_for(settings, db, signing_key(settings))

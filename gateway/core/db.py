@@ -8,11 +8,13 @@ Alembic (migrations/) manages the schema of both.
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -31,8 +33,26 @@ def new_metadata() -> MetaData:
 WRITE_LOCK_WAIT_S = 30.0  # as long as SQLite's own busy timeout
 
 
+def create_private_sqlite_file(url: str) -> None:
+    """Create a new SQLite database file readable by its owner only (0600, like the keys), so
+    cases, consents and the log are not world-readable under the usual 022 umask. SQLite gives
+    the -wal and -shm files the database file's permissions. An existing file is left as is."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # another process made it first
+
+
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
+        create_private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
         @event.listens_for(engine, "connect")

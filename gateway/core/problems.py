@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from gateway.core.errors import LoketError
 from gateway.core.refusals import record_refusal
@@ -53,6 +54,17 @@ def _sanitise_validation_errors(errors: list[Any]) -> list[dict[str, Any]]:
     return [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in errors]
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route serves at this path (each tried through the public ``matches``,
+    as included routers do not expose their routes)."""
+    routes = request.app.router.routes
+    return [m for m in _METHODS
+            if any(r.matches({**request.scope, "method": m})[0] is Match.FULL for r in routes)]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoketError)
     async def _loket_error(request: Request, exc: LoketError) -> JSONResponse:
@@ -63,15 +75,28 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        if not await record_refusal(request, 422, "validation-error", exc):
+        errors = list(exc.errors())
+        code = "bsn-in-free-text" if any(e.get("type") == "bsn_in_free_text" for e in errors) else "validation-error"
+        if not await record_refusal(request, 422, code, exc):
             return problem(503, "audit-unavailable", "the audit log is unavailable; nothing was done")
+        if code == "bsn-in-free-text":
+            # gateway.api.schemas.Strict: the message names the field, never the value.
+            return problem(422, "bsn-in-free-text", "free text and identifiers must not contain a BSN",
+                           errors=_sanitise_validation_errors(errors))
         return problem(422, "validation-error", "request did not validate",
-                       errors=_sanitise_validation_errors(list(exc.errors())))
+                       errors=_sanitise_validation_errors(errors))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else ""
-        return problem(exc.status_code, f"http-{exc.status_code}", detail)
+        response = problem(exc.status_code, f"http-{exc.status_code}", detail)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        if exc.status_code == 405:
+            # RFC 9110 §15.5.6: a 405 names every method the resource allows. Starlette names
+            # only those of the first route with this path (GET and POST /v1/cases are two).
+            response.headers["Allow"] = ", ".join(allowed_methods(request)) or response.headers.get("Allow", "")
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     jwks_url: str | None = None  # default with dev issuer: the in-process dev key set
     jwt_leeway_s: int = 30
     max_token_bytes: int = 8192
+    max_token_lifetime_s: int = 12 * 3600  # exp - iat, and how far ahead exp may lie
     dev_issuer: bool = False  # serve /dev-issuer and accept its tokens; never in production
 
     # Secrets and keys.
@@ -65,6 +66,9 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     secure_cookies: bool = True
+    # The header a TLS-terminating proxy sets ("x-forwarded-proto"); when it says https, responses
+    # carry HSTS. Empty: HSTS only when the ASGI server itself saw TLS.
+    tls_proxy_header: str = ""
     # Production login (gateway/web/oidc.py): OpenID Connect providers for the citizen (a DigiD
     # broker) and the privacy officer; unset means no OIDC routes.
     oidc_citizen_metadata_url: str = ""

@@ -11,6 +11,7 @@ import hashlib
 import re
 import threading
 import time
+import unicodedata
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,11 +23,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt import PyJWKClient
 
 from gateway.core.errors import NotAuthenticated
+from gateway.identity.bsn import contains_bsn, is_valid_bsn
 
 ALLOWED_ALGORITHMS = ["EdDSA", "ES256"]
 VERIFIED_TOKEN_CACHE_ENTRIES = 4096
 VERIFIED_TOKEN_CACHE_S = 300.0  # the JWKS key-set cache lifespan
 DEV_KID = "loket-dev-1"
+MAX_SUB_CHARS = 128
+MAX_DISPLAY_CLAIM_CHARS = 200  # name, org
+DEFAULT_MAX_TOKEN_LIFETIME_S = 12 * 3600
+# OIDC leaves `sub` to the issuer (RFC 7519 §4.1.2: a StringOrURI): UUIDs, e-mail-like ids,
+# "auth0|…" and URLs fit. No spaces, no control characters, nothing a log line or a page could
+# misread, and (checked apart) no BSN in any notation: a sub goes into every audit record.
+_SUB_CHARSET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~:@|+=/\-]*")
 
 
 class Role(StrEnum):
@@ -119,6 +128,7 @@ class TokenVerifier:
         jwks_url: str | None = None,
         leeway_s: int = 30,
         max_token_bytes: int = 8192,
+        max_lifetime_s: int = DEFAULT_MAX_TOKEN_LIFETIME_S,
     ) -> None:
         if (jwks is None) == (jwks_url is None):
             raise ValueError("give exactly one of jwks or jwks_url")
@@ -126,6 +136,7 @@ class TokenVerifier:
         self.audience = audience
         self.leeway_s = leeway_s
         self.max_token_bytes = max_token_bytes
+        self.max_lifetime_s = max_lifetime_s
         self._static = jwt.PyJWKSet.from_dict(jwks) if jwks is not None else None
         self._client = PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
         # Verified tokens, keyed by a hash of the exact token bytes: a casemanager sends the same
@@ -216,19 +227,51 @@ class TokenVerifier:
             raise NotAuthenticated("token not yet valid", code="invalid-token") from e
         except (jwt.PyJWTError, TypeError, ValueError) as e:
             raise NotAuthenticated("token rejected", code="invalid-token") from e
+        check_lifetime(claims, max_lifetime_s=self.max_lifetime_s, leeway_s=self.leeway_s)
+        sub = check_sub(claims["sub"])
         try:
             role = Role(str(claims.get("role")))
         except ValueError as e:
             raise NotAuthenticated("token carries no known role", code="invalid-token") from e
-        sub = claims["sub"]
-        if not isinstance(sub, str) or not 0 < len(sub) <= 128:
-            raise NotAuthenticated("token subject invalid", code="invalid-token")
         bsn = claims.get("bsn") if role is Role.CITIZEN else None
         if role is Role.CITIZEN and not isinstance(bsn, str):
             raise NotAuthenticated("citizen token carries no BSN", code="invalid-token")
-        name = claims.get("name") if isinstance(claims.get("name"), str) else None
-        org = claims.get("org") if isinstance(claims.get("org"), str) else None
+        if bsn is not None and not is_valid_bsn(bsn):
+            raise NotAuthenticated("citizen token carries an invalid BSN", code="invalid-token")
+        name = display_claim(claims.get("name"))
+        org = display_claim(claims.get("org"))
         team = claims.get("team") if role in TEAM_ROLES else None
         if team is not None and (not isinstance(team, str) or not _TEAM.fullmatch(team)):
             raise NotAuthenticated("token team invalid", code="invalid-token")
         return Principal(sub=sub, role=role, name=name, organisation=org, bsn=bsn, team=team), claims
+
+
+def check_sub(sub: Any) -> str:
+    """The token subject as Loket may record it, or 401. Runs before any role or case logic."""
+    if not isinstance(sub, str) or not 0 < len(sub) <= MAX_SUB_CHARS or not _SUB_CHARSET.fullmatch(sub):
+        raise NotAuthenticated("token subject invalid", code="invalid-token")
+    if contains_bsn(sub):
+        raise NotAuthenticated("token subject must not be or contain a BSN", code="invalid-token")
+    return sub
+
+
+def display_claim(value: Any) -> str | None:
+    """``name``/``org``: shown on pages and kept with a case; a wrong one is a broken token."""
+    if value is None:
+        return None
+    if (not isinstance(value, str) or len(value) > MAX_DISPLAY_CLAIM_CHARS
+            or any(unicodedata.category(c) in ("Cc", "Cf") for c in value) or contains_bsn(value)):
+        raise NotAuthenticated("token name or organisation claim invalid", code="invalid-token")
+    return value
+
+
+def check_lifetime(claims: dict[str, Any], *, max_lifetime_s: int, leeway_s: int, now: float | None = None) -> None:
+    """A stolen token is useful until it expires: an issuer's token may live at most
+    ``max_lifetime_s`` (``exp - iat``), and its ``exp`` may lie at most that far ahead."""
+    try:
+        exp, iat = float(claims["exp"]), float(claims["iat"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise NotAuthenticated("token times invalid", code="invalid-token") from e
+    now = time.time() if now is None else now
+    if exp - iat > max_lifetime_s or exp - now > max_lifetime_s + leeway_s:
+        raise NotAuthenticated("token lifetime above the accepted maximum", code="token-lifetime")

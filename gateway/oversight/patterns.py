@@ -135,8 +135,13 @@ def refusals_then_break_glass(records: Sequence[IndexedRecord], *, min_refusals:
 
 def many_casemanagers_one_citizen(records: Sequence[IndexedRecord], *, min_casemanagers: int = 3,
                                   window: timedelta = timedelta(days=30)) -> list[Finding]:
-    """(d) Cases opened for one citizen by at least ``min_casemanagers`` different casemanagers
-    within ``window`` (someone may be shopping for a colleague who will look)."""
+    """(d) Cases opened for one citizen for at least ``min_casemanagers`` different casemanagers
+    within ``window`` (someone may be shopping for a colleague who will look). Since cases have
+    grounds, a coordinator opens them; the casemanager is the one assigned (``extra``)."""
+
+    def assignee(x: IndexedRecord) -> str:
+        return x.record.extra.get("casemanager") or x.record.actor_sub
+
     opened: dict[str, list[IndexedRecord]] = defaultdict(list)
     for item in sorted(records, key=lambda i: i.index):
         r = item.record
@@ -148,9 +153,9 @@ def many_casemanagers_one_citizen(records: Sequence[IndexedRecord], *, min_casem
         for i, first in enumerate(items):
             t0 = parse_record_time(first.record.start_time)
             run = [x for x in items[i:] if parse_record_time(x.record.start_time) - t0 <= window]
-            if len({x.record.actor_sub for x in run}) > len({x.record.actor_sub for x in best}):
+            if len({assignee(x) for x in run}) > len({assignee(x) for x in best}):
                 best = run
-        cms = sorted({x.record.actor_sub for x in best})
+        cms = sorted({assignee(x) for x in best})
         if len(cms) >= min_casemanagers:
             findings.append(Finding(
                 pattern="many_casemanagers_one_citizen",

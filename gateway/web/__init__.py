@@ -19,6 +19,7 @@ from gateway.web.rendering import STATIC_DIR, render
 from gateway.web.session import (
     SESSION_COOKIE,
     SESSION_IDLE_S,
+    BsnInForm,
     CsrfRejected,
     LoginRequired,
     session_secret,
@@ -54,3 +55,12 @@ def install_web(app: FastAPI, loket: Loket) -> None:
             "message": ("Dit formulier is verlopen of kwam niet van deze website. "
                         "Ga terug, laad de pagina opnieuw en probeer het nog een keer."),
         }, status_code=403)
+
+    @app.exception_handler(BsnInForm)
+    async def _bsn_in_form(request: Request, exc: BsnInForm) -> Response:
+        # Nothing of the form is shown again: the text held a BSN.
+        return render(request, "error.html", {
+            "title": "Formulier niet verstuurd",
+            "message": ("Er stond een burgerservicenummer in de tekst. Dat mag niet, want de tekst "
+                        "wordt bewaard. Ga terug, haal het nummer weg en verstuur het opnieuw."),
+        }, status_code=422)

@@ -37,6 +37,7 @@ from gateway.oversight.access_log import time_nl
 from gateway.oversight.citizen_view import my_accesses, my_proof
 from gateway.web.rendering import error_text_nl, render
 from gateway.web.session import (
+    BSN_FIELD,
     checked_form,
     citizen_principal,
     flash,
@@ -101,7 +102,7 @@ def login_page(request: Request) -> Response:
 @router.post("/inloggen")
 async def login_submit(request: Request) -> Response:
     loket = loket_of(request)
-    form = await checked_form(request, loket)
+    form = await checked_form(request, loket, bsn_fields=BSN_FIELD)
     if not loket.settings.dev_issuer:
         # Production logs in through the OIDC provider (docs/pages.md), never by typing a BSN.
         return RedirectResponse("/burger/inloggen", status_code=303)

@@ -40,6 +40,7 @@ from gateway.oversight.service import (
 )
 from gateway.web.rendering import error_text_nl, render
 from gateway.web.session import (
+    BSN_FIELD,
     checked_form,
     flash,
     load_page_session,
@@ -157,7 +158,7 @@ async def search_page(request: Request) -> Response:
 async def search_submit(request: Request) -> Response:
     loket = loket_of(request)
     principal = officer_principal(request)
-    form = await checked_form(request, loket)
+    form = await checked_form(request, loket, bsn_fields=BSN_FIELD)
     safe_values = {k: str(v) for k, v in form.items() if k not in ("bsn", "csrf_token") and isinstance(v, str)}
     try:
         query = _query_from_form(loket, form)
@@ -176,7 +177,7 @@ async def search_submit(request: Request) -> Response:
 async def export_submit(request: Request) -> Response:
     loket = loket_of(request)
     principal = officer_principal(request)
-    form = await checked_form(request, loket)
+    form = await checked_form(request, loket, bsn_fields=BSN_FIELD)
     try:
         query = _query_from_form(loket, form)
     except LoketError as e:

@@ -11,19 +11,17 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from gateway.core.headers import PAGE_CSP
 from gateway.oversight.access_log import time_nl
 from gateway.web.session import csrf_token, current_role, pop_flash
 
 TEMPLATES_DIR = str(resources.files("gateway.web").joinpath("templates"))
 STATIC_DIR = str(resources.files("gateway.web").joinpath("static"))
 
-# No inline script or style anywhere: the policy can forbid both.
+# No inline script or style anywhere: the policy can forbid both. The rest of the security
+# headers (no-referrer, nosniff, HSTS) come from gateway/core/headers.py for every response.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; "
-                                "img-src 'self' data:; font-src 'self'; frame-ancestors 'none'; "
-                                "form-action 'self'; base-uri 'none'"),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": PAGE_CSP,
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }

@@ -27,8 +27,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from gateway.core.context import Loket
+from gateway.core.errors import BadInput
 from gateway.identity import page_sessions
 from gateway.identity.auth import Principal, Role
+from gateway.identity.bsn import contains_bsn
 from gateway.identity.page_sessions import LiveSession, SessionLimits
 
 log = logging.getLogger(__name__)
@@ -106,8 +108,18 @@ def check_origin(request: Request, loket: Loket) -> None:
             raise CsrfRejected("foreign referer")
 
 
-async def checked_form(request: Request, loket: Loket) -> FormData:
-    """The POSTed form, after the Origin check and the synchronizer-token check."""
+class BsnInForm(BadInput):
+    """A form field other than a BSN field holds a BSN (422, shown as a Dutch error page)."""
+
+    code = "bsn-in-free-text"
+
+
+BSN_FIELD = frozenset({"bsn"})  # the login and FG search forms: elfproef, then pseudonymised
+
+
+async def checked_form(request: Request, loket: Loket, *, bsn_fields: frozenset[str] = frozenset()) -> FormData:
+    """The POSTed form, after the Origin check and the synchronizer-token check, with no BSN in
+    any field but ``bsn_fields`` (the one detector, gateway.identity.bsn.contains_bsn)."""
     check_origin(request, loket)
     form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     sent = form.get(CSRF_FIELD)
@@ -116,6 +128,11 @@ async def checked_form(request: Request, loket: Loket) -> FormData:
         raise CsrfRejected("missing token")
     if not hmac.compare_digest(sent.encode(), expected.encode()):
         raise CsrfRejected("token mismatch")
+    for name, value in form.multi_items():
+        if name in bsn_fields or name == CSRF_FIELD:
+            continue
+        if contains_bsn(name) or (isinstance(value, str) and contains_bsn(value)):
+            raise BsnInForm("a form field must not contain a BSN")
     return form
 
 

@@ -173,3 +173,56 @@ def test_request_dependencies_run_on_the_event_loop() -> None:
 
     for dep in (deps.get_loket, deps.get_principal, deps.get_trace, deps.require(Role.CITIZEN).dependency):
         assert inspect.iscoroutinefunction(dep), dep
+
+
+# --- issue 16: the subject, the citizen's BSN and the lifetime are checked before anything else --
+
+FULL_WIDTH_BSN = "\uff19\uff19\uff19\uff19\uff19\uff14\uff10\uff10\uff11"  # 999994001
+
+@pytest.mark.parametrize("sub", [
+    "999994001", "999 994 001", "cm-999-99-4001", "cm.999.994.001", "cm-" + FULL_WIDTH_BSN,
+    "cm-\u0669\u0669\u0669\u0669\u0669\u0664\u0660\u0660\u0661", "cm-001\n", "cm\x00001", "cm\u202e100", " cm-001",
+    "<b>cm</b>", "x" * 129, "", "-cm",
+])
+def test_a_bad_subject_is_refused(sub: str) -> None:
+    with pytest.raises(NotAuthenticated) as e:
+        verifier().verify(good(sub=sub))
+    assert e.value.status == 401 and "999" not in str(e.value)
+
+
+@pytest.mark.parametrize("sub", ["cm-001", "fg-001", "burger-3f2a9c81d0e4", "auth0|5f7c8ec7c33c6c004bbafe82",
+                                 "91cf611c-b9c3-4988-810d-3b4b0363f0f3", "jan.jansen@gemeente.example",
+                                 "https://idp.example/users/42", "x" * 128])
+def test_ordinary_subjects_pass(sub: str) -> None:
+    assert verifier().verify(good(sub=sub)).sub == sub
+
+
+@pytest.mark.parametrize("bsn", ["999994002", "000000000", "99999400", FULL_WIDTH_BSN, "999 994 001"])
+def test_a_citizen_token_with_a_bsn_failing_the_elfproef_is_refused(bsn: str) -> None:
+    with pytest.raises(NotAuthenticated):
+        verifier().verify(good(role="citizen", sub="burger-1", bsn=bsn))
+    assert verifier().verify(good(role="citizen", sub="burger-1", bsn="999994001")).bsn == "999994001"
+
+
+@pytest.mark.parametrize("claim", [{"name": "Jan 999994001"}, {"name": "Jan\x1b[31m"}, {"organisation": "x" * 201}])
+def test_a_name_or_organisation_claim_with_a_bsn_or_control_characters_is_refused(claim: dict[str, str]) -> None:
+    with pytest.raises(NotAuthenticated):
+        verifier().verify(good(**claim))
+
+
+def test_a_token_living_longer_than_the_cap_is_refused() -> None:
+    assert verifier().verify(good(ttl_s=12 * 3600)).sub == "cm-001"  # at the cap: fine
+    for tok in (good(ttl_s=12 * 3600 + 1), good(ttl_s=365 * 86400),
+                good(ttl_s=13 * 3600, now=time.time() - 12 * 3600)):  # back-dated iat, 1 h left
+        with pytest.raises(NotAuthenticated) as e:
+            verifier().verify(tok)
+        assert e.value.code == "token-lifetime"
+    with pytest.raises(NotAuthenticated) as e:
+        verifier(max_lifetime_s=600).verify(good(ttl_s=3600))
+    assert e.value.code == "token-lifetime"
+
+
+def test_the_lifetime_cap_is_a_setting_named_with_its_unit() -> None:
+    from gateway.core.settings import Settings
+
+    assert Settings().max_token_lifetime_s == 12 * 3600

@@ -1,5 +1,5 @@
 """Every flow a user can drive, run once with hostile free text, for the page-escaping and
-secrets-scan suites: a casemanager (with a hostile ``sub``) opens cases, reads dossiers, breaks
+secrets-scan suites: a casemanager (a hostile ``sub`` is refused first) opens cases, reads dossiers, breaks
 the glass, asks consent; the citizen grants, answers and revokes; the FG searches by BSN,
 exports and reviews; plus failing paths (bad BSN, policy engine down, audit write refused)."""
 
@@ -19,7 +19,8 @@ from tests.security.helpers import eva_bsn, minter, open_case, other_bsn
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 SQLI = "'); DROP TABLE audit_records; --"
-HOSTILE_SUB = '<b onmouseover="alert(1)">cm-evil</b>'
+HOSTILE_SUB = '<b onmouseover="alert(1)">cm-evil</b>'  # refused at the door (401, check_sub)
+CM_SUB = "cm-evil"
 JUSTIFICATION = f"Dreigende uitzetting morgen vroeg {XSS} {SQLI} \u202egniwor"
 MESSAGE = f"Mogen wij uw studieschuld zien? {XSS} {SQLI}"
 NOTE = f"Terecht, zie dossier {XSS} {SQLI}"
@@ -49,7 +50,8 @@ def run_flows(loket: Loket, client: TestClient, sandbox: Any) -> FlowRun:
     mint = minter(loket)
     eva, other = eva_bsn(sandbox), other_bsn(sandbox)
     run.bsns = [eva, other]
-    cm = mint(sub=HOSTILE_SUB)
+    assert client.get("/v1/cases", headers=bearer(mint(sub=HOSTILE_SUB))).status_code == 401
+    cm = mint(sub=CM_SUB)
     citizen = mint(role="citizen", sub="burger-eva-scan", bsn=eva)
     fg = mint(role="privacy_officer", sub="fg-scan")
     run.tokens = [cm, citizen, fg]

@@ -206,6 +206,49 @@ def nul_bytes_in_header(good: str, loket: Loket) -> str:
     return f"{header}.{p}.{s}"
 
 
+# Issue 16: a subject or claim that carries a BSN, control characters or a far-future expiry.
+def sub_is_a_bsn(good: str, loket: Loket) -> str:
+    return reissue(good, loket, sub="999994001")
+
+
+def sub_holds_a_formatted_bsn(good: str, loket: Loket) -> str:
+    return reissue(good, loket, sub="cm-999-99-4001")
+
+
+def sub_holds_full_width_digits(good: str, loket: Loket) -> str:
+    return reissue(good, loket, sub="cm-９９９９９４００１")
+
+
+def sub_with_control_characters(good: str, loket: Loket) -> str:
+    return reissue(good, loket, sub="cm-001\n2026-01-01 INFO forged log line")
+
+
+def sub_too_long(good: str, loket: Loket) -> str:
+    return reissue(good, loket, sub="cm-" + "x" * 200)
+
+
+def name_claim_holds_a_bsn(good: str, loket: Loket) -> str:
+    return reissue(good, loket, name="Casemanager 999 994 001")
+
+
+def citizen_bsn_fails_the_elfproef(good: str, loket: Loket) -> str:
+    return reissue(good, loket, role="citizen", bsn="999994002")
+
+
+def citizen_bsn_in_full_width_digits(good: str, loket: Loket) -> str:
+    return reissue(good, loket, role="citizen", bsn="９９９９９４００１")
+
+
+def exp_a_year_ahead(good: str, loket: Loket) -> str:
+    now = int(time.time())
+    return reissue(good, loket, iat=now, nbf=now, exp=now + 365 * 86400)
+
+
+def lifetime_above_the_cap_with_a_back_dated_iat(good: str, loket: Loket) -> str:
+    now = int(time.time())
+    return reissue(good, loket, iat=now - 13 * 3600, nbf=now - 13 * 3600, exp=now + 600)
+
+
 ATTACKS: list[Attack] = [
     alg_none, alg_none_keeping_signature, hs256_with_public_jwk_x, hs256_with_public_key_pem,
     hs256_with_raw_public_key, wrong_issuer, wrong_audience, audience_list_without_loket, expired,
@@ -213,6 +256,9 @@ ATTACKS: list[Attack] = [
     es256_attacker_key_with_embedded_jwk, jku_pointing_elsewhere, tampered_sub, tampered_role,
     flipped_signature_bit, unknown_role, no_role, citizen_role_without_bsn, empty_sub, huge_token,
     garbage_segments, two_segments, header_is_a_list, nul_bytes_in_header,
+    sub_is_a_bsn, sub_holds_a_formatted_bsn, sub_holds_full_width_digits, sub_with_control_characters,
+    sub_too_long, name_claim_holds_a_bsn, citizen_bsn_fails_the_elfproef, citizen_bsn_in_full_width_digits,
+    exp_a_year_ahead, lifetime_above_the_cap_with_a_back_dated_iat,
 ]
 
 
@@ -236,9 +282,9 @@ def test_forged_token_on_a_real_dossier_gets_401_and_nothing_leaves(
     r = api.get(f"/v1/cases/{case_id}/dossier", headers=bearer(forged))
     body = assert_problem(r, 401)
     assert r.headers["www-authenticate"].lower().startswith("bearer")
-    assert body["type"].rsplit("/", 1)[1] in {"invalid-token", "token-expired", "missing-token"}
+    assert body["type"].rsplit("/", 1)[1] in {"invalid-token", "token-expired", "missing-token", "token-lifetime"}
     # Nothing about the token is echoed back.
-    assert forged not in r.text and forged[:40] not in r.text
+    assert forged not in r.text and forged[:40] not in r.text and "999994001" not in r.text
     # Nothing disclosed: no agency was asked and no dossier record exists for this attempt.
     assert agency_requests_seen(sandbox) == agency_before
     assert shared_loket.audit.count(AuditFilter(case_id=case_id)) == reads_before

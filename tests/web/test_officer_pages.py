@@ -64,12 +64,12 @@ def test_fg_search_filters_by_agency_casemanager_and_pages_on(
     a, b = casemanager("cm-a"), casemanager("cm-b")
     for _ in range(3):
         a.dossier(a.open(eva))
-    b.open(eva)
+    b.dossier(b.open(eva))  # the coordinator opened the case; cm-b's own act is the look
     headers = bearer(token(role="privacy_officer", sub="fg-1"))
     by_cm = web.post("/v1/fg/search", json={"casemanager": "cm-b"}, headers=headers).json()["records"]
     assert {r["record"]["actor_sub"] for r in by_cm} == {"cm-b"} and len(by_cm) == 1
     duo = web.post("/v1/fg/search", json={"agency": "duo"}, headers=headers).json()["records"]
-    assert len(duo) == 3 and all(r["record"]["kind"] == "dossier:read" for r in duo)
+    assert len(duo) == 4 and all(r["record"]["kind"] == "dossier:read" for r in duo)
     first = web.post("/v1/fg/search", json={"limit": 2}, headers=headers).json()
     second = web.post("/v1/fg/search", json={"limit": 2, "before": first["next_before"]}, headers=headers).json()
     seen = [r["index"] for r in first["records"] + second["records"]]
