@@ -113,7 +113,7 @@ def loket_afnemer(catalog: Catalog | None = None) -> Afnemer:
     """The Loket gateway's authorisation: the catalog's BRP fields plus the person's own
     identifying fields (the autorisatiebesluit a municipality's 1 Loket would hold)."""
     catalog = catalog or load_catalog()
-    own = {"burgerservicenummer", "geslacht", "leeftijd", "adressering", "naam"}
+    own = {"burgerservicenummer", "geslacht", "leeftijd", "adressering", "naam", "gezag"}
     return Afnemer("000001", "Loket (gemeente)", frozenset(catalog.fields_of("brp")) | own)
 
 

@@ -390,7 +390,14 @@ def cjib_case(b: Boete) -> dict[str, Any]:
             volgende = (f"{soort} (+{_eur(extra)})", when)
             break
     if volgende is None and not b.regeling:
-        volgende = ("dwangbevel (deurwaarder)", b.beschikking + 3 * WAHV_TERMIJN + timedelta(days=42))
+        dwangbevel = b.beschikking + 3 * WAHV_TERMIJN + timedelta(days=42)
+        if dwangbevel > REFERENCE_DATE:
+            volgende = ("dwangbevel (deurwaarder)", dwangbevel)
+        else:  # the bailiff has the dwangbevel: seizure of wages or benefit comes next
+            volgende = (
+                "beslag door de deurwaarder",
+                max(dwangbevel + timedelta(weeks=4), REFERENCE_DATE + timedelta(days=14)),
+            )
     total = b.bedrag + ADMINISTRATIEKOSTEN + sum(int(s["bedrag"].replace(".", "")) for s in surcharges)
     return {
         "soort": b.soort,
