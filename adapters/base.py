@@ -61,6 +61,7 @@ KEEPALIVE_S = 4.0
 # dropped rather than forwarded, so a caller cannot smuggle text into an agency's headers.
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 _BSN_SHAPE = re.compile(r"^[0-9]{9}$")
+_API_KEY = re.compile(r"^[\x21-\x7e]{1,512}$")
 
 
 class AgencyErrorCode(StrEnum):
@@ -155,7 +156,10 @@ class AgencyAdapter(ABC):
         max_response_bytes: int,
         client: aiohttp.ClientSession | None = None,
         catalog: Catalog | None = None,
+        credentials: Mapping[str, str] | None = None,
     ) -> None:
+        """``credentials``: agency id -> the API key the agency knows this client by (sent in a
+        header, never logged); an agency without one is asked without a key."""
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
         if max_response_bytes <= 0:
@@ -171,6 +175,14 @@ class AgencyAdapter(ABC):
             _check_base_url(agency, url)
             urls[agency] = url.rstrip("/")
         self.agency_urls: Mapping[str, str] = urls
+        keys = {}
+        for agency, key in (credentials or {}).items():
+            if agency not in urls:
+                raise ValueError(f"credentials for agency {agency!r}, which has no base URL here")
+            if not isinstance(key, str) or not _API_KEY.match(key):
+                raise ValueError(f"the API key for agency {agency!r} is not printable ASCII")
+            keys[agency] = key
+        self.credentials: Mapping[str, str] = keys
         self.timeout_s = float(timeout_s)
         self.max_response_bytes = int(max_response_bytes)
         self._owns_client = client is None
@@ -274,7 +286,7 @@ class AgencyAdapter(ABC):
             retrieved_at = datetime.now(UTC)
             if person is None:
                 return self._ok(agency, {}, (), retrieved_at, elapsed_ms())
-            person = self._normalise(agency, dict(person))
+            person = self._normalise(agency, dict(person), requested)
             asked = (*requested, *self.catalog.always_included_flags)
             data = minimise(person, asked)
             dropped = tuple(sorted(unselected_leaf_paths(person, asked)))
@@ -360,8 +372,9 @@ class AgencyAdapter(ABC):
         caller turns every exception into an unavailable answer.
         """
 
-    def _normalise(self, agency: str, person: dict[str, Any]) -> dict[str, Any]:
-        """Hook for per-kind conventions, applied before minimisation."""
+    def _normalise(self, agency: str, person: dict[str, Any], requested: tuple[str, ...]) -> dict[str, Any]:
+        """Hook for per-kind conventions, applied before minimisation (``requested``: the
+        normalised fields that were asked)."""
         return person
 
 

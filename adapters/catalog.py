@@ -18,12 +18,25 @@ class Category:
 
 
 @dataclass(frozen=True)
+class ProfessionalContact:
+    """The agency's line for professionals (a "professionallijn"): who a casemanager calls."""
+
+    naam: str
+    afdeling: str
+    telefoon: str
+    email: str
+    bereikbaar: str
+    synthetisch: bool  # made-up contact data of the sandbox, not a real number
+
+
+@dataclass(frozen=True)
 class Agency:
     id: str
     name: str
     organisation: str
     adapter: str
     categories: dict[str, Category]
+    professionallijn: ProfessionalContact | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,7 @@ def load_catalog() -> Catalog:
                 )
                 for cname, c in a["categories"].items()
             },
+            professionallijn=ProfessionalContact(**a["professionallijn"]) if "professionallijn" in a else None,
         )
         for agency_id, a in raw["agencies"].items()
     }

@@ -1,6 +1,6 @@
 """The HTTP exchange every Loket agency speaks: Haal Centraal BRP Bevragen style.
 
-``POST {base_url}/{agency}/personen`` with
+``POST {base_url}/{agency}/personen`` (the BRP: ``{base_url}/personen``, adapters/brp.py) with
 ``{"type": "RaadpleegMetBurgerservicenummer", "burgerservicenummer": [bsn], "fields": [...]}``
 answers ``{"personen": [ {...} ]}``; an empty list means the agency has no record. The BSN is
 in the body only (Haal Centraal uses POST for exactly this reason), and the body is read as a
@@ -18,6 +18,8 @@ import aiohttp
 from adapters.base import AgencyAdapter, AgencyErrorCode, AgencyFetchError, http_error_code
 
 QUERY_TYPE = "RaadpleegMetBurgerservicenummer"
+#: The client's API key header, as the Haal Centraal proefomgeving takes it. Never logged.
+API_KEY_HEADER = "X-API-KEY"
 
 
 def _header(response: aiohttp.ClientResponse, name: str, default: str) -> str:
@@ -54,10 +56,13 @@ class HaalCentraalAdapter(AgencyAdapter):
         }
         if traceparent:
             headers["traceparent"] = traceparent
+        api_key = self.credentials.get(agency)
+        if api_key is not None:
+            headers[API_KEY_HEADER] = api_key
         query = {"type": QUERY_TYPE, "burgerservicenummer": [bsn], "fields": list(fields)}
         body = json.dumps(query, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         async with self.client.post(
-            f"{base_url}/{agency}/personen",
+            self._personen_url(agency, base_url),
             data=body.encode("utf-8"),
             headers=headers,
             # A redirect would re-send the BSN body to another place; a 3xx is an error.
@@ -83,6 +88,13 @@ class HaalCentraalAdapter(AgencyAdapter):
                     raise AgencyFetchError(AgencyErrorCode.TOO_LARGE, "body over limit")
         return self._parse(bytes(raw))
 
+    def _personen_url(self, agency: str, base_url: str) -> str:
+        """Loket's agencies answer at ``{base}/{agency}/personen`` (one server per kind)."""
+        return f"{base_url}/{agency}/personen"
+
+    def _check_answer(self, doc: dict[str, Any]) -> None:
+        """Hook: a kind that knows its spec checks the answer's envelope here."""
+
     def _parse(self, raw: bytes) -> Mapping[str, Any] | None:
         try:
             doc = json.loads(raw.decode("utf-8"))
@@ -90,6 +102,7 @@ class HaalCentraalAdapter(AgencyAdapter):
             raise AgencyFetchError(AgencyErrorCode.MALFORMED, "body is not JSON") from e
         if not isinstance(doc, dict) or not isinstance(doc.get("personen"), list):
             raise AgencyFetchError(AgencyErrorCode.MALFORMED, "no personen list")
+        self._check_answer(doc)
         personen = doc["personen"]
         if not personen:
             return None

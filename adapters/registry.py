@@ -17,6 +17,7 @@ from adapters.belastingdienst import BelastingdienstAdapter
 from adapters.brp import BrpAdapter
 from adapters.cak import CakAdapter
 from adapters.catalog import load_catalog
+from adapters.ccbr import CcbrAdapter
 from adapters.cjib import CjibAdapter
 from adapters.duo import DuoAdapter
 from adapters.gemeente import GemeenteAdapter
@@ -36,6 +37,7 @@ ADAPTER_KINDS: Mapping[str, type[AgencyAdapter]] = {
         GemeenteAdapter,
         CakAdapter,
         CjibAdapter,
+        CcbrAdapter,
     )
 }
 
@@ -46,11 +48,13 @@ def build_adapters(
     timeout_s: float,
     max_response_bytes: int,
     client: aiohttp.ClientSession | None = None,
+    credentials: Mapping[str, str] | None = None,
 ) -> dict[str, AgencyAdapter]:
     """Agency id -> the adapter that serves it, for every agency with a configured base URL.
 
     Without ``client`` each adapter kind gets its own ``aiohttp.ClientSession``; close them with
     :func:`aclose_adapters`. With ``client`` all kinds share it and the caller closes it.
+    ``credentials`` maps an agency id to the API key it knows Loket by (the BRP's afnemer key).
     Raises ``ValueError`` for an agency id the catalog does not know or a non-http(s) URL:
     that is a configuration error, found at start-up rather than per request.
     """
@@ -70,6 +74,7 @@ def build_adapters(
             max_response_bytes=max_response_bytes,
             client=client,
             catalog=catalog,
+            credentials={a: k for a, k in (credentials or {}).items() if a in urls},
         )
         for agency in urls:
             adapters[agency] = adapter

@@ -65,7 +65,7 @@ def make_record(i: int) -> AuditRecord:
             Disclosure(
                 "brp",
                 "naw",
-                ("naam.voornamen", "verblijfplaats.straat"),
+                ("naam.voornamen", "verblijfplaats.verblijfadres.officieleStraatnaam"),
                 "legal_basis",
                 "avg_6_1_e",
             ),

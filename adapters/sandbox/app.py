@@ -1,6 +1,7 @@
 """A sandbox agency: one small HTTP service per adapter kind, answering from synthetic data.
 
-It behaves like Haal Centraal BRP Bevragen where Loket depends on it: ``POST
+The BRP itself is served by ``adapters/sandbox/brp.py`` (the published BRP API 2.x); the
+other kinds behave like Haal Centraal BRP Bevragen where Loket depends on it: ``POST
 /{agency}/personen`` with a ``fields`` list returns only those fields (a group path returns
 its sub-fields), always with the catalog's ``always_included_flags``; an unknown field path,
 a missing or invalid BSN or a malformed body is a 400 problem+json. The BSN is never logged,
@@ -125,6 +126,17 @@ def create_agency_app(
 ) -> FastAPI:
     """The sandbox service for every catalog agency whose adapter kind is ``kind``."""
     catalog = catalog or load_catalog()
+    if kind == "brp":
+        # The BRP speaks Haal Centraal BRP Bevragen 2.x itself (adapters/sandbox/brp.py).
+        from adapters.sandbox.brp import create_brp_app, loket_afnemer
+
+        return create_brp_app(
+            citizens,
+            faults=faults,
+            observations=observations,
+            default_afnemer=loket_afnemer(catalog),
+            catalog=catalog,
+        )
     agencies = sorted(a.id for a in catalog.agencies.values() if a.adapter == kind)
     if not agencies:
         raise ValueError(f"no catalog agency has adapter kind {kind!r}")
@@ -204,10 +216,6 @@ def create_agency_app(
                 person = minimise(record, (*requested, *flags))
             for flag in flags:
                 person.setdefault(flag, bool(record.get(flag, False)))
-                # The BRP leaves out a false boolean (Haal Centraal convention); the BRP
-                # adapter writes it back. Other kinds always send their flags.
-                if kind == "brp" and person[flag] is False:
-                    del person[flag]
             personen.append(person)
         logger.info(
             "agency %s answered: %d field(s) asked, %d person(s) found",

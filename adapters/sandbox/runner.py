@@ -4,8 +4,9 @@
         sandbox.agency_urls   # {"brp": "http://127.0.0.1:41231", "uwv": ..., ...}
         sandbox.faults["uwv"].delay_s = 5
 
-One server per adapter kind (8), each serving the agencies of that kind at
-``POST {url}/{agency}/personen``. The listening sockets are bound before the threads start, so
+One server per adapter kind, each serving the agencies of that kind at
+``POST {url}/{agency}/personen``; the BRP answers at ``POST {url}/personen`` as the published
+BRP API does (and at ``/brp/personen`` too). The listening sockets are bound before the threads start, so
 ``port=0`` picks free ports without a race, and the URLs are known at once.
 """
 
@@ -24,6 +25,7 @@ import uvicorn
 
 from adapters.catalog import load_catalog
 from adapters.sandbox.app import SandboxFaults, SandboxObservations, create_agency_app
+from adapters.sandbox.brp import Protocollering
 from adapters.sandbox.citizens import Citizen, generate_citizens
 
 #: How long to wait for every server to report healthy before giving up.
@@ -49,6 +51,7 @@ class SandboxHandle:
     citizens: list[Citizen]
     faults: dict[str, SandboxFaults]  # adapter kind -> its faults, mutable at runtime
     observations: dict[str, SandboxObservations]  # adapter kind -> requests it saw
+    protocollering: Protocollering | None = None  # the BRP's protocol of deliveries
     _servers: list[_Server] = field(default_factory=list, repr=False)
 
     def citizen(self, bsn: str) -> Citizen:
@@ -124,6 +127,8 @@ def start_sandbox(
                 observations=handle.observations[kind],
                 catalog=catalog,
             )
+            if kind == "brp":
+                handle.protocollering = app.state.protocollering
             config = uvicorn.Config(
                 app,
                 log_config=None,  # leave the host process's logging alone
@@ -179,7 +184,8 @@ def main() -> None:  # pragma: no cover - manual use: python -m adapters.sandbox
     args = parser.parse_args()
     with start_sandbox(args.host, args.port, args.seed) as sandbox:
         for agency, url in sandbox.agency_urls.items():
-            print(f"{agency:24} {url}/{agency}/personen")
+            path = "/personen" if agency == "brp" else f"/{agency}/personen"
+            print(f"{agency:24} {url}{path}")
         try:
             while True:
                 time.sleep(3600)

@@ -16,6 +16,7 @@ Scope = dict[str, Any]
 Message = dict[str, Any]
 
 
+# fail-closed: a body over the limit is refused while reading (413), chunked or not
 class BodyLimit:
     def __init__(self, app: Any, *, max_body_bytes: int) -> None:
         self.app = app

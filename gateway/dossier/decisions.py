@@ -151,6 +151,7 @@ def _req(obj: Mapping[str, Any], key: str, typ: type | tuple[type, ...]) -> Any:
     return obj[key]
 
 
+# fail-closed: an answer off the contract, or a grant wider than the catalog, is a PolicyEngineError
 def parse_decision(
     raw: Any, *, decision_id: str, policy_revision: str, catalog: Catalog
 ) -> Decision:

@@ -53,6 +53,7 @@ class FilteredDossier:
     dropped: tuple[tuple[str, str], ...]  # (agency, field) returned but never granted
 
 
+# fail-closed: agency answers are cut to the granted fields again; an agency that fails is 'unavailable'
 def filter_answers(
     decision: Decision,
     answers: Iterable[Any],

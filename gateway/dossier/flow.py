@@ -138,6 +138,7 @@ async def request_dossier(
             raw = await anyio.to_thread.run_sync(loket.policy.evaluate, policy_input,
                                                  abandon_on_cancel=True)
         decision = parse_decision(raw, decision_id=decision_id, policy_revision=revision, catalog=loket.catalog)
+    # fail-closed: a policy error, timeout or malformed decision means no data (503, dossier:error)
     except (PolicyEngineError, TimeoutError) as e:
         err = (e if isinstance(e, PolicyEngineError)
                else PolicyEngineError("policy engine timed out", code="policy-timeout"))
@@ -201,6 +202,7 @@ async def request_dossier(
                 "created_at": utcnow(),
             })
 
+    # fail-closed: no data leaves before its record (and decision-log row) committed (503 otherwise)
     # No disclosure without a durable record: the append returns only after commit, and the
     # decision-log entry (and a break-glass review item) commits in the same transaction, so
     # a failed write of either means no data.

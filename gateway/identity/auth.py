@@ -178,6 +178,7 @@ class TokenVerifier:
         to :meth:`verify` in a worker thread."""
         return self._lookup(token)[1]
 
+    # fail-closed: any token problem is a 401 before anything else happens
     def verify(self, token: str) -> Principal:
         digest, hit = self._lookup(token)
         if hit is not None:

@@ -145,6 +145,7 @@ class _Compiled:
             raise PolicyEngineError(f"regopy evaluation failed: {output}")
         # "undefined" parses to no expressions: fail closed (the default rule should prevent it).
         if len(output) != 1 or not output[0].expressions:
+            # fail-closed: an undefined decision is an engine error, never an allow
             raise PolicyEngineError("policy decision is undefined")
         return output[0].expressions[0]
 

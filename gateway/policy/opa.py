@@ -84,6 +84,7 @@ class OpaServerPolicyEngine:
         except (requests.RequestException, ValueError) as e:
             raise PolicyEngineError(f"OPA request failed: {e}") from e
         if not isinstance(response, dict) or "result" not in response:
+            # fail-closed: OPA's undefined is an engine error, never an allow
             raise PolicyEngineError("OPA answered undefined for data.loket.decision")
         result = response["result"]
         if not isinstance(result, dict):

@@ -121,3 +121,48 @@ def without_nulls(value: Any) -> Any:
     if isinstance(value, list):
         return [without_nulls(v) for v in value if v is not None]
     return value
+
+
+# -- every BRP sandbox answer of the test run is checked against the vendored OpenAPI -------
+
+_BRP_SPEC_ERRORS: list[str] = []
+_BRP_SPEC_CHECKED: list[int] = [0]
+
+
+def _check_brp_answer(status: int, body: Any) -> None:
+    if body is None:  # an injected fault (malformed or oversized body): not an answer to check
+        return
+    from tests.adapters.spec.brp_openapi import errors_in_response
+
+    _BRP_SPEC_CHECKED[0] += 1
+    _BRP_SPEC_ERRORS.extend(f"{status}: {e}" for e in errors_in_response(status, body))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from adapters.sandbox import brp
+
+    if _check_brp_answer not in brp.response_observers:
+        brp.response_observers.append(_check_brp_answer)
+
+
+@pytest.fixture(autouse=True)
+def _brp_answers_follow_the_spec() -> Iterator[None]:
+    """Fails the test in whose run a BRP sandbox answer broke the spec."""
+    before = len(_BRP_SPEC_ERRORS)
+    yield
+    new = _BRP_SPEC_ERRORS[before:]
+    assert not new, "BRP sandbox answers that break the vendored OpenAPI:\n" + "\n".join(new[:20])
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _BRP_SPEC_CHECKED[0]:
+        terminalreporter.write_line(
+            f"BRP sandbox: {_BRP_SPEC_CHECKED[0]} answers validated against the vendored OpenAPI 2.7.0, "
+            f"{len(_BRP_SPEC_ERRORS)} violations"
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Answers given outside tests/adapters (the gateway suites use the sandbox too) count too.
+    if _BRP_SPEC_ERRORS and session.exitstatus == 0:
+        session.exitstatus = 1

@@ -92,16 +92,18 @@ def test_checkpoint_is_signed_every_n_records(
 def test_checkpoint_is_signed_after_the_time_interval(
     sqlite_engine: Engine, make_log: MakeLog, make_record: MakeRecord
 ) -> None:
-    log = make_log(sqlite_engine, checkpoint_every_records=1000, checkpoint_every_s=0.05)
+    # An interval of a second, not 50 ms: on a loaded 2-core CI machine the "not due yet" check
+    # below raced a 50 ms interval (a checkpoint came "early" at size 3).
+    log = make_log(sqlite_engine, checkpoint_every_records=1000, checkpoint_every_s=1.0)
     log.append(make_record(0))
     assert log.latest_checkpoint() is None
-    time.sleep(0.1)
+    time.sleep(1.2)
     log.append(make_record(1))
     latest = log.latest_checkpoint()
     assert latest is not None and latest.tree_size == 2
     log.append(make_record(2))
     assert log.maybe_checkpoint().tree_size == 2  # type: ignore[union-attr]  # not due yet
-    time.sleep(0.1)
+    time.sleep(1.2)
     assert log.maybe_checkpoint().tree_size == 3  # type: ignore[union-attr]  # idle timer path
 
 

@@ -63,13 +63,14 @@ def answer(agency: str, data: dict[str, Any], status: str = "ok") -> Any:
 
 
 def test_filter_keeps_only_granted_fields_and_reports_extras() -> None:
-    d = parse(decision([grant("brp", "adres", ["verblijfplaats.straat"])]))
-    data = {"verblijfplaats": {"straat": "Dorpsstraat", "postcode": "1234AB"},
+    street = "verblijfplaats.verblijfadres.officieleStraatnaam"
+    d = parse(decision([grant("brp", "adres", [street])]))
+    data = {"verblijfplaats": {"verblijfadres": {"officieleStraatnaam": "Dorpsstraat", "postcode": "1234AB"}},
             "naam": {"voornamen": "Eva"}, "geheimhoudingPersoonsgegevens": False}
     out = filter_answers(d, [answer("brp", data)], source_names={"brp": "BRP"},
                          flag_names=CAT.always_included_flags)
-    assert [(v.field, v.value, v.source) for v in out.values] == [("verblijfplaats.straat", "Dorpsstraat", "BRP")]
-    assert set(out.dropped) == {("brp", "verblijfplaats.postcode"), ("brp", "naam.voornamen")}
+    assert [(v.field, v.value, v.source) for v in out.values] == [(street, "Dorpsstraat", "BRP")]
+    assert set(out.dropped) == {("brp", "verblijfplaats.verblijfadres.postcode"), ("brp", "naam.voornamen")}
     assert [(f.flag, f.value) for f in out.flags] == [("geheimhoudingPersoonsgegevens", False)]
 
 
