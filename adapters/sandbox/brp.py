@@ -342,7 +342,8 @@ def _check_query(doc: Any, instance: str) -> tuple[list[str], tuple[str, ...], s
         invalid.append(_param("gemeenteVanInschrijving", "pattern", reason))
     if invalid:
         return _params_problem(instance, invalid)
-    return bsns, tuple(dict.fromkeys(requested)), gemeente
+    assert isinstance(bsns, list) and isinstance(requested, list)  # checked above
+    return bsns, tuple(dict.fromkeys(requested)), gemeente if isinstance(gemeente, str) else None
 
 
 def create_brp_app(

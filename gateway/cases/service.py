@@ -38,7 +38,8 @@ def open_case(loket: Loket, principal: Principal, trace: TraceContext, *, ground
             pseudonym = loket.pseudonymiser.pseudonym_for(require_valid_bsn(bsn))
             sealed = loket.vault.seal(bsn, pseudonym)
         else:
-            source = session.get(Aanmelding if g.type is GroundType.AANMELDING else Signal, g.id)
+            source = (session.get(Aanmelding, g.id) if g.type is GroundType.AANMELDING
+                      else session.get(Signal, g.id))
             if source is None:
                 raise NotFound(f"no such {g.type.value}")
             if source.status != OPEN:
@@ -71,8 +72,8 @@ def open_case(loket: Loket, principal: Principal, trace: TraceContext, *, ground
 
     def change(session: Session) -> Case:
         if source is not None:
-            model = type(source)
-            done = session.execute(update(model).where(model.id == source.id, model.status == OPEN)
+            row = type(source)
+            done = session.execute(update(row).where(row.id == source.id, row.status == OPEN)
                                    .values(status=ASSIGNED, case_id=case.id))
             if getattr(done, "rowcount", 0) != 1:
                 raise Conflict(f"this {g.type.value} was already assigned", code="already-assigned")

@@ -6,6 +6,7 @@ Routers and pages call these; they own their transaction (gateway/core/unit_of_w
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -155,7 +156,8 @@ def _created_by(session: Session, request_ids: list[str]) -> dict[str, list[str]
                                .where(Consent.consent_request_id.in_(request_ids), Consent.declined.is_(False))
                                .order_by(Consent.created_at))
         for consent_id, request_id in rows:
-            out[request_id].append(consent_id)
+            if request_id is not None:
+                out[request_id].append(consent_id)
     return out
 
 
@@ -194,7 +196,7 @@ def create_request(loket: Loket, principal: Principal, trace: TraceContext, case
 
 
 def answer_request(loket: Loket, principal: Principal, trace: TraceContext, request_id: str,
-                   answers: dict[str, str]) -> ConsentRequestPublic:
+                   answers: Mapping[str, str]) -> ConsentRequestPublic:
     """The citizen's answer, per category. The answer and every consent it creates commit in one
     transaction with their records (``consent:granted`` per approval, then
     ``consent_request:answered``); a second answer is a 409 and changes nothing."""

@@ -15,10 +15,9 @@ from typing import TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from audit import log as audit_log
 from audit.log import AppendReceipt, AuditLog
 from audit.record import AuditRecord
-from gateway.core.errors import LoketError
+from gateway.core.errors import AuditWriteError, LoketError
 
 T = TypeVar("T")
 
@@ -45,9 +44,9 @@ def commit_with_records(
     # fail-closed: an audit write that fails rolls the change back with it (503, no state change)
     try:
         receipts = audit.append_group(records, companion=companion)
-    except audit_log.AuditWriteError as e:  # the class the log raises
+    except AuditWriteError as e:
         cause = e.__cause__
-        if isinstance(cause, LoketError) and not isinstance(cause, audit_log.AuditWriteError):
+        if isinstance(cause, LoketError) and not isinstance(cause, AuditWriteError):
             raise cause from None
         raise
     return result[0], receipts
