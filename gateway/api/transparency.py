@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from gateway.api.deps import LoketDep
-from gateway.core.errors import NotFound
+from gateway.core.errors import BadInput, NotFound
 
 router = APIRouter(tags=["transparency"])
 
@@ -64,7 +64,7 @@ async def consistency(
 ) -> dict[str, Any]:
     """RFC 9162 §2.1.4 consistency proof between two tree sizes."""
     if first > second:
-        raise NotFound("first must not exceed second")
+        raise BadInput("first must not exceed second", code="bad-range")
     proof = await anyio.to_thread.run_sync(loket.audit.consistency_proof, first, second)
     return {"first": first, "second": second,
             "hashes": [base64.b64encode(h).decode() for h in proof.hashes]}

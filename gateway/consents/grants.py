@@ -45,7 +45,7 @@ def new_consent(
         raise BadInput("unknown purpose", code="unknown-purpose")
     agency_def = catalog.agencies.get(agency)
     if agency_def is None or category not in agency_def.categories:
-        raise BadInput("unknown agency or category", code="unknown-category")
+        raise BadInput("unknown agency or category", code="unknown-category", param="category")
     if valid_until <= valid_from:
         raise BadInput("valid_until must be after valid_from", code="bad-validity")
     if (valid_until - valid_from).days > MAX_CONSENT_DAYS:

@@ -81,7 +81,7 @@ def parse_request_items(raw: Sequence[str], *, purpose: str, purposes: Mapping[s
     if len(raw) > MAX_ITEMS_PER_REQUEST:
         raise BadInput(f"at most {MAX_ITEMS_PER_REQUEST} categories per request", code="too-many-categories")
     if not 1 <= valid_days <= MAX_VALID_DAYS:
-        raise BadInput(f"valid_days must be between 1 and {MAX_VALID_DAYS}", code="bad-validity")
+        raise BadInput(f"valid_days must be between 1 and {MAX_VALID_DAYS}", code="bad-validity", param="valid_days")
     scope = purpose_scope(purposes, purpose)
     items: list[RequestItem] = []
     for entry in raw:
@@ -152,7 +152,7 @@ def normalise_answers(request: ConsentRequest, answers: Mapping[str, str]) -> di
     keys = [i.key for i in items_of(request)]
     unknown = set(answers) - set(keys)
     if unknown:
-        raise BadInput("answer names a category that was not asked for", code="unknown-category")
+        raise BadInput("answer names a category that was not asked for", code="category-not-asked")
     missing = [k for k in keys if k not in answers]
     if missing:
         raise BadInput("answer every category of the request", code="answer-incomplete")

@@ -21,10 +21,16 @@ class LoketError(Exception):
 
 
 class BadInput(LoketError):
-    """The caller sent something malformed or invalid (422/400)."""
+    """The caller sent something malformed or invalid (400; the problem catalogue in
+    gateway/core/problems.py marks the few that are well formed but cannot apply, 422).
+    ``param`` names the request member at fault when its default in the catalogue does not fit."""
 
     code = "bad-input"
-    status = 422
+    status = 400
+
+    def __init__(self, detail: str = "", *, code: str | None = None, param: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.param = param
 
 
 class NotAuthenticated(LoketError):

@@ -60,7 +60,7 @@ def check_justification(text: str | None, max_chars: int) -> str:
     if len(text) > max_chars:
         raise BadInput(f"justification longer than {max_chars} characters", code="justification-too-long")
     if contains_bsn(text):
-        raise BadInput("the justification must not contain a BSN", code="bsn-in-free-text")
+        raise BadInput("the justification must not contain a BSN", code="bsn-in-free-text", param="justification")
     return text.strip()
 
 

@@ -42,7 +42,10 @@ def build_query(loket: Loket, *, since: str | None, until: str | None, casemanag
     """The one place a typed BSN becomes a pseudonym for the FG (pages and API alike)."""
     subject = data_subject_id or None
     if bsn:
-        subject = loket.pseudonymiser.pseudonym_for(require_valid_bsn(bsn.strip()))
+        try:
+            subject = loket.pseudonymiser.pseudonym_for(require_valid_bsn(bsn.strip()))
+        except BadInput as e:
+            raise BadInput(e.detail, code=e.code, param="bsn") from e
     if agency and agency not in loket.catalog.agencies:
         raise BadInput("unknown agency", code="unknown-agency")
     if purpose and purpose not in loket.known_purposes:

@@ -6,6 +6,7 @@ log as a ``dossier:error`` record (status 2, nothing disclosed) — and the log 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -113,19 +114,25 @@ def test_engine_timeout_fails_closed_within_the_bound(make_loket: Callable[..., 
         assert_failed_closed(loket, client, sandbox, "policy-timeout", max_elapsed_s=0.2 + 1.0 + 1.0)
 
 
-def test_undefined_decision_fails_closed(make_loket: Callable[..., Loket], sandbox: Any) -> None:
+def test_undefined_decision_fails_closed(make_loket: Callable[..., Loket], sandbox: Any,
+                                         caplog: pytest.LogCaptureFixture) -> None:
+    """The caller reads "policy engine unavailable"; the engine's own words go to the log only."""
     loket = make_loket()
     loket.policy = undefined_engine()
-    with TestClient(create_app(loket=loket)) as client:
+    with caplog.at_level("WARNING", logger="loket.problems"), TestClient(create_app(loket=loket)) as client:
         body = assert_failed_closed(loket, client, sandbox, "policy-engine-unavailable")
-    assert "undefined" in body["detail"]
+    assert body["detail"] == "policy engine unavailable"
+    assert any("undefined" in r.getMessage() for r in caplog.records)
 
 
 def test_opa_server_down_fails_closed(make_loket: Callable[..., Loket], sandbox: Any) -> None:
     port = free_port()  # nothing listens here
     loket = make_loket(policy_engine="opa", opa_url=f"http://127.0.0.1:{port}", policy_timeout_s=0.5)
     with TestClient(create_app(loket=loket)) as client:
-        assert_failed_closed(loket, client, sandbox, "policy-engine-unavailable", max_elapsed_s=3.0)
+        body = assert_failed_closed(loket, client, sandbox, "policy-engine-unavailable", max_elapsed_s=3.0)
+    # Neither the engine's URL nor the HTTP library's error text reaches the caller.
+    assert body["detail"] == "policy engine unavailable"
+    assert str(port) not in json.dumps(body)
 
 
 def test_engine_recovers_after_the_fault(make_loket: Callable[..., Loket], sandbox: Any) -> None:

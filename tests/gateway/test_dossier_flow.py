@@ -132,19 +132,19 @@ def test_token_for_another_audience_gets_401(loket: Loket, client: TestClient) -
 
 @pytest.mark.parametrize("bsn", ["123456789", "000000000", "99999384", "9999938470", "99999384a",
                                  "", "999993848"])
-def test_invalid_bsn_gets_422_without_echoing_it(client: TestClient, token: Callable[..., str],
+def test_invalid_bsn_gets_400_without_echoing_it(client: TestClient, token: Callable[..., str],
                                                  bsn: str) -> None:
     r = client.post("/v1/cases", json=cases.toewijzing(bsn, PURPOSE), headers=cases.coordinator_headers(client))
-    assert r.status_code == 422
+    assert r.status_code == 400
     assert r.headers["content-type"].startswith("application/problem+json")
     if bsn:
         assert bsn not in r.text
 
 
-def test_unknown_purpose_gets_422(client: TestClient, sandbox: Any, token: Callable[..., str]) -> None:
+def test_unknown_purpose_gets_400(client: TestClient, sandbox: Any, token: Callable[..., str]) -> None:
     r = client.post("/v1/cases", json=cases.toewijzing(eva_bsn(sandbox), "nieuwsgierigheid"),
                     headers=cases.coordinator_headers(client))
-    assert r.status_code == 422
+    assert r.status_code == 400
     assert r.json()["type"].endswith("unknown-purpose")
 
 
