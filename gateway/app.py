@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from adapters.registry import aclose_adapters
 from gateway.api import accesses, cases, consent_requests, consents, docs, intake, meta, privacy_officer, transparency
+from gateway.api.openapi import API_VERSION, install_openapi, operation_id
 from gateway.core.body_limit import BodyLimit
 from gateway.core.context import Loket, build_loket
 from gateway.core.headers import SecurityHeaders
@@ -47,15 +48,17 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
         await aclose_adapters(loket.adapters)
 
     app = FastAPI(
-        title="Loket",
-        version="0.1.0",
+        title="Loket API",
+        version=API_VERSION,
         description="Privacy-preserving data-sharing gateway for 1 Loket casework.",
         lifespan=lifespan,
         docs_url=None,  # gateway/api/docs.py serves /docs from vendored files, not a CDN
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.loket = loket
     install_problem_handlers(app)
+    install_openapi(app)  # the published contract (api/openapi.py) and the API-Version header
 
     # Pure ASGI (not BaseHTTPMiddleware): a declared Content-Length over the limit is refused
     # up front, a chunked body is counted while it is read.

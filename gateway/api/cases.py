@@ -9,10 +9,11 @@ from functools import partial
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from audit.record import AuditEventKind
 from gateway.api.deps import CaseManager, Coordinator, LoketDep, TraceDep
+from gateway.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, cut, links
 from gateway.api.schemas import (
     AuditRef,
     BasisPublic,
@@ -29,7 +30,7 @@ from gateway.cases import service as cases
 from gateway.cases.grounds import Ground, GroundType
 from gateway.core.auditing import event_record
 from gateway.core.context import Loket
-from gateway.core.errors import Forbidden, NotFound
+from gateway.core.errors import BadInput, Forbidden, NotFound
 from gateway.core.models import Case
 from gateway.core.refusals import mark_recorded
 from gateway.core.tracing import TraceContext
@@ -67,9 +68,17 @@ async def create_case(body: CaseCreate, loket: LoketDep, principal: Coordinator,
     return _public(case, loket)
 
 
-@router.get("", response_model=list[CasePublic])
-async def list_cases(loket: LoketDep, principal: CaseManager) -> list[CasePublic]:
-    return [_public(c, loket) for c in await anyio.to_thread.run_sync(cases.my_cases, loket, principal)]
+class CasePage(Page[CasePublic]):
+    """One page of the casemanager's own cases, newest first."""
+
+
+@router.get("", response_model=CasePage)
+async def list_cases(request: Request, loket: LoketDep, principal: CaseManager,
+                     cursor: CursorQuery = None, limit: LimitQuery = DEFAULT_LIMIT) -> CasePage:
+    """The cases assigned to me, newest first, one page at a time."""
+    page, nxt = cut(await anyio.to_thread.run_sync(cases.my_cases, loket, principal), list_name="cases",
+                    cursor=cursor, limit=limit, key=lambda c: [c.created_at.isoformat(), c.id], descending=True)
+    return CasePage(items=[_public(c, loket) for c in page], next_cursor=nxt, links=links(request, nxt))
 
 
 @router.get("/{case_id}", response_model=CasePublic)
@@ -148,10 +157,24 @@ def _hashed(value: str) -> str:
 @router.get("/{case_id}/dossier", response_model=DossierPublic)
 async def get_dossier(
     case_id: str, loket: LoketDep, principal: CaseManager, trace: TraceDep,
-    categories: Annotated[list[str] | None, Query(max_length=64, description="agency.category")] = None,
+    categories: Annotated[list[str] | None, Query(
+        max_length=64, description="agency.category; repeat the parameter (`?categories=a.b&categories=c.d`) "
+                                   "or separate with commas (`?categories=a.b,c.d`).")] = None,
 ) -> DossierPublic:
     """The citizen's dossier view for this case: only the fields the purpose allows."""
-    return await _audited_dossier(loket, principal, case_id, trace, categories, None)
+    return await _audited_dossier(loket, principal, case_id, trace, split_categories(categories), None)
+
+
+def split_categories(raw: list[str] | None) -> list[str] | None:
+    """``?categories=a.b,c.d`` and the repeated form mean the same (at most 64 in all)."""
+    if raw is None:
+        return None
+    out = [part.strip() for item in raw for part in item.split(",")]
+    if "" in out:
+        raise BadInput("unknown agency or category requested (an empty item)", code="unknown-category")
+    if len(out) > 64:
+        raise BadInput("at most 64 categories per request", code="too-many-categories")
+    return out
 
 
 @router.post("/{case_id}/dossier/break-glass", response_model=DossierPublic)

@@ -56,6 +56,7 @@ def require(*roles: Role):  # type: ignore[no-untyped-def]
             raise Forbidden("this role may not use this operation", code="wrong-role")
         return principal
 
+    _check.loket_roles = roles  # type: ignore[attr-defined]  # read by api/openapi.py for the document
     return Depends(_check)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 
 from gateway.core.errors import NotFound
 from gateway.identity.auth import public_jwk
@@ -12,12 +13,21 @@ from gateway.identity.auth import public_jwk
 router = APIRouter(tags=["meta"])
 
 
-@router.get("/health")
+class HealthPublic(BaseModel):
+    status: str
+
+
+class PurposePublic(BaseModel):
+    label_nl: str | None
+    processing_activity_id: str | None
+
+
+@router.get("/health", response_model=HealthPublic)
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/v1/purposes")
+@router.get("/v1/purposes", response_model=dict[str, PurposePublic])
 def purposes(request: Request) -> dict[str, Any]:
     """The purposes a case can be opened for, with their Dutch labels."""
     loket = request.app.state.loket

@@ -11,12 +11,26 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from audit.record import AuditEventKind
 from gateway.api.deps import LoketDep, PrivacyOfficer, TraceDep
+from gateway.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_CURSOR_CHARS,
+    MAX_LIMIT,
+    CursorQuery,
+    LimitQuery,
+    Link,
+    Page,
+    PageLinks,
+    cut,
+    index_before,
+    index_cursor,
+    links,
+)
 from gateway.api.schemas import Strict
 from gateway.core.context import Loket
 from gateway.dossier.break_glass import QueueItem
@@ -54,8 +68,21 @@ class SearchBody(Strict):
     bsn: Annotated[str | None, BSN_INPUT] = Field(default=None, max_length=32,
                                                   description="pseudonymised on the server, never stored")
     data_subject_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    before: int | None = Field(default=None, ge=0)
-    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=MAX_CURSOR_CHARS, pattern=r"^[A-Za-z0-9_-]+$",
+                               description="The next_cursor of the previous page (same filters).")
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+class LogRecordPublic(BaseModel):
+    index: int = Field(description="Leaf index in the log.")
+    record: dict[str, Any] = Field(description="The audit record (audit/record.py): Logboek "
+                                               "Dataverwerkingen fields + Loket's own; no BSN, no data.")
+
+
+class SearchPage(Page[LogRecordPublic]):
+    """One page of matching records, newest first."""
+
+    data_subject_id: str | None = Field(description="The pseudonym searched for (a BSN is never echoed).")
 
 
 def query_of(loket: Loket, body: SearchBody) -> SearchQuery:
@@ -64,21 +91,31 @@ def query_of(loket: Loket, body: SearchBody) -> SearchQuery:
                        kind=body.kind, bsn=body.bsn, data_subject_id=body.data_subject_id)
 
 
-@router.post("/search")
-async def search_log(body: SearchBody, loket: LoketDep, principal: PrivacyOfficer,
-                     trace: TraceDep) -> dict[str, Any]:
-    """One page of matching records, newest first; pass ``next_before`` as ``before`` to page on."""
+@router.post("/search", response_model=SearchPage)
+async def search_log(body: SearchBody, request: Request, loket: LoketDep, principal: PrivacyOfficer,
+                     trace: TraceDep) -> SearchPage:
+    """One page of matching records, newest first; POST the same body with ``cursor`` set to
+    ``next_cursor`` to page on (``links.next`` names the path only: the filters are in the body)."""
     query = query_of(loket, body)
+    before = index_before("fg-search", body.cursor)
     items, nxt = await anyio.to_thread.run_sync(
-        lambda: search(loket.audit, query, before=body.before, limit=body.limit))
+        lambda: search(loket.audit, query, before=before, limit=body.limit))
     # Logged after the search (so it does not find itself), before anything is shown.
     await anyio.to_thread.run_sync(record_log_access, loket, principal, trace, AuditEventKind.ACCESS_LOG_SEARCHED,
                                    query)
-    return {"records": [record_json(i) for i in items], "next_before": nxt,
-            "data_subject_id": query.data_subject_id}
+    next_cursor = index_cursor("fg-search", nxt)
+    page_links = PageLinks(self=Link(href=request.url.path),
+                           next=Link(href=request.url.path) if next_cursor else None)
+    return SearchPage(items=[LogRecordPublic(**record_json(i)) for i in items], next_cursor=next_cursor,
+                      links=page_links, data_subject_id=query.data_subject_id)
 
 
-@router.post("/export")
+@router.post("/export", response_class=StreamingResponse, responses={200: {
+    "description": "The selection as a download (Content-Disposition: attachment).",
+    "content": {"application/x-ndjson": {"schema": {"type": "string"},
+                                         "example": '{"format":"loket-audit-export-v1","complete":false}\n'},
+                "text/csv": {"schema": {"type": "string"},
+                             "example": "trace_id,span_id,name,start_time,end_time,status_code\n"}}}})
 async def export_log(body: SearchBody, loket: LoketDep, principal: PrivacyOfficer, trace: TraceDep,
                      format: Literal["jsonl", "csv"] = "jsonl") -> StreamingResponse:
     """The same selection as a search, as JSONL (audit export lines) or CSV (Logboek fields)."""
@@ -122,12 +159,25 @@ def bg_public(i: QueueItem) -> BreakGlassPublic:
                             reviewed_at=i.reviewed_at, created_at=i.created_at)
 
 
-@router.get("/break-glass", response_model=list[BreakGlassPublic])
-async def list_break_glass(loket: LoketDep, principal: PrivacyOfficer,
-                           status: Literal["pending", "all"] = "pending") -> list[BreakGlassPublic]:
+class BreakGlassPage(Page[BreakGlassPublic]):
+    """One page of the review queue: pending oldest first; ``status=all`` newest first."""
+
+
+#: The queue the API pages through is read whole (it is the FG's backlog, not the log).
+MAX_QUEUE_ROWS = 100_000
+
+
+@router.get("/break-glass", response_model=BreakGlassPage)
+async def list_break_glass(request: Request, loket: LoketDep, principal: PrivacyOfficer,
+                           status: Literal["pending", "all"] = "pending", cursor: CursorQuery = None,
+                           limit: LimitQuery = DEFAULT_LIMIT) -> BreakGlassPage:
     """The review queue: emergency accesses waiting for the FG (oldest first)."""
-    items = await anyio.to_thread.run_sync(lambda: break_glass_queue(loket, pending_only=status == "pending"))
-    return [bg_public(i) for i in items]
+    pending = status == "pending"
+    items = await anyio.to_thread.run_sync(
+        lambda: break_glass_queue(loket, pending_only=pending, limit=MAX_QUEUE_ROWS))
+    page, nxt = cut(items, list_name=f"break-glass-{status}", cursor=cursor, limit=limit,
+                    key=lambda i: [i.created_at.isoformat(), i.id], descending=not pending)
+    return BreakGlassPage(items=[bg_public(i) for i in page], next_cursor=nxt, links=links(request, nxt))
 
 
 @router.get("/break-glass/{event_id}", response_model=BreakGlassPublic)
@@ -147,20 +197,55 @@ async def post_review(event_id: Annotated[str, Path(max_length=64)], body: Revie
 # --- integrity ------------------------------------------------------------------------------
 
 
-@router.get("/integrity")
+class CheckpointPublic(BaseModel):
+    tree_size: int
+    root: str = Field(description="Root hash, hex.")
+    note: str = Field(description="The C2SP signed note.")
+
+
+class IntegrityPublic(BaseModel):
+    tree_size: int
+    checkpoint: CheckpointPublic | None
+    signature_ok: bool
+    problem: str | None
+    vkey: str | None
+
+
+class VerificationPublic(BaseModel):
+    id: str
+    state: str
+    checked: int
+    total: int
+    percent: int
+    error: str | None
+    tree_size: int | None = None
+    checkpoints_verified: int | None = None
+    root: str | None = None
+    elapsed_s: float | None = None
+
+
+class FindingPublic(BaseModel):
+    pattern: str
+    title: str
+    explanation: str
+    subject: str = Field(description="The casemanager sub or the citizen pseudonym it is about.")
+    records: list[int] = Field(description="Leaf indexes of the records behind it, oldest first.")
+
+
+@router.get("/integrity", response_model=IntegrityPublic)
 async def get_integrity(loket: LoketDep, principal: PrivacyOfficer) -> dict[str, Any]:
     """The latest signed checkpoint and whether its signature verifies with the log's key."""
     return await anyio.to_thread.run_sync(integrity_json, loket)
 
 
-@router.post("/integrity/verify", status_code=202)
+@router.post("/integrity/verify", status_code=202, response_model=VerificationPublic)
 async def start_verify(loket: LoketDep, principal: PrivacyOfficer) -> dict[str, Any]:
     """Start a full verification of the log; poll the returned job for progress."""
     job = await anyio.to_thread.run_sync(verify_runs(loket).start, loket.audit, principal.sub)
     return job.as_json()
 
 
-@router.get("/integrity/verify/{job_id}")
+@router.get("/integrity/verify/{job_id}", response_model=VerificationPublic)
 async def get_verify(job_id: Annotated[str, Path(max_length=64)], loket: LoketDep,
                      principal: PrivacyOfficer) -> dict[str, Any]:
     job = await anyio.to_thread.run_sync(verify_runs(loket).get, job_id)
@@ -175,7 +260,7 @@ def finding_json(f: Finding) -> dict[str, Any]:
             "subject": f.subject, "records": list(f.indexes)}
 
 
-@router.get("/patterns")
+@router.get("/patterns", response_model=dict[str, list[FindingPublic]])
 async def get_patterns(loket: LoketDep, principal: PrivacyOfficer, trace: TraceDep,
                        window: Annotated[int, Query(ge=1, le=100_000)] = PATTERN_WINDOW_RECORDS) -> dict[str, Any]:
     """Unusual patterns (a)–(d) over the newest ``window`` records, each with its records."""

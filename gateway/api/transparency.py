@@ -10,11 +10,30 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
 
 from gateway.api.deps import LoketDep
 from gateway.core.errors import BadInput, NotFound
 
 router = APIRouter(tags=["transparency"])
+
+
+class AuditKeyPublic(BaseModel):
+    vkey: str = Field(description="C2SP verifier key: name+keyid+key.")
+    key_id: str
+    status: str = Field(description="current | retired")
+    retired_at_tree_size: int | None
+
+
+class AuditKeysPublic(BaseModel):
+    origin: str
+    keys: list[AuditKeyPublic]
+
+
+class ConsistencyProofPublic(BaseModel):
+    first: int
+    second: int
+    hashes: list[str] = Field(description="RFC 9162 §2.1.4 proof hashes, base64.")
 
 
 @router.get("/.well-known/loket-audit-key", response_class=PlainTextResponse)
@@ -23,7 +42,7 @@ def audit_key(loket: LoketDep) -> str:
     return loket.audit.vkey() + "\n"
 
 
-@router.get("/.well-known/loket-audit-keys")
+@router.get("/.well-known/loket-audit-keys", response_model=AuditKeysPublic)
 async def audit_keys(loket: LoketDep) -> dict[str, Any]:
     """Every verifier key of the log: the current one and the retired ones, each retired key
     with the tree size of the transition checkpoint that retired it (null if the log holds
@@ -56,7 +75,7 @@ async def latest_checkpoint(loket: LoketDep) -> str:
     return str(cp.note)
 
 
-@router.get("/v1/log/consistency")
+@router.get("/v1/log/consistency", response_model=ConsistencyProofPublic)
 async def consistency(
     loket: LoketDep,
     first: Annotated[int, Query(ge=1, description="older tree size")],

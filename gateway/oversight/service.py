@@ -118,9 +118,9 @@ def logged_export(loket: Loket, principal: Principal, trace: TraceContext, query
     return Export(export_jsonl(loket, query, stop), "application/x-ndjson", f"loket-toegangslog-{stamp}.jsonl")
 
 
-def break_glass_queue(loket: Loket, *, pending_only: bool) -> list[QueueItem]:
+def break_glass_queue(loket: Loket, *, pending_only: bool, limit: int = 100) -> list[QueueItem]:
     with loket.sessions() as session:
-        return queue(session, pending_only=pending_only)
+        return queue(session, pending_only=pending_only, limit=limit)
 
 
 def review_break_glass(loket: Loket, principal: Principal, trace: TraceContext, event_id: str,

@@ -60,7 +60,7 @@ class World:
         r = self.api.post(f"/v1/cases/{case}/dossier/break-glass", json={"justification": JUSTIFICATION},
                           headers=self.cm)
         assert r.status_code == 200, r.text
-        (item,) = self.api.get("/v1/fg/break-glass", headers=self.fg).json()
+        (item,) = self.api.get("/v1/fg/break-glass", headers=self.fg).json()["items"]
         return str(item["id"])
 
     def form(self, page_url: str, action: str, data: dict[str, str]) -> Any:

@@ -92,7 +92,7 @@ def run_flows(loket: Loket, client: TestClient, sandbox: Any) -> FlowRun:
         "team": "team-centrum", "valid_until": (datetime.now(UTC) + timedelta(days=1)).isoformat()})
     client.get("/v1/me/accesses", headers=h(citizen))
 
-    queue = client.get("/v1/fg/break-glass", headers=h(fg)).json()
+    queue = client.get("/v1/fg/break-glass", headers=h(fg)).json()["items"]
     run.break_glass_event_id = next(e["id"] for e in queue if e["case_id"] == run.bg_case_id)
     rv = client.post(f"/v1/fg/break-glass/{run.break_glass_event_id}/reviews", headers=h(fg),
                      json={"verdict": "justified", "note": NOTE})

@@ -61,7 +61,7 @@ def test_casemanager_b_on_a_case_of_a_gets_404_and_is_logged(
     assert kinds == {AuditEventKind.CASE_OPENED}
     # No break-glass event reached the FG queue for someone else's case.
     fg = mint(role="privacy_officer", sub="fg-audit")
-    queue = api.get("/v1/fg/break-glass", params={"status": "all"}, headers=bearer(fg)).json()
+    queue = api.get("/v1/fg/break-glass", params={"status": "all"}, headers=bearer(fg)).json()["items"]
     assert case_id not in {e["case_id"] for e in queue}
 
 
@@ -78,7 +78,7 @@ def test_probe_of_a_foreign_case_looks_exactly_like_a_missing_case(
     assert foreign.json() == missing.json() == garbage.json()
     # GET of the case itself and the case list do not reveal it either.
     assert_problem(api.get(f"/v1/cases/{case_id}", headers=bearer(tok)), 404, "not-found")
-    assert case_id not in {c["id"] for c in api.get("/v1/cases", headers=bearer(tok)).json()}
+    assert case_id not in {c["id"] for c in api.get("/v1/cases", headers=bearer(tok)).json()["items"]}
 
 
 def test_get_of_a_foreign_case_is_logged_as_denied(
@@ -100,7 +100,7 @@ def test_casemanager_b_cannot_ask_consent_on_a_case_of_a(
     assert_problem(r, 404, "not-found")
     assert_problem(api.get(f"/v1/cases/{case_id}/consent-requests", headers=bearer(tok)), 404, "not-found")
     citizen = mint(role="citizen", sub="burger-eva-authz", bsn=eva_bsn(sandbox))
-    mine = api.get("/v1/me/consent-requests", params={"all": True}, headers=bearer(citizen)).json()
+    mine = api.get("/v1/me/consent-requests", params={"all": True}, headers=bearer(citizen)).json()["items"]
     assert case_id not in {x["case_id"] for x in mine}, "the citizen never saw B's request"
 
 
@@ -151,7 +151,7 @@ def test_citizen_cannot_fetch_a_proof_of_another_citizens_record(
     assert api.get(f"/v1/me/accesses/{index}/proof", headers=bearer(eva)).status_code == 200
     assert_problem(api.get(f"/v1/me/accesses/{index}/proof", headers=bearer(mallory)), 404, "not-found")
     assert_problem(api.get("/v1/me/accesses/999999999/proof", headers=bearer(mallory)), 404, "not-found")
-    mine = api.get("/v1/me/accesses", headers=bearer(mallory)).json()["accesses"]
+    mine = api.get("/v1/me/accesses", headers=bearer(mallory)).json()["items"]
     assert index not in {a.get("index") for a in mine}
     assert case_id not in str(mine)
 

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from audit.log import AuditFilter
+from gateway.api.pagination import encode_cursor
 from gateway.core.context import Loket
 from tests import cases
 from tests.conftest import bearer
@@ -62,7 +63,7 @@ def test_invalid_or_disguised_bsn_is_400_and_never_echoed(
 
 
 def test_no_case_was_opened_by_any_bad_bsn(api: TestClient, mint: Callable[..., str]) -> None:
-    assert api.get("/v1/cases", headers=bearer(mint(sub="cm-bsn"))).json() == []
+    assert api.get("/v1/cases", headers=bearer(mint(sub="cm-bsn"))).json()["items"] == []
 
 
 @pytest.mark.parametrize("purpose", [
@@ -232,7 +233,7 @@ def test_sql_injection_in_fg_search_finds_nothing_or_is_400(
     fg = mint(role="privacy_officer", sub="fg-sqli")
     r = api.post("/v1/fg/search", headers=bearer(fg), json={field: value})
     if r.status_code == 200:
-        assert r.json()["records"] == [], "an injection string matched records"
+        assert r.json()["items"] == [], "an injection string matched records"
     else:
         assert_problem(r, 400)
 
@@ -246,8 +247,8 @@ def test_numbers_beyond_bigint_are_4xx_not_500(
     r = api.get(f"/v1/me/accesses/{number}/proof", headers=bearer(citizen))
     assert_problem(r, r.status_code)
     assert r.status_code in (400, 404)
-    r = api.get("/v1/me/accesses", params={"before": number}, headers=bearer(citizen))
+    r = api.get("/v1/me/accesses", params={"cursor": encode_cursor("accesses", [number])}, headers=bearer(citizen))
     assert r.status_code in (200, 400), r.text
     fg = mint(role="privacy_officer", sub="fg-bigint")
-    r = api.post("/v1/fg/search", headers=bearer(fg), json={"before": number})
+    r = api.post("/v1/fg/search", headers=bearer(fg), json={"cursor": encode_cursor("fg-search", [number])})
     assert r.status_code in (200, 400), r.text

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from audit.cli import audit_app
 from audit.log import AuditFilter
 from audit.record import AuditEventKind
+from gateway.api.pagination import encode_cursor
 from gateway.core.context import Loket
 from tests.conftest import bearer
 from tests.web.conftest import CONSENT_ITEM, csrf_of, eva_bsn, login_citizen, other_bsn, post_form
@@ -168,7 +169,7 @@ def test_accesses_api_lists_newest_first_with_basis_and_proof_link(
     second = cm.dossier(case)["audit"]["index"]
     r = web.get("/v1/me/accesses", headers=bearer(token(role="citizen", sub="eva", bsn=bsn)))
     assert r.status_code == 200
-    rows = r.json()["accesses"]
+    rows = r.json()["items"]
     indexes = [a["index"] for a in rows]
     assert indexes == sorted(indexes, reverse=True) and indexes[:2] == [second, first]
     read = rows[0]
@@ -190,7 +191,7 @@ def test_citizen_cannot_see_another_citizens_records(web: TestClient, sandbox: A
     assert f"/burger/toegang/{other_index}\"" not in web.get("/burger/toegang").text
     headers = bearer(token(role="citizen", sub="eva", bsn=eva))
     assert web.get(f"/v1/me/accesses/{other_index}/proof", headers=headers).status_code == 404
-    assert other_index not in [a["index"] for a in web.get("/v1/me/accesses", headers=headers).json()["accesses"]]
+    assert other_index not in [a["index"] for a in web.get("/v1/me/accesses", headers=headers).json()["items"]]
 
 
 def test_citizen_cannot_revoke_or_answer_for_another_citizen(
@@ -285,7 +286,7 @@ def test_consent_request_api_shows_what_with_whom_and_why(web: TestClient, sandb
     cm = casemanager()
     cm.ask(cm.open(bsn), [CONSENT_ITEM, "gemeente_wmo.gezondheid"])
     r = web.get("/v1/me/consent-requests", headers=bearer(_citizen_token(loket, bsn)))
-    (req,) = r.json()
+    (req,) = r.json()["items"]
     assert req["purpose_label"] == "Student in een crisis" and req["purpose_description"]
     items = {i["key"]: i for i in req["items"]}
     assert items[CONSENT_ITEM]["organisation"] and items[CONSENT_ITEM]["category_label"]
@@ -312,8 +313,10 @@ def test_only_the_casemanager_of_the_case_can_ask(casemanager: Any, sandbox: Any
     assert casemanager("cm-002").ask(case, [CONSENT_ITEM]).status_code == 404
 
 
-@pytest.mark.parametrize("url, status", [("/v1/me/accesses/99999999999999999999/proof", 404),
-                                         ("/v1/me/accesses?before=99999999999999999999", 200)])
+@pytest.mark.parametrize("url, status", [
+    ("/v1/me/accesses/99999999999999999999/proof", 404),
+    ("/v1/me/accesses?cursor=" + encode_cursor("accesses", [99999999999999999999]), 400),  # not one we gave
+])
 def test_out_of_range_log_index_is_not_a_crash(web: TestClient, sandbox: Any, loket: Loket, url: str,
                                                status: int) -> None:
     r = web.get(url, headers=bearer(_citizen_token(loket, eva_bsn(sandbox))))
@@ -321,8 +324,9 @@ def test_out_of_range_log_index_is_not_a_crash(web: TestClient, sandbox: Any, lo
 
 
 def test_fg_search_with_an_out_of_range_cursor_still_answers(web: TestClient, token: Callable[..., str]) -> None:
-    r = web.post("/v1/fg/search", json={"before": 2**70}, headers=bearer(token(role="privacy_officer", sub="fg")))
-    assert r.status_code == 200
+    r = web.post("/v1/fg/search", json={"cursor": encode_cursor("fg-search", [2**70])},
+                 headers=bearer(token(role="privacy_officer", sub="fg")))
+    assert r.status_code == 400 and r.json()["invalidParams"][0]["name"] == "cursor"
     from tests.web.conftest import login_fg
 
     login_fg(web)

@@ -50,7 +50,7 @@ def test_fg_search_by_bsn_pseudonymises_and_never_keeps_the_bsn(
     assert api.status_code == 200
     body = api.json()
     assert body["data_subject_id"] == pseudonym and eva not in api.text
-    assert {rec["record"]["data_subject_id"] for rec in body["records"]} == {pseudonym}
+    assert {rec["record"]["data_subject_id"] for rec in body["items"]} == {pseudonym}
     # The BSN is nowhere in the log or the gateway's tables.
     with loket.db.connect() as conn:
         for table in ("audit_records", "cases", "consents", "consent_requests", "break_glass_events"):
@@ -66,13 +66,13 @@ def test_fg_search_filters_by_agency_casemanager_and_pages_on(
         a.dossier(a.open(eva))
     b.dossier(b.open(eva))  # the coordinator opened the case; cm-b's own act is the look
     headers = bearer(token(role="privacy_officer", sub="fg-1"))
-    by_cm = web.post("/v1/fg/search", json={"casemanager": "cm-b"}, headers=headers).json()["records"]
+    by_cm = web.post("/v1/fg/search", json={"casemanager": "cm-b"}, headers=headers).json()["items"]
     assert {r["record"]["actor_sub"] for r in by_cm} == {"cm-b"} and len(by_cm) == 1
-    duo = web.post("/v1/fg/search", json={"agency": "duo"}, headers=headers).json()["records"]
+    duo = web.post("/v1/fg/search", json={"agency": "duo"}, headers=headers).json()["items"]
     assert len(duo) == 4 and all(r["record"]["kind"] == "dossier:read" for r in duo)
     first = web.post("/v1/fg/search", json={"limit": 2}, headers=headers).json()
-    second = web.post("/v1/fg/search", json={"limit": 2, "before": first["next_before"]}, headers=headers).json()
-    seen = [r["index"] for r in first["records"] + second["records"]]
+    second = web.post("/v1/fg/search", json={"limit": 2, "cursor": first["next_cursor"]}, headers=headers).json()
+    seen = [r["index"] for r in first["items"] + second["items"]]
     assert seen == sorted(seen, reverse=True) and len(set(seen)) == 4
 
 
@@ -139,7 +139,7 @@ def test_review_note_must_not_hold_a_bsn(web: TestClient, sandbox: Any, casemana
     cm = casemanager()
     cm.break_glass(cm.open(eva_bsn(sandbox), purpose="crisis_noodtoegang"), JUSTIFICATION)
     headers = bearer(token(role="privacy_officer", sub="fg-1"))
-    (item,) = web.get("/v1/fg/break-glass", headers=headers).json()
+    (item,) = web.get("/v1/fg/break-glass", headers=headers).json()["items"]
     r = web.post(f"/v1/fg/break-glass/{item['id']}/reviews",
                  json={"verdict": "justified", "note": "Gecontroleerd bij 999993847."}, headers=headers)
     assert r.status_code == 400 and "999993847" not in r.text
