@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from audit.checkpoint import NoteVerifier, Verifier
 from audit.log import AuditFilter, AuditLog
-from audit.record import AuditEventKind, utc_timestamp
+from audit.record import AuditEventKind, AuditRecord, utc_timestamp
 from audit.verify import load_proof_bundle, read_verifiers, verify_export_file, verify_proof_bundle
 from gateway.core.errors import BadInput, IntegrityError, LoketError
 
@@ -160,6 +160,26 @@ def verify_cmd(
         )
 
 
+def cli_export_record(fmt: str, selection: dict[str, str | None], *, data_subject: str | None) -> AuditRecord:
+    """``access_log:exported`` for an export from the command line, shaped as the API's: the
+    operator (``cli:<OS user>``, role admin) in place of the FG, the selection as given."""
+    import getpass
+
+    from gateway.core.auditing import event_record
+    from gateway.core.tracing import TraceContext
+    from gateway.identity.auth import Principal, Role
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        user = str(os.getuid())
+    extra = {f"filter_{k}": v[:200] for k, v in selection.items() if v}
+    extra.update(format=fmt, channel="cli")
+    return event_record(kind=AuditEventKind.ACCESS_LOG_EXPORTED, principal=Principal(sub=f"cli:{user}"[:128],
+                        role=Role.ADMIN), trace=TraceContext.from_header(None), started=datetime.now(UTC),
+                        status_code=1, outcome="exported", purposes={}, data_subject=data_subject, extra=extra)
+
+
 @audit_app.command("export")
 def export_cmd(
     out: Annotated[Path, typer.Option("--out", help="File to write.")],
@@ -192,24 +212,29 @@ def export_cmd(
             case_id=case,
         )
         log = open_log_from_settings(require_key=False)
-        if fmt == "jsonl" and flt.is_empty():
-            if log.verifier is not None:
-                log.checkpoint(force=True)  # cover the newest records
-            latest = log.latest_checkpoint()
-            with (
-                out.open("wb") as f,
-                _progress("exporting", latest.tree_size if latest else None) as p,
-            ):
-                summary = write_full_export(log, f, progress=p)
+        full = fmt == "jsonl" and flt.is_empty()
+        if full and log.verifier is not None:
+            log.checkpoint(force=True)  # cover the newest records
+        latest = log.latest_checkpoint()
+        # As the API's export: the export is logged before any record leaves, and it ends where
+        # the log stood before that, so it never contains its own record.
+        stop = (latest.tree_size if latest else 0) if full else log.head().tree_size
+        selection = {"since": since, "until": until, "casemanager": actor, "purpose": purpose,
+                     "kind": kind.value if kind else None, "case": case,
+                     "break_glass": None if break_glass is None else str(break_glass).lower()}
+        log.append(cli_export_record(fmt, selection, data_subject=pseudonym))
+        if full:
+            with out.open("wb") as f, _progress("exporting", stop) as p:
+                summary = write_full_export(log, f, progress=p, stop=stop)
         elif fmt == "jsonl":
             with out.open("wb") as f, _progress("exporting", log.count(flt)) as p:
-                summary = write_jsonl(log, f, flt, progress=p)
+                summary = write_jsonl(log, f, flt, progress=p, stop=stop)
         else:
             with (
                 out.open("w", encoding="utf-8", newline="") as t,
                 _progress("exporting", log.count(flt)) as p,
             ):
-                summary = write_csv(log, t, flt, progress=p)
+                summary = write_csv(log, t, flt, progress=p, stop=stop)
         kind_text = "full, verifiable" if summary.complete else "filtered"
         typer.echo(f"wrote {summary.records} records ({kind_text}) to {out}")
 

@@ -91,16 +91,18 @@ def record_line(rec: StoredRecord) -> bytes:
 
 
 def write_full_export(
-    log: AuditLog, out: IO[bytes], *, progress: Progress | None = None
+    log: AuditLog, out: IO[bytes], *, progress: Progress | None = None, stop: int | None = None
 ) -> ExportSummary:
     """Export the log up to its latest signed checkpoint, with all checkpoints, verifiably.
 
     Sign a fresh checkpoint first (``log.checkpoint(force=True)``) to include the newest records.
+    ``stop``: the size of a signed checkpoint to end at instead (the export's own audit record,
+    written after it, is then not part of it).
     """
     latest = log.latest_checkpoint()
     if latest is None:
         raise NotFound("the audit log has no signed checkpoint yet; run `loket audit checkpoint`")
-    n = latest.tree_size
+    n = latest.tree_size if stop is None else min(stop, latest.tree_size)
     notes = log.checkpoints(up_to=n)
     out.write(_header(log, tree_size=n, checkpoints=len(notes), complete=True))
     for note in notes:
@@ -117,10 +119,12 @@ def write_full_export(
 
 
 def write_jsonl(
-    log: AuditLog, out: IO[bytes], flt: AuditFilter, *, progress: Progress | None = None
+    log: AuditLog, out: IO[bytes], flt: AuditFilter, *, progress: Progress | None = None,
+    stop: int | None = None,
 ) -> ExportSummary:
-    """Export the records matching ``flt`` (same line layout; header says ``complete: false``)."""
-    stop = log.head().tree_size
+    """Export the records matching ``flt`` (same line layout; header says ``complete: false``)
+    among the first ``stop`` records (default: all)."""
+    stop = log.head().tree_size if stop is None else stop
     out.write(_header(log, tree_size=stop, checkpoints=0, complete=False))
     count = 0
     for rec in log.iter_records(flt, stop=stop):
@@ -180,10 +184,11 @@ def csv_row(rec: StoredRecord) -> list[str]:
 
 
 def write_csv(
-    log: AuditLog, out: IO[str], flt: AuditFilter, *, progress: Progress | None = None
+    log: AuditLog, out: IO[str], flt: AuditFilter, *, progress: Progress | None = None,
+    stop: int | None = None,
 ) -> ExportSummary:
     """CSV with Logboek Dataverwerkingen column names (``out`` opened with ``newline=""``)."""
-    stop = log.head().tree_size
+    stop = log.head().tree_size if stop is None else stop
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     count = 0

@@ -104,6 +104,26 @@ def test_filtered_export_and_csv_with_logboek_columns(configured: AuditLog, tmp_
     assert all(r["name"] == AuditEventKind.DOSSIER_READ.value for r in rows)
 
 
+def test_cli_export_is_itself_logged_like_the_apis(configured: AuditLog, tmp_path: Path) -> None:
+    """`loket audit export` writes an access_log:exported record (as POST /v1/fg/export does),
+    before the file, and the export does not contain it."""
+    out = tmp_path / "subject.csv"
+    result = runner.invoke(audit_app, ["export", "--out", str(out), "--format", "csv", "--pseudonym", PSEUDONYM])
+    assert result.exit_code == 0, result.output
+    (rec,) = [s.record for s in configured.iter_records() if s.record.kind == AuditEventKind.ACCESS_LOG_EXPORTED]
+    assert rec.actor_sub.startswith("cli:") and rec.actor_role == "admin"
+    assert rec.extra["format"] == "csv" and rec.extra["channel"] == "cli"
+    assert rec.data_subject_id == PSEUDONYM  # shows in that citizen's own overview
+    assert "access_log:exported" not in out.read_text()
+    full = tmp_path / "full.jsonl"
+    assert runner.invoke(audit_app, ["export", "--out", str(full)]).exit_code == 0
+    lines = [json.loads(line) for line in full.read_bytes().splitlines()[1:]]
+    kinds = [x["record"]["kind"] for x in lines if "record" in x]
+    assert len(kinds) == 26 and kinds[-1] == "access_log:exported"  # the first export's, not its own
+    assert [s.record.kind for s in configured.iter_records()][-1] == AuditEventKind.ACCESS_LOG_EXPORTED
+    assert configured.head().tree_size == 27
+
+
 def test_csv_neutralises_formula_cells(configured: AuditLog, tmp_path: Path) -> None:
     csv_out = tmp_path / "all.csv"
     assert (
