@@ -7,11 +7,136 @@ from __future__ import annotations
 
 from typing import Any
 
+# Synthetic identifiers, the same across examples so they read as one story (Eva, 22, student).
+BSN = "999994001"  # 9999xxxxx test range, passes the elfproef; no real person
+CASE = "54d7ec05-0ee1-4119-8839-91ffc088d720"
+CONSENT = "a8cae993-f0cb-4aad-b4c9-3f4cfcdf0544"
+REQUEST = "0b7c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3"
+DECISION = "6c76b86e-d6ea-4843-9d1d-79a3c6a8b825"
+BG_EVENT = "3e1f2a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b"
+PSEUDONYM = "5f" * 32  # keyed pseudonym (HMAC-SHA256 hex), never the BSN
+AT = "2026-11-25T12:11:06Z"
+CURSOR = "eyJsIjoiY2FzZXMiLCJrIjpbIjIwMjYtMTEtMjVUMTI6MTE6MDYiLCIxIl19"
+
+
+def _page(items: list[Any], path: str) -> dict[str, Any]:
+    return {"items": items, "next_cursor": CURSOR,
+            "links": {"self": {"href": f"{path}?limit=1"}, "next": {"href": f"{path}?limit=1&cursor={CURSOR}"}}}
+
+
+CASE_PUBLIC = {"id": CASE, "purpose": "student_in_crisis", "purpose_label": "Student in een crisis",
+               "casemanager": "cm-001", "status": "open", "created_at": AT}
+LEGAL_BASIS = {"type": "legal_basis", "id": "avg_6_1_e_brp",
+               "citation": "AVG art. 6 lid 1 onder e; autorisatie op grond van de Wet BRP", "verified": True}
+DOSSIER = {
+    "case_id": CASE, "purpose": "student_in_crisis", "decision_id": DECISION,
+    "policy_revision": "sha256:0dfe906c", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+    "break_glass": False, "review_required": False,
+    "fields": [{"agency": "brp", "category": "adres", "field": "verblijfplaats.woonplaats", "value": "Utrecht",
+                "source": "Gemeente (BRP)", "retrieved_at": AT, "basis": LEGAL_BASIS}],
+    "flags": [{"agency": "brp", "flag": "geheimhoudingPersoonsgegevens", "value": False}],
+    "refused": [{"agency": "duo", "category": "studieschuld", "code": "consent_required",
+                 "reason": "Hiervoor is toestemming van de burger nodig."}],
+    "unavailable": [{"agency": "uwv", "error_code": "timeout",
+                     "reason": "De organisatie gaf geen antwoord; probeer het later opnieuw."}],
+    "audit": {"record_id": "35cb3a66-9ad3-4453-b586-bbff05b600e5", "index": 2},
+}
+CONSENT_PUBLIC = {"id": CONSENT, "purpose": "student_in_crisis", "agency": "duo", "category": "studieschuld",
+                  "explicit": True, "valid_from": AT, "valid_until": "2027-01-31T00:00:00Z", "revoked_at": None,
+                  "status": "geldig"}
+CONSENT_REQUEST = {
+    "id": REQUEST, "case_id": CASE, "casemanager": "cm-001", "purpose": "student_in_crisis",
+    "purpose_label": "Student in een crisis",
+    "purpose_description": "Hulp aan een student die door ziekte of een andere crisis vastloopt.",
+    "message": "Mag ik uw studieschuld zien voor het betalingsplan?", "status": "answered",
+    "items": [{"key": "duo.studieschuld", "agency": "duo", "organisation": "DUO", "category": "studieschuld",
+               "category_label": "Studieschuld", "fields": ["studieschuld.bedrag", "studieschuld.maandbedrag"],
+               "special": False, "valid_days": 90, "answer": "approve"}],
+    "created_at": AT, "answered_at": "2026-11-25T12:20:00Z", "consents_created": [CONSENT],
+}
+ACCESS = {
+    "index": 2, "record_id": "35cb3a66-9ad3-4453-b586-bbff05b600e5", "kind": "dossier:read",
+    "action": "bekeek gegevens", "time": AT, "actor_role": "casemanager", "actor": "Casemanager cm-001",
+    "actor_sub": "cm-001", "purpose": "student_in_crisis", "purpose_label": "Student in een crisis",
+    "case_id": CASE, "break_glass": False, "review_status": None,
+    "shared": [{"agency": "brp", "organisation": "Gemeente (BRP)", "category": "adres", "category_label": "Adres",
+                "fields": ["verblijfplaats.woonplaats"], "basis_type": "legal_basis",
+                "basis": "AVG art. 6 lid 1 onder e"}],
+    "refused": [{"agency": "duo", "organisation": "DUO", "category": "studieschuld",
+                 "category_label": "Studieschuld", "code": "consent_required",
+                 "reason": "Hiervoor is toestemming van de burger nodig."}],
+    "unavailable": [], "proof": "/v1/me/accesses/2/proof",
+}
+RECORD = {"kind": "dossier:read", "actor_sub": "cm-001", "actor_role": "casemanager", "case_id": CASE,
+          "purpose": "student_in_crisis", "data_subject_id": PSEUDONYM, "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+          "status_code": 1}
+BREAK_GLASS = {"id": BG_EVENT, "case_id": CASE, "purpose": "crisis_noodtoegang", "decision_id": DECISION,
+               "casemanager": "cm-001", "citizen_pseudonym": PSEUDONYM,
+               "justification": "Dreigende uitzetting morgen; de burger ligt in het ziekenhuis.",
+               "review_status": "pending", "reviewer": None, "review_note": None, "reviewed_at": None,
+               "created_at": AT}
+VERIFICATION = {"id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "state": "running", "checked": 4096,
+                "total": 10000, "percent": 40, "error": None}
+CHECKPOINT_NOTE = "loket.example/audit\n4\nFsLvNqaAtnG/B6+sGQS00Pmampsx8VdQURN1EqVWUHg=\n\n— loket.example/audit JdGF…\n"
+
 #: operationId → request body example
-REQUESTS: dict[str, Any] = {}
+REQUESTS: dict[str, Any] = {
+    "createCase": {"burgerservicenummer": BSN, "purpose": "student_in_crisis"},
+    "requestBreakGlassDossier": {"justification": "Dreigende afsluiting van gas en licht vandaag; "
+                                                  "de burger is niet bereikbaar.",
+                                 "categories": ["cak.eigen_bijdrage"]},
+    "createConsent": {"purpose": "student_in_crisis", "agency": "duo", "category": "studieschuld",
+                      "valid_until": "2027-01-31T00:00:00Z"},
+    "createConsentRequest": {"categories": ["duo.studieschuld"],
+                             "message": "Mag ik uw studieschuld zien voor het betalingsplan?", "valid_days": 90},
+    "answerConsentRequest": {"answers": {"duo.studieschuld": "approve", "uwv.inkomen": "decline"}},
+    "searchAccessLog": {"since": "2026-11-01", "until": "2026-11-30", "casemanager": "cm-001", "limit": 50},
+    "exportAccessLog": {"bsn": BSN, "since": "2026-11-01"},
+    "createBreakGlassReview": {"verdict": "justified", "note": "Uitzetting dreigde; toegang was nodig en beperkt."},
+}
 
 #: operationId → example of the 2xx JSON body
-RESPONSES: dict[str, Any] = {}
+RESPONSES: dict[str, Any] = {
+    "listPurposes": {"student_in_crisis": {
+        "label_nl": "Student in een crisis",
+        "processing_activity_id": "https://loket.example/register/verwerkingen/student_in_crisis"}},
+    "getConsistencyProof": {"first": 2, "second": 4, "hashes": ["FsLvNqaAtnG/B6+sGQS00Pmampsx8VdQURN1EqVWUHg="]},
+    "createCase": CASE_PUBLIC,
+    "listCases": _page([CASE_PUBLIC], "/v1/cases"),
+    "getCase": CASE_PUBLIC,
+    "getDossier": DOSSIER,
+    "requestBreakGlassDossier": DOSSIER | {"break_glass": True, "review_required": True},
+    "listMyConsents": [CONSENT_PUBLIC],
+    "createConsent": CONSENT_PUBLIC,
+    "revokeConsent": CONSENT_PUBLIC | {"revoked_at": "2026-11-26T09:00:00Z", "status": "ingetrokken"},
+    "createConsentRequest": CONSENT_REQUEST | {"status": "open", "answered_at": None, "consents_created": [],
+                                               "items": [CONSENT_REQUEST["items"][0] | {"answer": None}]},
+    "listConsentRequests": _page([CONSENT_REQUEST], f"/v1/cases/{CASE}/consent-requests"),
+    "listMyConsentRequests": _page([CONSENT_REQUEST], "/v1/me/consent-requests"),
+    "answerConsentRequest": CONSENT_REQUEST,
+    "listMyAccesses": _page([ACCESS], "/v1/me/accesses"),
+    "getAccessProof": {"format": "loket-audit-proof-v1", "origin": "loket.example/audit", "index": 2,
+                       "tree_size": 4, "leaf_hash": "ab" * 32, "record": RECORD,
+                       "inclusion_proof": ["cd" * 32, "ef" * 32], "checkpoint": CHECKPOINT_NOTE,
+                       "vkey": "loket.example/audit+25d185fa+AbFpcrEPLyd8f5qBUca0GgKBJBqR8EKmKZPnE8gW2YNZ"},
+    "searchAccessLog": {"items": [{"index": 2, "record": RECORD}], "next_cursor": None,
+                        "links": {"self": {"href": "/v1/fg/search"}}, "data_subject_id": None},
+    "listBreakGlassAccesses": _page([BREAK_GLASS], "/v1/fg/break-glass"),
+    "getBreakGlassAccess": BREAK_GLASS,
+    "createBreakGlassReview": BREAK_GLASS | {"review_status": "justified", "reviewer": "fg-1",
+                                             "review_note": "Uitzetting dreigde; toegang was nodig en beperkt.",
+                                             "reviewed_at": "2026-11-26T09:00:00Z"},
+    "getIntegrity": {"tree_size": 4, "checkpoint": {"tree_size": 4, "root": "16c2ef36" * 8, "note": CHECKPOINT_NOTE},
+                     "signature_ok": True, "problem": None,
+                     "vkey": "loket.example/audit+25d185fa+AbFpcrEPLyd8f5qBUca0GgKBJBqR8EKmKZPnE8gW2YNZ"},
+    "startVerification": VERIFICATION | {"state": "queued", "checked": 0, "percent": 0},
+    "getVerification": VERIFICATION | {"state": "done", "checked": 10000, "percent": 100, "tree_size": 10000,
+                                       "checkpoints_verified": 12, "root": "16c2ef36" * 8, "elapsed_s": 3.2},
+    "listPatterns": {"many_citizens": [{"pattern": "many_citizens", "title": "Veel burgers in korte tijd",
+                                        "explanation": "cm-001 bekeek 40 burgers binnen een uur.",
+                                        "subject": "cm-001", "records": [12, 13, 14]}],
+                     "outside_office_hours": []},
+}
 
 
 def apply(op: dict[str, Any]) -> None:
@@ -23,6 +148,9 @@ def apply(op: dict[str, Any]) -> None:
         media = resp.get("content", {}).get("application/json")
         if status.startswith("2") and media is not None and op_id in RESPONSES:
             media["example"] = RESPONSES[op_id]
+        plain = resp.get("content", {}).get("text/plain")
+        if status.startswith("2") and plain is not None and op_id == "getCheckpoint":
+            plain["example"] = CHECKPOINT_NOTE
 
 
 def apply_schemas(schemas: dict[str, Any]) -> None:

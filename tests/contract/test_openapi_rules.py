@@ -147,3 +147,21 @@ def test_problem_responses_share_one_schema_and_known_types(document: dict[str, 
                     assert media["schema"] == {"$ref": "#/components/schemas/Problem"}
                     assert media["example"]["type"].removeprefix(PROBLEM_BASE) in PROBLEM_TYPES
                     assert media["example"]["status"] == int(status)
+
+
+def test_every_body_has_an_example_with_synthetic_data_only(document: dict[str, Any]) -> None:
+    """Spectral checks each example against its schema (oas3-valid-media-example); here: that
+    there is one for every request and success body, and that no BSN outside the 9999xxxxx
+    test range appears anywhere in the document."""
+    from gateway.identity.bsn import is_valid_bsn
+
+    for item in document["paths"].values():
+        for op in item.values():
+            for media in op.get("requestBody", {}).get("content", {}).values():
+                assert "example" in media, op["operationId"]
+            for status, resp in op["responses"].items():
+                for media in resp.get("content", {}).values():
+                    assert "example" in media, (op["operationId"], status)
+    text = json.dumps(document)
+    bsns = {m for m in re.findall(r"(?<![0-9])[0-9]{9}(?![0-9])", text) if is_valid_bsn(m)}
+    assert bsns and all(b.startswith("9999") for b in bsns), bsns
