@@ -77,7 +77,8 @@ BREAK_GLASS = {"id": BG_EVENT, "case_id": CASE, "purpose": "crisis_noodtoegang",
                "created_at": AT}
 VERIFICATION = {"id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "state": "running", "checked": 4096,
                 "total": 10000, "percent": 40, "error": None}
-CHECKPOINT_NOTE = "loket.example/audit\n4\nFsLvNqaAtnG/B6+sGQS00Pmampsx8VdQURN1EqVWUHg=\n\n— loket.example/audit JdGF…\n"
+CHECKPOINT_NOTE = ("loket.example/audit\n4\nFsLvNqaAtnG/B6+sGQS00Pmampsx8VdQURN1EqVWUHg=\n\n"
+                   "— loket.example/audit JdGF…\n")
 
 #: operationId → request body example
 REQUESTS: dict[str, Any] = {

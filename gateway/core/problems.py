@@ -1,8 +1,8 @@
 """The one place that turns errors into HTTP responses: RFC 9457 problem+json.
 
 ``type`` URIs are stable: ``PROBLEM_BASE`` + a slug from ``PROBLEM_TYPES`` below, the catalogue
-that docs/problems.md is generated from (``loket problems --markdown``; a test keeps the copy in
-step). ``detail`` never carries a BSN, a token, an input value or data content; for server-side
+that docs/problems.md is generated from (``python -m gateway.core.problems > docs/problems.md``;
+a test keeps the copy in step). ``detail`` never carries a BSN, a token, an input value or data content; for server-side
 failures (5xx) it is a fixed sentence and the cause goes to the server log.
 
 Invalid input is 400 with ``invalidParams`` (name, code, reason), as the Dutch API Design Rules
@@ -114,6 +114,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ProblemType("not-found", 404, "No such resource, or not one the caller may know exists."),
     ProblemType("http-404", 404, "No such path."),
     ProblemType("http-405", 405, "Method not allowed on this path."),
+    ProblemType("conflict", 409, "The resource's state does not allow this."),
     ProblemType("already-answered", 409, "The consent request was already answered."),
     ProblemType("already-revoked", 409, "The consent was already revoked."),
     ProblemType("already-reviewed", 409, "The break-glass access was already reviewed."),
@@ -290,3 +291,31 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error: %s", type(exc).__name__)
         return problem(500, "internal-error", "an unexpected error occurred; no data was disclosed")
+
+
+def problems_markdown() -> str:
+    """docs/problems.md: every problem type with its status, meaning and parameter."""
+    lines = [
+        "# Problem types",
+        "",
+        "Every error Loket's API answers is RFC 9457 `application/problem+json` with `type`, `title`,",
+        "`status` and `detail` (the `Problem` schema in `/openapi.json`). The `type` URIs below are",
+        "stable: a client may switch on them. A 400 (and a 422 about input) also carries",
+        "`invalidParams`: `[{\"name\", \"code\", \"reason\"}]` — `name` is the parameter or body member",
+        "(dotted path), `code` a JSON Schema keyword (`required`, `maxLength`, `maximum`, `pattern`,",
+        "`enum`, `unknownParam`, …) or the type's slug in camelCase (`invalidBsn`), `reason` words;",
+        "the offending value is never echoed. For 5xx types `detail` is the fixed sentence shown here;",
+        "the cause is in the gateway's log. Generated from `gateway/core/problems.py`",
+        "(`python -m gateway.core.problems > docs/problems.md`); a test keeps this copy in step.",
+        "",
+        "| type | status | meaning | `invalidParams[].name` (default) |",
+        "|---|---|---|---|",
+    ]
+    for t in sorted(PROBLEM_TYPES.values(), key=lambda t: (t.status, t.code)):
+        meaning = t.meaning + (f" detail: \"{t.public_detail}\"" if t.public_detail else "")
+        lines.append(f"| `{PROBLEM_BASE}{t.code}` | {t.status} | {meaning} | {f'`{t.param}`' if t.param else ''} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(problems_markdown(), end="")
