@@ -33,6 +33,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api import examples
@@ -364,8 +365,6 @@ def deprecated(sunset: str, link: str) -> Callable[[Any], Any]:
     and a ``Link`` to the successor, and flags the operation ``deprecated`` in the document.
 
     Usage: ``@router.get(..., deprecated=True, dependencies=[Depends(deprecated(...))])``."""
-    from starlette.responses import Response
-
     async def _headers(response: Response) -> None:
         response.headers["Deprecation"] = "true"
         response.headers["Sunset"] = sunset
