@@ -203,22 +203,31 @@ _SCHEMA_CODES = {
 }
 
 
+# A run of nine or more digits may be a BSN: a caller-chosen key or a message that holds one is
+# never sent back (DOMAIN.md: a BSN never goes in a URL, a log line — or an error).
+_DIGIT_RUN = re.compile(r"[0-9]{9,}")
+
+
 def _param_name(loc: Sequence[Any]) -> str:
-    # ("body", "answers", "duo.x") → "answers.duo.x"; ("query", "limit") → "limit"
+    # ("body", "answers", "duo.x") → "answers.duo.x"; ("query", "limit") → "limit". A segment can
+    # be a key the caller chose (an unknown member, a map key): bounded, and never digits a BSN
+    # could hide in.
     parts = [str(p) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
         parts = parts[1:]
+    parts = ["*" if _DIGIT_RUN.search(p) else p[:64] for p in parts]
     return ".".join(parts) or "body"
 
 
 def invalid_params(errors: Sequence[Any]) -> list[dict[str, str]]:
-    """Pydantic's errors as ``invalidParams``. Pydantic echoes the offending input; it may be a
-    BSN, so only the location, a code and pydantic's message (which names no input) go out."""
+    """Pydantic's errors as ``invalidParams``. Pydantic echoes the offending input (``input``);
+    it may be a BSN, so only the location, a code and pydantic's message go out."""
     out = []
     for e in errors:
         kind = str(e.get("type", "invalid"))
+        reason = str(e.get("msg", "invalid"))[:200]
         out.append({"name": _param_name(e.get("loc", ())), "code": _SCHEMA_CODES.get(kind, camel(kind)),
-                    "reason": str(e.get("msg", "invalid"))[:200]})
+                    "reason": "invalid value" if _DIGIT_RUN.search(reason) else reason})
     return out
 
 
