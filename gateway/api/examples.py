@@ -24,11 +24,11 @@ def _page(items: list[Any], path: str) -> dict[str, Any]:
             "links": {"self": {"href": f"{path}?limit=1"}, "next": {"href": f"{path}?limit=1&cursor={CURSOR}"}}}
 
 
-CASE_PUBLIC = {"id": CASE, "purpose": "student_in_crisis", "purpose_label": "Student in een crisis",
+CASE_PUBLIC: dict[str, Any] = {"id": CASE, "purpose": "student_in_crisis", "purpose_label": "Student in een crisis",
                "casemanager": "cm-001", "status": "open", "created_at": AT}
-LEGAL_BASIS = {"type": "legal_basis", "id": "avg_6_1_e_brp",
+LEGAL_BASIS: dict[str, Any] = {"type": "legal_basis", "id": "avg_6_1_e_brp",
                "citation": "AVG art. 6 lid 1 onder e; autorisatie op grond van de Wet BRP", "verified": True}
-DOSSIER = {
+DOSSIER: dict[str, Any] = {
     "case_id": CASE, "purpose": "student_in_crisis", "decision_id": DECISION,
     "policy_revision": "sha256:0dfe906c", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
     "break_glass": False, "review_required": False,
@@ -41,10 +41,11 @@ DOSSIER = {
                      "reason": "De organisatie gaf geen antwoord; probeer het later opnieuw."}],
     "audit": {"record_id": "35cb3a66-9ad3-4453-b586-bbff05b600e5", "index": 2},
 }
-CONSENT_PUBLIC = {"id": CONSENT, "purpose": "student_in_crisis", "agency": "duo", "category": "studieschuld",
+CONSENT_PUBLIC: dict[str, Any] = {
+    "id": CONSENT, "purpose": "student_in_crisis", "agency": "duo", "category": "studieschuld",
                   "explicit": True, "valid_from": AT, "valid_until": "2027-01-31T00:00:00Z", "revoked_at": None,
                   "status": "geldig"}
-CONSENT_REQUEST = {
+CONSENT_REQUEST: dict[str, Any] = {
     "id": REQUEST, "case_id": CASE, "casemanager": "cm-001", "purpose": "student_in_crisis",
     "purpose_label": "Student in een crisis",
     "purpose_description": "Hulp aan een student die door ziekte of een andere crisis vastloopt.",
@@ -54,7 +55,7 @@ CONSENT_REQUEST = {
                "special": False, "valid_days": 90, "answer": "approve"}],
     "created_at": AT, "answered_at": "2026-11-25T12:20:00Z", "consents_created": [CONSENT],
 }
-ACCESS = {
+ACCESS: dict[str, Any] = {
     "index": 2, "record_id": "35cb3a66-9ad3-4453-b586-bbff05b600e5", "kind": "dossier:read",
     "action": "bekeek gegevens", "time": AT, "actor_role": "casemanager", "actor": "Casemanager cm-001",
     "actor_sub": "cm-001", "purpose": "student_in_crisis", "purpose_label": "Student in een crisis",
@@ -67,15 +68,17 @@ ACCESS = {
                  "reason": "Hiervoor is toestemming van de burger nodig."}],
     "unavailable": [], "proof": "/v1/me/accesses/2/proof",
 }
-RECORD = {"kind": "dossier:read", "actor_sub": "cm-001", "actor_role": "casemanager", "case_id": CASE,
-          "purpose": "student_in_crisis", "data_subject_id": PSEUDONYM, "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
-          "status_code": 1}
-BREAK_GLASS = {"id": BG_EVENT, "case_id": CASE, "purpose": "crisis_noodtoegang", "decision_id": DECISION,
+RECORD: dict[str, Any] = {
+    "kind": "dossier:read", "actor_sub": "cm-001", "actor_role": "casemanager", "case_id": CASE,
+    "purpose": "student_in_crisis", "data_subject_id": PSEUDONYM, "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+    "status_code": 1}
+BREAK_GLASS: dict[str, Any] = {
+    "id": BG_EVENT, "case_id": CASE, "purpose": "crisis_noodtoegang", "decision_id": DECISION,
                "casemanager": "cm-001", "citizen_pseudonym": PSEUDONYM,
                "justification": "Dreigende uitzetting morgen; de burger ligt in het ziekenhuis.",
                "review_status": "pending", "reviewer": None, "review_note": None, "reviewed_at": None,
                "created_at": AT}
-VERIFICATION = {"id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "state": "running", "checked": 4096,
+VERIFICATION: dict[str, Any] = {"id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "state": "running", "checked": 4096,
                 "total": 10000, "percent": 40, "error": None}
 CHECKPOINT_NOTE = ("loket.example/audit\n4\nFsLvNqaAtnG/B6+sGQS00Pmampsx8VdQURN1EqVWUHg=\n\n"
                    "— loket.example/audit JdGF…\n")

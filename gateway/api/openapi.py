@@ -287,7 +287,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         license_info={"name": "EUPL-1.2", "identifier": "EUPL-1.2"},
         servers=[{"url": API_PREFIX, "description": "This gateway (relative to where the document was fetched)."}],
     )
-    routes = {(m.lower(), path): r for path, r in _api_routes(app) for m in r.methods}
+    routes = {(m.lower(), path): r for path, r in _api_routes(app) for m in (r.methods or ())}
     paths: dict[str, Any] = {}
     for path, item in doc.get("paths", {}).items():
         if not path.startswith(API_PREFIX + "/"):
@@ -318,7 +318,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
 def install_openapi(app: FastAPI) -> None:
     """Serve the contract at /openapi.json and at /v1/openapi.json (the Logius standard
     location, inside the base path), readable cross-origin, and send API-Version everywhere."""
-    cache: dict[str, Any] = {}
+    cache: dict[str, dict[str, Any]] = {}
 
     def openapi() -> dict[str, Any]:
         if "doc" not in cache:
