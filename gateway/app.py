@@ -58,13 +58,15 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
     )
     app.state.loket = loket
     install_problem_handlers(app)
-    install_openapi(app)  # the published contract (api/openapi.py) and the API-Version header
 
     # Pure ASGI (not BaseHTTPMiddleware): a declared Content-Length over the limit is refused
     # up front, a chunked body is counted while it is read.
     app.add_middleware(BodyLimit, max_body_bytes=loket.settings.max_request_body_bytes)
     app.add_middleware(BsnFreeUrls)  # no BSN in a path or query string, before anything reads it
     app.add_middleware(SecurityHeaders, tls_proxy_header=loket.settings.tls_proxy_header)
+    # The published contract (api/openapi.py); its API-Version middleware goes outside the others,
+    # so the 413 of the body limit and a refused URL carry the header too.
+    install_openapi(app)
 
     app.include_router(meta.router)
     app.include_router(docs.router)

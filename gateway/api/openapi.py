@@ -22,6 +22,7 @@ The document is built once per app and cached, like FastAPI's own.
 from __future__ import annotations
 
 import copy
+import inspect
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -332,6 +333,16 @@ def install_openapi(app: FastAPI) -> None:
 
     app.add_api_route(API_PREFIX + "/openapi.json", document, include_in_schema=False, methods=["GET"])
     app.add_middleware(ApiVersionHeader, version=API_VERSION)
+    # The last-resort 500 is answered by Starlette's outermost middleware, outside any added one.
+    last_resort = app.exception_handlers.get(Exception)
+    if last_resort is not None:
+        async def with_version(request: Request, exc: Exception) -> Response:
+            answered = last_resort(request, exc)
+            response = await answered if inspect.isawaitable(answered) else answered
+            response.headers["API-Version"] = API_VERSION
+            return response
+
+        app.exception_handlers[Exception] = with_version
 
 
 class ApiVersionHeader:

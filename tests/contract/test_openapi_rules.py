@@ -165,3 +165,22 @@ def test_every_body_has_an_example_with_synthetic_data_only(document: dict[str, 
     text = json.dumps(document)
     bsns = {m for m in re.findall(r"(?<![0-9])[0-9]{9}(?![0-9])", text) if is_valid_bsn(m)}
     assert bsns and all(b.startswith("9999") for b in bsns), bsns
+
+
+def test_api_version_also_on_responses_made_outside_the_routes(contract_loket: Any) -> None:
+    """A 413 from the body limit and a 500 from the last-resort handler carry it too."""
+    from gateway.app import create_app
+
+    app = create_app(loket=contract_loket)
+
+    @app.get("/v1/boom", include_in_schema=False)
+    def boom() -> None:
+        raise RuntimeError("unexpected")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        too_big = c.post("/v1/cases", content=b"x" * (contract_loket.settings.max_request_body_bytes + 1),
+                         headers={"Content-Type": "application/json"})
+        assert too_big.status_code == 413 and too_big.headers["API-Version"] == API_VERSION
+        r = c.get("/v1/boom")
+        assert r.status_code == 500 and r.headers["API-Version"] == API_VERSION
+        assert r.json()["type"] == PROBLEM_BASE + "internal-error"
