@@ -25,7 +25,15 @@ def _page(items: list[Any], path: str) -> dict[str, Any]:
 
 
 CASE_PUBLIC: dict[str, Any] = {"id": CASE, "purpose": "student_in_crisis", "purpose_label": "Student in een crisis",
-               "casemanager": "cm-001", "status": "open", "created_at": AT}
+                               "casemanager": "cm-001", "status": "open", "created_at": AT, "team": "team-centrum",
+                               "ground_type": "aanmelding"}
+AANMELDING: dict[str, Any] = {"id": "7d6c5b4a-3f2e-4d1c-8b0a-9f8e7d6c5b4a", "purpose": "student_in_crisis",
+                              "purpose_label": "Student in een crisis",
+                              "message": "Ik ben ziek en kom niet meer rond met mijn studie.", "status": "open",
+                              "case_id": None, "created_at": AT}
+SIGNAL: dict[str, Any] = {"id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", "source_agency": "schuldhulp",
+                          "soort": "huur", "achterstand": "1250.00", "signaled_on": "2026-11-20", "status": "open",
+                          "case_id": None, "received_at": AT}
 LEGAL_BASIS: dict[str, Any] = {"type": "legal_basis", "id": "avg_6_1_e_brp",
                "citation": "AVG art. 6 lid 1 onder e; autorisatie op grond van de Wet BRP", "verified": True}
 DOSSIER: dict[str, Any] = {
@@ -85,12 +93,16 @@ CHECKPOINT_NOTE = ("loket.example/audit\n4\nFsLvNqaAtnG/B6+sGQS00Pmampsx8VdQURN1
 
 #: operationId → request body example
 REQUESTS: dict[str, Any] = {
-    "createCase": {"burgerservicenummer": BSN, "purpose": "student_in_crisis"},
+    "createCase": {"burgerservicenummer": BSN, "purpose": "student_in_crisis",
+                   "ground": {"type": "toewijzing", "casemanager": "cm-001",
+                              "reason": "Melding aan de balie: de student vraagt hulp bij geldzaken en post."}},
+    "createAanmelding": {"purpose": "student_in_crisis",
+                         "message": "Ik ben ziek en kom niet meer rond met mijn studie."},
     "requestBreakGlassDossier": {"justification": "Dreigende afsluiting van gas en licht vandaag; "
                                                   "de burger is niet bereikbaar.",
                                  "categories": ["cak.eigen_bijdrage"]},
     "createConsent": {"purpose": "student_in_crisis", "agency": "duo", "category": "studieschuld",
-                      "valid_until": "2027-01-31T00:00:00Z"},
+                      "team": "team-centrum", "valid_until": "2027-01-31T00:00:00Z"},
     "createConsentRequest": {"categories": ["duo.studieschuld"],
                              "message": "Mag ik uw studieschuld zien voor het betalingsplan?", "valid_days": 90},
     "answerConsentRequest": {"answers": {"duo.studieschuld": "approve", "uwv.inkomen": "decline"}},
@@ -136,6 +148,11 @@ RESPONSES: dict[str, Any] = {
     "startVerification": VERIFICATION | {"state": "queued", "checked": 0, "percent": 0},
     "getVerification": VERIFICATION | {"state": "done", "checked": 10000, "percent": 100, "tree_size": 10000,
                                        "checkpoints_verified": 12, "root": "16c2ef36" * 8, "elapsed_s": 3.2},
+    "createAanmelding": AANMELDING,
+    "listMyAanmeldingen": [AANMELDING],
+    "listAanmeldingen": [AANMELDING],
+    "listSignals": [SIGNAL],
+    "importSignals": [SIGNAL],
     "listPatterns": {"many_citizens": [{"pattern": "many_citizens", "title": "Veel burgers in korte tijd",
                                         "explanation": "cm-001 bekeek 40 burgers binnen een uur.",
                                         "subject": "cm-001", "records": [12, 13, 14]}],

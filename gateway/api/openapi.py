@@ -84,6 +84,9 @@ OPERATION_IDS = {
     "get_patterns": "listPatterns",
     "latest_checkpoint": "getCheckpoint",
     "consistency": "getConsistencyProof",
+    "my_aanmeldingen": "listMyAanmeldingen",
+    "open_aanmeldingen": "listAanmeldingen",
+    "open_signals": "listSignals",
 }
 
 #: One tag per resource, by path (after the /v1 prefix is taken off); first match wins.
@@ -97,6 +100,8 @@ TAGS: list[tuple[str, str, str]] = [
     (r"^/fg/break-glass", "break-glass", "The privacy officer's review queue of emergency accesses."),
     (r"^/fg/integrity", "integrity", "Checkpoints and full verification of the log."),
     (r"^/fg/patterns", "patterns", "Unusual access patterns."),
+    (r"aanmeldingen", "aanmeldingen", "The citizen's own request for help (a ground for a case)."),
+    (r"^/signals", "signals", "Early-warning (vroegsignalering) signals: a ground for a case."),
     (r"^/purposes", "purposes", "The purposes a case can be opened for."),
     (r"^/log/", "transparency-log", "The log's public face: checkpoints and consistency proofs."),
 ]
@@ -106,6 +111,8 @@ TAGS: list[tuple[str, str, str]] = [
 EXTRA_STATUSES: dict[str, tuple[int, ...]] = {
     "getDossier": (503,),
     "requestBreakGlassDossier": (503,),
+    "createCase": (409, 422),
+    "createConsent": (422,),
     "createConsentRequest": (422,),
     "answerConsentRequest": (409, 422),
     "revokeConsent": (409,),

@@ -51,12 +51,16 @@ def test_generated_client_completes_the_casemanager_and_citizen_flow(
         generated: Callable[[str], ModuleType], api: TestClient, sandbox: Any, mint: Callable[..., str]) -> None:
     m = generated("models")
     cm = _client(generated, api, mint(sub="cm-generated"))
+    coordinator = _client(generated, api, mint(role="coordinator", sub="co-generated"))
     eva = eva_bsn(sandbox)
     citizen = _client(generated, api, mint(role="citizen", sub="burger-generated", bsn=eva))
 
-    # The casemanager opens a case and reads the dossier: consent-only categories are refused.
+    # The coordinator opens a case on a ground (an assignment with a reason) for the casemanager,
+    # who reads the dossier: consent-only categories are refused.
+    ground = m.GroundIn(type_=m.GroundInType.TOEWIJZING, casemanager="cm-generated",
+                        reason="Melding aan de balie: de student vraagt hulp bij geldzaken.")
     case = generated("api.cases.create_case").sync(
-        client=cm, body=m.CaseCreate(burgerservicenummer=eva, purpose="student_in_crisis"))
+        client=coordinator, body=m.CaseCreate(ground=ground, burgerservicenummer=eva, purpose="student_in_crisis"))
     assert isinstance(case, m.CasePublic), case
     dossier = generated("api.dossier.get_dossier").sync(case.id, client=cm)
     assert isinstance(dossier, m.DossierPublic)
@@ -91,7 +95,8 @@ def test_generated_client_completes_the_casemanager_and_citizen_flow(
     missing = generated("api.cases.get_case").sync(case.id, client=other)
     assert isinstance(missing, m.Problem) and missing.status == 404
     bad = generated("api.cases.create_case").sync(
-        client=cm, body=m.CaseCreate(burgerservicenummer="123456789", purpose="student_in_crisis"))
+        client=coordinator, body=m.CaseCreate(ground=ground, burgerservicenummer="123456789",
+                                              purpose="student_in_crisis"))
     assert isinstance(bad, m.Problem) and bad.status == 400
     assert [p.name for p in bad.invalid_params] == ["burgerservicenummer"]
     assert "123456789" not in json.dumps(bad.to_dict())

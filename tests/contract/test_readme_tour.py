@@ -11,6 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from gateway.api.openapi import API_VERSION
+from tests import cases
 from tests.conftest import bearer
 from tests.security.helpers import eva_bsn, open_case
 
@@ -28,9 +29,9 @@ def _printed(after: str) -> dict[str, Any]:
 def test_the_tour_prints_the_errors_the_gateway_gives(api: TestClient, sandbox: Any,
                                                       mint: Callable[..., str]) -> None:
     tok = mint(sub="cm-001")
-    r = api.post("/v1/cases", json={"burgerservicenummer": "123456789", "purpose": "schuldhulp_intake"},
-                 headers=bearer(tok))
-    assert r.json() == _printed("\"purpose\":\"schuldhulp_intake\"}' http://127.0.0.1:8000/v1/cases")
+    r = api.post("/v1/cases", json=cases.toewijzing("123456789", "schuldhulp_intake", reason="Melding aan de balie."),
+                 headers=cases.coordinator_headers(api))
+    assert r.json() == _printed("\"reason\":\"Melding aan de balie.\"}}' http://127.0.0.1:8000/v1/cases")
     case_id = open_case(api, tok, eva_bsn(sandbox))
     assert api.get(f"/v1/cases/{case_id}/dossier").json() == _printed("curl -s http://127.0.0.1:8000/v1/cases/$CASE/dossier")
     other = api.get(f"/v1/cases/{case_id}/dossier", headers=bearer(mint(sub="cm-002")))
