@@ -48,7 +48,7 @@ OPENAPI_PATHS = ("/openapi.json", "/v1/openapi.json")
 
 CONTACT = {
     "name": "Loket maintainers (API contract)",
-    "url": "https://github.com/loket-gateway/loket/issues",
+    "url": "https://loket.example/api",  # placeholder domain, like the problem types
     "email": "api@loket.example",
 }
 DESCRIPTION = """\

@@ -114,12 +114,12 @@ def test_a_signal_from_the_schuldhulp_agency_leads_to_a_case(
 
 @pytest.mark.parametrize(("body", "status", "code"), [
     (lambda bsn: cases.toewijzing(bsn, PURPOSE, cases.COORDINATOR), 403, "self-assignment"),
-    (lambda bsn: cases.toewijzing(bsn, PURPOSE, reason="kort"), 422, "reason-required"),
+    (lambda bsn: cases.toewijzing(bsn, PURPOSE, reason="kort"), 400, "reason-required"),
     (lambda bsn: cases.toewijzing(bsn, "vroegsignalering_achterstand"), 422, "ground-not-allowed"),
     (lambda bsn: {"ground": {"type": "aanmelding", "id": "00000000-0000-4000-8000-000000000000",
                              "casemanager": "cm-001"}}, 404, "not-found"),
-    (lambda bsn: cases.toewijzing(bsn, PURPOSE, casemanager="999 99 4001"), 422, "bsn-in-free-text"),
-    (lambda bsn: cases.toewijzing(bsn, PURPOSE, casemanager="<b>cm-1</b>"), 422, "bad-casemanager"),
+    (lambda bsn: cases.toewijzing(bsn, PURPOSE, casemanager="999 99 4001"), 400, "bsn-in-free-text"),
+    (lambda bsn: cases.toewijzing(bsn, PURPOSE, casemanager="<b>cm-1</b>"), 400, "bad-casemanager"),
 ])
 def test_a_bad_ground_is_refused_with_a_record(client: TestClient, loket: Loket, sandbox: Any,
                                                body: Callable[[str], dict[str, Any]], status: int,

@@ -96,7 +96,7 @@ def test_a_citizens_no_is_shown_as_a_no(client: TestClient, loket: Loket, sandbo
     r = client.get(f"/v1/cases/{case_id}/dossier", headers=bearer(cm)).json()
     (no,) = [x for x in r["refused"] if f"{x['agency']}.{x['category']}" == CONSENT_ITEM]
     assert no["code"] == "consent_declined" and "nee" in no["reason"]
-    requests = client.get(f"/v1/cases/{case_id}/consent-requests", headers=bearer(cm)).json()
+    requests = client.get(f"/v1/cases/{case_id}/consent-requests", headers=bearer(cm)).json()["items"]
     assert requests[0]["consents_created"] == [] and requests[0]["items"][0]["answer"] == "decline"
 
 

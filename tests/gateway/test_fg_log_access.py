@@ -96,7 +96,7 @@ def test_the_fgs_reads_are_logged_and_a_citizen_sees_the_search_for_them(
     bg = client.post(f"/v1/cases/{case_id}/dossier/break-glass", headers=bearer(cm),
                      json={"justification": "Dringend: uitzetting morgen, de burger is onbereikbaar."})
     assert bg.status_code == 200, bg.text
-    (item,) = client.get("/v1/fg/break-glass", headers=fg).json()
+    (item,) = client.get("/v1/fg/break-glass", headers=fg).json()["items"]
     assert client.get(f"/v1/fg/break-glass/{item['id']}", headers=fg).status_code == 200
     assert client.get("/v1/fg/patterns", headers=fg).status_code == 200
     client.post("/v1/fg/search", json={"bsn": bsn}, headers=fg)
@@ -104,5 +104,5 @@ def test_the_fgs_reads_are_logged_and_a_citizen_sees_the_search_for_them(
     assert [v.extra["viewed"] for v in viewed] == ["break_glass", "patterns"]
     assert viewed[0].data_subject_id == loket.pseudonymiser.pseudonym_for(bsn) and viewed[1].data_subject_id is None
     mine = client.get("/v1/me/accesses", headers=bearer(token(role="citizen", sub="burger-eva", bsn=bsn))).json()
-    actions = [a["action"] for a in mine["accesses"]]
+    actions = [a["action"] for a in mine["items"]]
     assert "De functionaris gegevensbescherming heeft uw gegevens in het logboek bekeken" in actions, actions
