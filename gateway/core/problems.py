@@ -94,6 +94,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ProblemType("justification-too-long", 400, "The justification is over the limit.", param="justification"),
     ProblemType("text-too-long", 400, "A free-text field is over the limit.", param="message"),
     ProblemType("bsn-in-free-text", 400, "Free text must not hold a BSN.", param="message"),
+    ProblemType("bsn-in-url", 400, "A URL must not contain a BSN: send it in a POST body."),
     ProblemType("bad-ground", 400, "A case needs a ground: an aanmelding, a signal or a coordinator's assignment.",
                 param="ground"),
     ProblemType("bad-casemanager", 400, "The assignment's casemanager is not a valid user id.",
@@ -105,6 +106,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ProblemType("missing-token", 401, "No bearer token (Authorization: Bearer <JWT>)."),
     ProblemType("invalid-token", 401, "The token's signature, issuer, audience or claims do not check out."),
     ProblemType("token-expired", 401, "The token has expired."),
+    ProblemType("token-lifetime", 401, "The token's lifetime is above the accepted maximum."),
     ProblemType("not-authenticated", 401, "Not authenticated."),
     ProblemType("wrong-role", 403, "This role may not use this operation (see the operation's roles)."),
     ProblemType("forbidden", 403, "This actor may not do this."),
@@ -232,7 +234,11 @@ def invalid_params(errors: Sequence[Any]) -> list[dict[str, str]]:
     for e in errors:
         kind = str(e.get("type", "invalid"))
         reason = str(e.get("msg", "invalid"))[:200]
-        out.append({"name": _param_name(e.get("loc", ())), "code": _SCHEMA_CODES.get(kind, camel(kind)),
+        loc = tuple(e.get("loc", ()))
+        field = (e.get("ctx") or {}).get("field")  # a model-level check names its field (schemas.Strict)
+        if isinstance(field, str):
+            loc += (field,)
+        out.append({"name": _param_name(loc), "code": _SCHEMA_CODES.get(kind, camel(kind)),
                     "reason": "invalid value" if _DIGIT_RUN.search(reason) else reason})
     return out
 

@@ -1,5 +1,5 @@
 """No BSN in a URL (DOMAIN.md; Haal Centraal uses POST for this reason): a request whose path or
-query string holds a BSN in any notation (gateway.identity.bsn.contains_bsn) is refused with 422
+query string holds a BSN in any notation (gateway.identity.bsn.contains_bsn) is refused with 400
 before routing, authentication or any handler, so a probed case id, a consent id or a query
 parameter can never carry one into the database, the audit log or a log line.
 
@@ -36,7 +36,7 @@ class BsnFreeUrls:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and url_holds_bsn(scope.get("path", ""), scope.get("raw_path"),
                                                      scope.get("query_string", b"")):
-            response = problem(422, "bsn-in-url", "a URL must not contain a BSN; send it in a POST body")
+            response = problem(400, "bsn-in-url", "a URL must not contain a BSN; send it in a POST body")
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -71,3 +71,13 @@ def test_invalid_params_never_echo_a_value_or_a_bsn_shaped_key(api: TestClient, 
     assert r.status_code == 400 and r.json()["invalidParams"], r.text
     assert "99999384" not in r.text
     assert all(set(p) == {"name", "code", "reason"} for p in r.json()["invalidParams"])
+
+
+def test_a_bsn_in_free_text_names_the_field_not_the_value(api: TestClient, sandbox: Any,
+                                                           mint: Callable[..., str]) -> None:
+    tok = mint(sub="cm-edges-free")
+    case_id = open_case(api, tok, eva_bsn(sandbox))
+    r = api.post(f"/v1/cases/{case_id}/consent-requests", headers=bearer(tok),
+                 json={"categories": ["duo.studieschuld"], "message": "Gaat over 999993847, klopt dat?"})
+    assert r.status_code == 400 and r.json()["type"].endswith("/bsn-in-free-text"), r.text
+    assert [p["name"] for p in r.json()["invalidParams"]] == ["message"] and "999993847" not in r.text

@@ -3,7 +3,7 @@ the BSN is stored nowhere — not in the database files (WAL and SHM included), 
 line, not in an audit leaf, not in a response, not in a header sent to an agency.
 
 The refusals come from the one detector (gateway.identity.bsn.contains_bsn) at each door: the
-Strict request bodies (422 bsn-in-free-text), the page forms (422 page), the URL guard (422
+Strict request bodies (400 bsn-in-free-text), the page forms (422 page), the URL guard (400
 bsn-in-url), the token verifier (401) and the traceparent parser (a fresh trace).
 """
 
@@ -54,7 +54,7 @@ def test_a_bsn_in_ten_formats_is_stored_nowhere(tmp_path: Path, sandbox: Any, ca
             r = api.post(f"/v1/cases/{crisis}/dossier/break-glass", headers=cm,
                          json={"justification": "Uitzetting dreigt vandaag, direct nodig"})
             assert r.status_code == 200, r.text
-            event_id = api.get("/v1/fg/break-glass", headers=fg).json()[0]["id"]
+            event_id = api.get("/v1/fg/break-glass", headers=fg).json()["items"][0]["id"]
             citizen = bearer(mint(role="citizen", sub="burger-nowhere", bsn=eva))
 
             def send(method: str, url: str, expect: set[int], **kw: Any) -> None:
@@ -64,37 +64,37 @@ def test_a_bsn_in_ten_formats_is_stored_nowhere(tmp_path: Path, sandbox: Any, ca
 
             for f in TEN_FORMATS:
                 text = f"Graag snel, het gaat om {f} en haar huur"
-                # JSON bodies: free text and identifiers (422 bsn-in-free-text)
-                send("POST", f"/v1/cases/{crisis}/dossier/break-glass", {422}, headers=cm,
+                # JSON bodies: free text and identifiers (400 bsn-in-free-text)
+                send("POST", f"/v1/cases/{crisis}/dossier/break-glass", {400}, headers=cm,
                      json={"justification": text})
-                send("POST", f"/v1/cases/{case}/consent-requests", {422}, headers=cm,
+                send("POST", f"/v1/cases/{case}/consent-requests", {400}, headers=cm,
                      json={"categories": [CONSENT_ITEM], "message": text})
-                send("POST", f"/v1/cases/{case}/consent-requests", {422}, headers=cm,
+                send("POST", f"/v1/cases/{case}/consent-requests", {400}, headers=cm,
                      json={"categories": [f"duo.{f}"], "message": "Mag dit?"})
-                send("POST", "/v1/fg/search", {422}, headers=fg, json={"casemanager": f})
-                send("POST", "/v1/fg/export", {422}, headers=fg, json={"casemanager": text})
-                send("POST", f"/v1/fg/break-glass/{event_id}/reviews", {422}, headers=fg,
+                send("POST", "/v1/fg/search", {400}, headers=fg, json={"casemanager": f})
+                send("POST", "/v1/fg/export", {400}, headers=fg, json={"casemanager": text})
+                send("POST", f"/v1/fg/break-glass/{event_id}/reviews", {400}, headers=fg,
                      json={"verdict": "justified", "note": text})
                 co = cases.coordinator_headers(api)
-                send("POST", "/v1/cases", {422}, headers=co, json=cases.toewijzing(eva, f))
-                send("POST", "/v1/cases", {422}, headers=co,
+                send("POST", "/v1/cases", {400}, headers=co, json=cases.toewijzing(eva, f))
+                send("POST", "/v1/cases", {400}, headers=co,
                      json=cases.toewijzing(eva, "student_in_crisis", reason=text))
-                send("POST", "/v1/cases", {422}, headers=co, json=cases.toewijzing(eva, "student_in_crisis", f))
-                send("POST", "/v1/me/aanmeldingen", {422}, headers=citizen,
+                send("POST", "/v1/cases", {400}, headers=co, json=cases.toewijzing(eva, "student_in_crisis", f))
+                send("POST", "/v1/me/aanmeldingen", {400}, headers=citizen,
                      json={"purpose": "student_in_crisis", "message": text})
-                send("POST", "/v1/me/consents", {422}, headers=citizen,
+                send("POST", "/v1/me/consents", {400}, headers=citizen,
                      json={"purpose": "student_in_crisis", "agency": "duo", "category": f,
                            "team": "team-centrum", "valid_until": "2099-01-01T00:00:00Z"})
-                send("POST", "/v1/me/consents", {422}, headers=citizen,
+                send("POST", "/v1/me/consents", {400}, headers=citizen,
                      json={"purpose": "student_in_crisis", "agency": "duo", "category": "studieschuld",
                            "team": f, "valid_until": "2099-01-01T00:00:00Z"})
-                # identifiers in the URL: probed case ids, consent ids, query parameters (422)
-                send("GET", f"/v1/cases/{f}", {422}, headers=cm)
-                send("GET", f"/v1/cases/{f}/dossier", {422}, headers=cm)
-                send("GET", f"/v1/cases/{case}/dossier", {422}, headers=cm, params={"categories": f})
-                send("DELETE", f"/v1/me/consents/{f}", {422}, headers=citizen)
-                send("GET", f"/v1/fg/break-glass/{f}", {422}, headers=fg)
-                send("GET", "/v1/fg/patterns", {422}, headers=fg, params={"window": f})
+                # identifiers in the URL: probed case ids, consent ids, query parameters (400)
+                send("GET", f"/v1/cases/{f}", {400}, headers=cm)
+                send("GET", f"/v1/cases/{f}/dossier", {400}, headers=cm)
+                send("GET", f"/v1/cases/{case}/dossier", {400}, headers=cm, params={"categories": f})
+                send("DELETE", f"/v1/me/consents/{f}", {400}, headers=citizen)
+                send("GET", f"/v1/fg/break-glass/{f}", {400}, headers=fg)
+                send("GET", "/v1/fg/patterns", {400}, headers=fg, params={"window": f})
                 # token claims (401 before anything else)
                 send("GET", "/v1/cases", {401}, headers=bearer(mint(sub=f"cm-{f}")))
                 send("GET", "/v1/cases", {401}, headers=bearer(mint(sub=f)))
