@@ -38,8 +38,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from audit.errors import IntegrityError
 from audit.merkle import HASH_SIZE
-from gateway.core.errors import IntegrityError
 
 ED25519_SIG_TYPE = b"\x01"  # C2SP signed-note signature type for Ed25519
 SIGNATURE_PREFIX = "\u2014 "  # em dash + space

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, Protocol
 
 import typer
 from cryptography.hazmat.primitives import serialization
@@ -25,10 +25,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from audit.checkpoint import NoteVerifier, Verifier
+from audit.errors import BadInput, IntegrityError, LoketError
 from audit.log import AuditFilter, AuditLog
 from audit.record import AuditEventKind, utc_timestamp
 from audit.verify import load_proof_bundle, read_verifiers, verify_export_file, verify_proof_bundle
-from gateway.core.errors import BadInput, IntegrityError, LoketError
 
 audit_app = typer.Typer(name="audit", help="The verifiable audit log.", no_args_is_help=True)
 
@@ -59,17 +59,44 @@ def _errors() -> Iterator[None]:
         _fail(e)
 
 
-def open_log_from_settings(*, require_key: bool) -> AuditLog:
-    """The configured audit log (database URL, signing key, origin from ``LOKET_*``)."""
-    from gateway.core.context import audit_log_for, signing_key_path
-    from gateway.core.db import create_db_engine
-    from gateway.core.keys import load_ed25519
-    from gateway.core.settings import Settings
+class LogSource(Protocol):
+    """Where ``loket audit`` finds the configured log. ``audit/`` knows no settings: the program
+    that mounts :data:`audit_app` (gateway/cli.py) registers one with :func:`use_log_source`."""
 
-    s = Settings()
-    key_path = signing_key_path(s)
-    key = load_ed25519(key_path) if (require_key or key_path.exists()) else None
-    return audit_log_for(s, create_db_engine(s.resolved_database_url()), key)
+    def open_log(self, *, require_key: bool) -> AuditLog:
+        """The configured audit log (database, signing key if present or required, origin)."""
+        ...
+
+    def signing_key_path(self) -> Path:
+        """Where the configured signing key lives (``rotate-key`` prints it)."""
+        ...
+
+    def retired_vkeys(self) -> list[str]:
+        """The configured retired verifier keys (``rotate-key`` prints the new list)."""
+        ...
+
+
+_log_source: LogSource | None = None
+
+
+def use_log_source(source: LogSource) -> None:
+    """Register where the commands that read the database find the configured log."""
+    global _log_source
+    _log_source = source
+
+
+def log_source() -> LogSource:
+    if _log_source is None:
+        raise BadInput(
+            "no audit log is configured here: run this as `loket audit ...` (the gateway "
+            "provides the database and keys), or verify an export file with --pubkey"
+        )
+    return _log_source
+
+
+def open_log_from_settings(*, require_key: bool) -> AuditLog:
+    """The configured audit log (through the registered :class:`LogSource`)."""
+    return log_source().open_log(require_key=require_key)
 
 
 def _verifier(pubkey: list[str] | None, log: AuditLog | None = None) -> Verifier:
@@ -269,9 +296,6 @@ def rotate_key_cmd(
 ) -> None:
     """Rotate the checkpoint signing key: write a new key, sign a transition checkpoint with
     the old and the new key, and print the old verifier key to add to the retired keys."""
-    from gateway.core.context import signing_key_path
-    from gateway.core.settings import Settings
-
     with _errors():
         if new_key.exists() and not force:
             raise BadInput(f"{new_key} already exists; refusing to overwrite a key file (use --force)")
@@ -279,8 +303,8 @@ def rotate_key_cmd(
             raise BadInput(f"{new_key} is a directory")
         if not new_key.parent.is_dir():
             raise BadInput(f"directory {new_key.parent} does not exist")
-        settings = Settings()
-        log = open_log_from_settings(require_key=True)
+        source = log_source()
+        log = source.open_log(require_key=True)
         assert log.verifier is not None and log.verifier.current is not None
         old = log.verifier.current
         key = Ed25519PrivateKey.generate()
@@ -298,7 +322,7 @@ def rotate_key_cmd(
                 f"the transition checkpoint is signed, but the new key could not be written to "
                 f"{new_key} ({e.strerror}); it is at {tmp}: move it there yourself"
             ) from e
-        retired = [*settings.retired_audit_vkeys, old.vkey()]
+        retired = [*source.retired_vkeys(), old.vkey()]
         typer.echo(f"wrote the new signing key to {new_key} (mode 0600), key id {new.key_id.hex()}")
         typer.echo(
             f"signed transition checkpoint at tree size {signed.tree_size} with the old key "
@@ -313,8 +337,9 @@ def rotate_key_cmd(
         typer.echo("next, for every gateway process:")
         typer.echo(f"  LOKET_SIGNING_KEY_PATH={new_key.resolve()}")
         typer.echo(f"  LOKET_RETIRED_AUDIT_VKEYS='{json.dumps(retired)}'")
-        if new_key.resolve() != signing_key_path(settings).resolve():
-            typer.echo(f"then restart them; keep the old key file {signing_key_path(settings)} offline or destroy it")
+        old_path = source.signing_key_path()
+        if new_key.resolve() != old_path.resolve():
+            typer.echo(f"then restart them; keep the old key file {old_path} offline or destroy it")
         else:
             typer.echo("then restart them (the old key file was replaced)")
 

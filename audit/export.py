@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
+from audit.errors import IntegrityError, NotFound
 from audit.log import AuditFilter, AuditLog, StoredRecord
 from audit.record import LEAF_FORMAT, LEAF_PREFIX, AuditRecord, utc_timestamp
 from audit.verify import EXPORT_FORMAT, PROOF_FORMAT
-from gateway.core.errors import IntegrityError, NotFound
 
 Progress = Callable[[int], None]
 

@@ -57,6 +57,7 @@ from audit.checkpoint import (
     sign_checkpoint_with,
     transition_checkpoint,
 )
+from audit.errors import AuditWriteError, IntegrityError, NotFound
 from audit.merkle import ConsistencyProof, InclusionProof, NodeId, ProofError
 from audit.models import (
     audit_checkpoints,
@@ -67,7 +68,6 @@ from audit.models import (
 )
 from audit.record import LEAF_FORMAT, LEAF_PREFIX, AuditEventKind, AuditRecord, utc_timestamp
 from audit.verify import VerifyReport, verify_leaf_stream
-from gateway.core.errors import AuditWriteError, IntegrityError, NotFound
 
 log = logging.getLogger(__name__)
 

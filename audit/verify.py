@@ -24,8 +24,8 @@ import rfc8785
 
 from audit import merkle
 from audit.checkpoint import Checkpoint, KeyChain, NoteVerifier, TrustedKeys, Verifier, open_checkpoint
+from audit.errors import BadInput, IntegrityError
 from audit.record import LEAF_FORMAT, LEAF_PREFIX, AuditRecord
-from gateway.core.errors import BadInput, IntegrityError
 
 EXPORT_FORMAT = "loket-audit-export-v1"
 PROOF_FORMAT = "loket-audit-proof-v1"
