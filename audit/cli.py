@@ -160,7 +160,8 @@ def verify_cmd(
         bool, typer.Option("--deep", help="Also decode and validate every record.")
     ] = False,
 ) -> None:
-    """Verify the log: every leaf, every checkpoint signature and root; exit 1 on tampering."""
+    """Verify the log: every leaf, every checkpoint signature and root, and (on the database)
+    every index column and cached subtree hash; exit 1 on tampering, naming what changed."""
     with _errors():
         trusted = [p.read_text(encoding="utf-8") for p in checkpoint or []]
         if export_file is not None:
@@ -176,10 +177,10 @@ def verify_cmd(
         else:
             log = open_log_from_settings(require_key=False)
             verifier = _verifier(pubkey, log)
-            if trusted:
-                raise BadInput("--checkpoint applies to export files")
             with _progress("verifying", log.head().tree_size) as progress:
-                report = log.verify(verifier, progress=progress)
+                report = log.verify(
+                    verifier, progress=progress, trusted_checkpoints=trusted, deep=deep
+                )
         typer.echo(
             f"OK: {report.tree_size} records, {report.checkpoints_verified} signed checkpoints verified "
             f"(origin {report.origin}); root {base64.b64encode(report.root_hash).decode()}; "

@@ -116,17 +116,22 @@ class _CheckpointTrack:
 
 
 def verify_leaf_stream(
-    leaves: Iterable[tuple[int, bytes, bytes | None]],
+    leaves: Iterable[tuple[int, bytes | memoryview, bytes | None]],
     checkpoints: Sequence[Checkpoint],
     *,
     expected_size: int,
     progress: Callable[[int], None] | None = None,
+    subtrees: list[tuple[int, bytes]] | None = None,
 ) -> tuple[int, bytes]:
     """Check ``(index, leaf body, claimed leaf hash)`` items against signed checkpoints.
 
     ``leaf body`` is the leaf without its ``loket-audit-v1\\n`` prefix. The items must be the
     log from index 0 in order. Every checkpoint root must equal the root recomputed at its
     size, and the stream must end at ``expected_size``. Returns (tree size, root).
+
+    If ``subtrees`` is a list, every perfect subtree of level >= 1 the stream completes is
+    appended to it as ``(audit.models.subtree_key(level, index), hash)``, in completion order
+    (the caller compares them with a store's cached subtrees and may clear the list).
     """
     track = _CheckpointTrack(checkpoints, expected_size)
     leaf_base = hashlib.sha256(merkle.LEAF_PREFIX + LEAF_PREFIX)
@@ -148,9 +153,17 @@ def verify_leaf_stream(
                 f"record {index}: content does not match its leaf hash (the record was changed)"
             )
         n = size
-        while n & 1:  # RFC 9162 §2.1.1 split, incrementally: merge completed perfect subtrees
-            x = sha256(node + frontier.pop() + x).digest()
-            n >>= 1
+        if subtrees is None:
+            while n & 1:  # RFC 9162 §2.1.1 split, incrementally: merge completed subtrees
+                x = sha256(node + frontier.pop() + x).digest()
+                n >>= 1
+        else:
+            level = 0
+            while n & 1:
+                x = sha256(node + frontier.pop() + x).digest()
+                n >>= 1
+                level += 1
+                subtrees.append(((size >> level) << 6 | level, x))
         frontier.append(x)
         size += 1
         if size == track.next_size:
