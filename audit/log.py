@@ -560,7 +560,18 @@ class AuditLog:
                     raise IntegrityError(
                         f"stored subtrees do not reproduce the head root at size {size}"
                     )
-                if last is not None and last.tree_size < size:
+                if last is not None and last.tree_size == 0 and last.root_hash != merkle.EMPTY_ROOT:
+                    raise IntegrityError("checkpoint at tree size 0: root is not the empty-tree hash")
+                if last is not None and last_row is not None and new_key is None:
+                    t = open_transition(last_row.note, origin=self.origin)
+                    if t is not None and t.old.key_id == self.verifier.current.key_id:
+                        # fail-closed: a retired key is trusted only up to its transition; a
+                        # process still holding it must not sign beyond (restart it).
+                        raise IntegrityError(
+                            f"this key (key id {t.old.key_id.hex()}) was retired at tree size "
+                            f"{t.tree_size}; restart with the new signing key"
+                        )
+                if last is not None and 0 < last.tree_size < size:
                     proof = self._consistency_hashes(conn, last.tree_size, size)
                     try:
                         merkle.verify_consistency(last.tree_size, size, last.root_hash, root, proof)
