@@ -356,7 +356,12 @@ class KeyTransition:
 
 
 def transition_checkpoint(
-    origin: str, tree_size: int, root_hash: bytes, old: NoteVerifier, new: NoteVerifier
+    origin: str,
+    tree_size: int,
+    root_hash: bytes,
+    old: NoteVerifier,
+    new: NoteVerifier,
+    extensions: Sequence[str] = (),
 ) -> Checkpoint:
     """The checkpoint to sign with both keys when the log's key changes from ``old`` to ``new``.
 
@@ -367,7 +372,10 @@ def transition_checkpoint(
     if old.key_id == new.key_id:
         raise ValueError("the new key is the old key")
     return Checkpoint(
-        origin, tree_size, root_hash, (f"{KEY_ROTATION_EXTENSION} {old.vkey()} {new.vkey()}",)
+        origin,
+        tree_size,
+        root_hash,
+        (f"{KEY_ROTATION_EXTENSION} {old.vkey()} {new.vkey()}", *extensions),
     )
 
 

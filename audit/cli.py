@@ -146,6 +146,18 @@ PubkeyOpt = Annotated[
 ]
 
 
+def _hex_key(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        key = bytes.fromhex(value.strip())
+    except ValueError as e:
+        raise BadInput("--subject-map-key must be hex") from e
+    if len(key) < 32:
+        raise BadInput("--subject-map-key must be at least 32 bytes")
+    return key
+
+
 @audit_app.command("verify")
 def verify_cmd(
     export_file: Annotated[
@@ -159,6 +171,11 @@ def verify_cmd(
     deep: Annotated[
         bool, typer.Option("--deep", help="Also decode and validate every record.")
     ] = False,
+    subject_map_key: Annotated[
+        str | None,
+        typer.Option("--subject-map-key", help="Export only: the log's subject map key (hex), "
+                     "to check each checkpoint's per-subject map root (ADR 0005)."),
+    ] = None,
 ) -> None:
     """Verify the log: every leaf, every checkpoint signature and root, and (on the database)
     every index column and cached subtree hash; exit 1 on tampering, naming what changed."""
@@ -173,6 +190,7 @@ def verify_cmd(
                     trusted_checkpoints=trusted,
                     deep=deep,
                     progress=progress,
+                    subject_map_key=_hex_key(subject_map_key),
                 )
         else:
             log = open_log_from_settings(require_key=False)
@@ -373,3 +391,61 @@ def verify_proof_cmd(
             f"OK: record {report.index} ({r.kind.value}, {r.start_time}, actor {r.actor_sub}) is in the log "
             f"{report.checkpoint.origin} at tree size {report.checkpoint.tree_size}"
         )
+
+
+@audit_app.command("prove-complete")
+def prove_complete_cmd(
+    pseudonym: Annotated[str, typer.Argument(help="The data subject's pseudonym (64 hex).")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the completeness bundle (JSON).")],
+    tree_size: Annotated[
+        int | None, typer.Option("--tree-size", help="A signed checkpoint's size (default: latest).")
+    ] = None,
+) -> None:
+    """Write a completeness bundle: all records about one data subject up to a checkpoint,
+    with one proof from the signed subject map (ADR 0005)."""
+    from audit.export import completeness_bundle
+
+    with _errors():
+        bundle = completeness_bundle(
+            open_log_from_settings(require_key=False), pseudonym, tree_size=tree_size
+        )
+        out.write_text(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        typer.echo(
+            f"wrote {len(bundle['records'])} records and the completeness proof at tree size "
+            f"{bundle['tree_size']} to {out}"
+        )
+
+
+@audit_app.command("verify-complete")
+def verify_complete_cmd(
+    file: Annotated[Path, typer.Argument(help="A bundle from `loket audit prove-complete`.")],
+    pubkey: PubkeyOpt = None,
+) -> None:
+    """Verify offline that a completeness bundle holds every record about its data subject up
+    to its signed checkpoint; exit 1 if a record was hidden, added or changed."""
+    from audit.verify import MAX_COMPLETENESS_BUNDLE_BYTES, verify_completeness_bundle
+
+    with _errors():
+        verifier = _verifier(pubkey)
+        data = file.read_bytes()
+        if len(data) > MAX_COMPLETENESS_BUNDLE_BYTES:
+            raise BadInput("completeness bundle too large")
+        try:
+            bundle = json.loads(data)
+        except ValueError as e:
+            raise IntegrityError("completeness bundle is not JSON") from e
+        if not isinstance(bundle, dict):
+            raise IntegrityError("completeness bundle is not a JSON object")
+        report = verify_completeness_bundle(bundle, verifier)
+        size = report.checkpoint.tree_size
+        if report.absence_checked:
+            typer.echo(
+                f"OK: these {len(report.records)} records are all the records about this data "
+                f"subject in the log {report.checkpoint.origin} up to tree size {size}"
+            )
+        else:
+            typer.echo(
+                f"OK: the log {report.checkpoint.origin} signed that it holds no records about "
+                f"this data subject up to tree size {size} (an empty list rests on the log's "
+                "keyed index; an auditor's full verification checks it)"
+            )

@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,13 +43,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from audit import merkle
+from audit import merkle, subjects
 from audit.checkpoint import (
     KEY_ROTATION_EXTENSION,
     Checkpoint,
     KeyChain,
     KeyTransition,
     NoteVerifier,
+    RetiredKey,
     SignedCheckpoint,
     TrustedKeys,
     Verifier,
@@ -69,6 +70,7 @@ from audit.models import (
     subtree_key,
 )
 from audit.record import LEAF_FORMAT, LEAF_PREFIX, AuditEventKind, AuditRecord, utc_timestamp
+from audit.subjects import SubjectIndex, SubjectMap
 from audit.verify import VerifyReport, verify_leaf_stream
 
 log = logging.getLogger(__name__)
@@ -256,7 +258,8 @@ class AuditLog:
         checkpoint_every_s: float = 5.0,
         max_batch: int = 256,
         subtree_cache_entries: int = 32_768,
-        retired_keys: Sequence[NoteVerifier] = (),
+        retired_keys: Sequence[NoteVerifier | RetiredKey] = (),
+        subject_map_key: bytes | None = None,
     ) -> None:
         if checkpoint_every_records < 1 or checkpoint_every_s <= 0 or not 1 <= max_batch <= 10_000:
             raise ValueError("checkpoint intervals and batch size must be positive")
@@ -286,6 +289,13 @@ class AuditLog:
         self._cp_retry_at = 0.0  # after a failed checkpoint, appends wait this long to retry
         # ~150 bytes per entry: the default holds the top levels of any tree in ~5 MB.
         self.subtree_cache = SubtreeCache(subtree_cache_entries)
+        # The per-subject map (audit/subjects.py, ADR 0005): a pure function of the committed
+        # leaves, built here as checkpoints are signed (never in the append transaction), its
+        # root signed in every checkpoint. Maps at recent checkpoint sizes are kept for proofs.
+        self._subject_map_key = subject_map_key
+        self._subjects = SubjectIndex(subject_map_key) if subject_map_key is not None else None
+        self._subjects_lock = threading.Lock()
+        self._subject_maps: OrderedDict[int, SubjectMap] = OrderedDict()
 
     def __repr__(self) -> str:  # never show the key
         return f"AuditLog(origin={self.origin!r}, dialect={self._dialect!r})"
@@ -517,6 +527,9 @@ class AuditLog:
         if self._signing_key is None:
             raise RuntimeError("this AuditLog has no signing key; it cannot sign checkpoints")
         assert self.verifier is not None and self.verifier.current is not None
+        if self._subjects is not None:  # the bulk of the catching up, outside the write lock
+            with self.engine.connect() as conn:
+                self._catch_up_subjects(conn, self._tree_size(conn))
         try:
             with self._locked() as conn:
                 size, root, _ = self._read_head(conn, lock=True)
@@ -581,8 +594,10 @@ class AuditLog:
                             f"the signed checkpoint at size {last.tree_size}"
                         ) from e
                 signers = [(self._signing_key, self.key_name)]
+                subject_map = self._subject_map_locked(conn, size)
+                extensions = () if subject_map is None else (subjects.extension_line(subject_map.root),)
                 if new_key is None:
-                    body = Checkpoint(self.origin, size, root)
+                    body = Checkpoint(self.origin, size, root, extensions)
                 else:
                     body = transition_checkpoint(
                         self.origin,
@@ -590,6 +605,7 @@ class AuditLog:
                         root,
                         self.verifier.current,
                         NoteVerifier.for_private_key(self.key_name, new_key),
+                        extensions,
                     )
                     signers.append((new_key, self.key_name))
                 signed = sign_checkpoint_with(body, signers)
@@ -611,6 +627,59 @@ class AuditLog:
             raise AuditWriteError("audit checkpoint could not be written") from e
         self._note_checkpoint(size)
         return signed
+
+    # --- the per-subject map (audit/subjects.py) --------------------------------------------
+
+    def _catch_up_subjects(self, conn: Connection, up_to: int) -> None:
+        """Add the committed leaves below ``up_to`` that the subject index has not seen."""
+        assert self._subjects is not None
+        with self._subjects_lock:
+            _add_subjects(conn, self._subjects, up_to)
+
+    def _subject_map_locked(self, conn: Connection, size: int) -> SubjectMap | None:
+        """The subject map over the first ``size`` leaves, inside the write lock (so no leaf
+        below ``size`` can be missing); remembered for proofs at that size."""
+        if self._subjects is None:
+            return None
+        with self._subjects_lock:
+            if self._subjects.size > size:  # another process's view was ahead: rebuild
+                self._subjects = SubjectIndex(self._subject_map_key)  # type: ignore[arg-type]
+            _add_subjects(conn, self._subjects, size)
+            m = self._subjects.commit()
+            self._subject_maps[size] = m
+            while len(self._subject_maps) > SUBJECT_MAPS_KEPT:
+                self._subject_maps.popitem(last=False)
+        return m
+
+    @property
+    def has_subject_map(self) -> bool:
+        return self._subjects is not None
+
+    def subject_key(self, pseudonym: str) -> bytes:
+        if self._subject_map_key is None:
+            raise RuntimeError("this AuditLog keeps no subject map")
+        return subjects.subject_key(self._subject_map_key, pseudonym)
+
+    def subject_map_at(self, tree_size: int) -> SubjectMap:
+        """The subject map over the first ``tree_size`` leaves: remembered from signing, or
+        rebuilt from the leaves (O(n): older checkpoints only)."""
+        if self._subject_map_key is None:
+            raise RuntimeError("this AuditLog keeps no subject map")
+        with self._subjects_lock:
+            m = self._subject_maps.get(tree_size)
+        if m is not None:
+            return m
+        index = SubjectIndex(self._subject_map_key)
+        with self.engine.connect() as conn:
+            _add_subjects(conn, index, tree_size)
+        if index.size != tree_size:
+            raise NotFound(f"the log holds fewer than {tree_size} records")
+        return index.commit()
+
+    def subject_records(self, pseudonym: str, tree_size: int) -> list[StoredRecord]:
+        """The records about ``pseudonym`` among the first ``tree_size`` leaves (by the
+        ``data_subject_id`` index column, which verify() checks against the leaves)."""
+        return list(self.iter_records(AuditFilter(data_subject_id=pseudonym), stop=tree_size))
 
     def key_transitions(self) -> list[KeyTransition]:
         """The log's transition checkpoints (key rotations), oldest first, signatures checked."""
@@ -867,7 +936,14 @@ class AuditLog:
                     f"audit_subtrees holds {stored_subtrees} subtree hashes, a tree of "
                     f"{head.tree_size} records has {expected_subtrees} (rows were added or removed)"
                 )
-            rows = _verified_rows(conn, head.tree_size, completed, deep=deep)
+            roots = subjects.signed_roots(checkpoints)
+            index = (
+                SubjectIndex(self._subject_map_key)
+                if self._subject_map_key is not None and roots
+                else None
+            )
+            rows = _verified_rows(conn, head.tree_size, completed, deep=deep,
+                                  subject_index=index, subject_roots=roots)
             size, root = verify_leaf_stream(
                 rows,
                 checkpoints,
@@ -876,6 +952,8 @@ class AuditLog:
                 subtrees=completed,
             )
             _check_subtrees(conn, completed)
+            if index is not None:
+                subjects.check_root(index, roots)
         if root != head.root_hash:
             raise IntegrityError(
                 f"log head at tree size {size}: stored root does not match the records"
@@ -934,7 +1012,13 @@ _VERIFY_SQL = (
 
 
 def _verified_rows(
-    conn: Connection, tree_size: int, completed: list[tuple[int, bytes]], *, deep: bool
+    conn: Connection,
+    tree_size: int,
+    completed: list[tuple[int, bytes]],
+    *,
+    deep: bool,
+    subject_index: SubjectIndex | None = None,
+    subject_roots: Mapping[int, bytes] | None = None,
 ) -> Iterator[tuple[int, bytes | memoryview, bytes | None]]:
     """The stored records as (index, leaf body, leaf hash), each row's index columns checked
     against its leaf on the way; between pages, the subtrees completed so far are checked.
@@ -944,6 +1028,7 @@ def _verified_rows(
     sql = _VERIFY_SQL.format(p="?" if conn.dialect.paramstyle == "qmark" else "%s")
     prefix_len = len(LEAF_PREFIX)
     match = index_columns_match
+    roots = subject_roots or {}
     after = -1
     raw = conn.connection.dbapi_connection
     assert raw is not None
@@ -972,6 +1057,11 @@ def _verified_rows(
                 if not match(leaf, row[3:], prefix_len):
                     body = leaf[prefix_len:]
                     raise IntegrityError(f"record {index}: {_column_difference(body, row[3:])}")
+                if subject_index is not None:
+                    if index in roots:
+                        subjects.check_root(subject_index, roots)
+                    # the column was just checked against the leaf
+                    subject_index.add(index, row[7], leaf_hash)
                 yield index, memoryview(leaf)[prefix_len:], leaf_hash
             _check_subtrees(conn, completed)
             if len(page) < VERIFY_PAGE_ROWS:
@@ -1138,3 +1228,33 @@ def _check_subtrees(conn: Connection, completed: list[tuple[int, bytes]]) -> Non
                 "(proofs served from it would fail)"
             )
     completed.clear()
+
+
+#: Subject maps kept in memory for proofs, one per recently signed checkpoint size.
+SUBJECT_MAPS_KEPT = 64
+_SUBJECT_ROWS_SQL = (
+    "SELECT idx, leaf, leaf_hash FROM audit_records WHERE idx >= {p} AND idx < {p} ORDER BY idx LIMIT {p}"
+)
+
+
+def _add_subjects(conn: Connection, index: SubjectIndex, up_to: int) -> None:
+    """Feed the committed leaves [index.size, up_to) to ``index`` (subject read from the leaf)."""
+    sql = _SUBJECT_ROWS_SQL.format(p="?" if conn.dialect.paramstyle == "qmark" else "%s")
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    prefix_len = len(LEAF_PREFIX)
+    try:
+        while index.size < up_to:
+            cursor.execute(sql, (index.size, up_to, VERIFY_PAGE_ROWS))
+            page = cursor.fetchall()
+            if not page:
+                raise IntegrityError(f"record {index.size}: missing below the log head")
+            for idx, leaf, leaf_hash in page:
+                i = int(idx)
+                if i != index.size:
+                    raise IntegrityError(f"record {index.size}: missing (found {i} in its place)")
+                leaf = _blob(leaf, f"record {i}: leaf")
+                index.add(i, subjects.subject_of_body(leaf[prefix_len:]), _blob(leaf_hash, f"record {i}: leaf hash"))
+    finally:
+        cursor.close()

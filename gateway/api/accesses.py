@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.api.deps import Citizen, LoketDep
 from gateway.oversight.access_log import access_json
-from gateway.oversight.citizen_view import my_accesses, my_proof
+from gateway.oversight.citizen_view import my_accesses, my_completeness, my_proof
 
 router = APIRouter(prefix="/v1/me", tags=["citizen"])
 
@@ -38,5 +38,16 @@ async def get_my_proof(index: Annotated[int, Path(ge=0)], loket: LoketDep, princ
     bundle = await anyio.to_thread.run_sync(my_proof, loket, principal, index)
     return JSONResponse(bundle, headers={
         "Content-Disposition": f'attachment; filename="loket-bewijs-{index}.json"',
+        "Cache-Control": "no-store",
+    })
+
+
+@router.get("/accesses/completeness")
+async def get_my_completeness(loket: LoketDep, principal: Citizen) -> JSONResponse:
+    """All records about me up to the latest signed checkpoint, with one proof from the signed
+    per-subject map that the list is complete (``loket audit verify-complete``, ADR 0005)."""
+    bundle = await anyio.to_thread.run_sync(my_completeness, loket, principal)
+    return JSONResponse(bundle, headers={
+        "Content-Disposition": 'attachment; filename="loket-volledigheidsbewijs.json"',
         "Cache-Control": "no-store",
     })
