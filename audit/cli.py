@@ -29,6 +29,7 @@ from audit.errors import BadInput, IntegrityError, LoketError
 from audit.log import AuditFilter, AuditLog
 from audit.record import AuditEventKind, utc_timestamp
 from audit.verify import load_proof_bundle, read_verifiers, verify_export_file, verify_proof_bundle
+from audit.witness import WitnessPolicy, parse_policy
 
 audit_app = typer.Typer(name="audit", help="The verifiable audit log.", no_args_is_help=True)
 
@@ -158,6 +159,44 @@ def _hex_key(value: str | None) -> bytes | None:
     return key
 
 
+def _read_policy(path: Path) -> WitnessPolicy:
+    try:
+        return parse_policy(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise BadInput(f"cannot read witness policy {path}: {e.strerror}") from e
+
+
+def _check_quorum(policy: WitnessPolicy, trusted: list[str], export_file: Path | None, size: int) -> str:
+    """Every checkpoint given with --checkpoint must carry the quorum, and so must at least one
+    of the log's own; say up to which size the log is witnessed."""
+    for note in trusted:
+        policy.check(note)
+    if export_file is not None:
+        notes = _export_notes(export_file)
+    else:
+        notes = open_log_from_settings(require_key=False).checkpoints()
+    witnessed = None
+    for note in notes:
+        if len(policy.cosigners(note)) >= policy.quorum:
+            witnessed = note
+    if witnessed is None:
+        raise IntegrityError(
+            f"no checkpoint of this log carries the policy's quorum of {policy.quorum} witness "
+            "cosignatures: nothing outside the log vouches for it"
+        )
+    wsize = int(witnessed.split("\n", 2)[1])
+    names = ", ".join(policy.cosigners(witnessed))
+    if wsize < size:
+        return f"witnessed up to tree size {wsize} by {names} (records {wsize}..{size - 1} not yet)"
+    return f"witnessed at tree size {wsize} by {names}"
+
+
+def _export_notes(path: Path) -> list[str]:
+    with path.open("rb") as f:
+        header = json.loads(f.readline())
+        return [json.loads(f.readline())["checkpoint"] for _ in range(int(header["checkpoints"]))]
+
+
 @audit_app.command("verify")
 def verify_cmd(
     export_file: Annotated[
@@ -175,6 +214,11 @@ def verify_cmd(
         str | None,
         typer.Option("--subject-map-key", help="Export only: the log's subject map key (hex), "
                      "to check each checkpoint's per-subject map root (ADR 0005)."),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="A witness policy: accept checkpoints only with its quorum "
+                     "of witness cosignatures."),
     ] = None,
 ) -> None:
     """Verify the log: every leaf, every checkpoint signature and root, and (on the database)
@@ -199,8 +243,11 @@ def verify_cmd(
                 report = log.verify(
                     verifier, progress=progress, trusted_checkpoints=trusted, deep=deep
                 )
+        witnessed = ""
+        if policy is not None:
+            witnessed = "; " + _check_quorum(_read_policy(policy), trusted, export_file, report.tree_size)
         typer.echo(
-            f"OK: {report.tree_size} records, {report.checkpoints_verified} signed checkpoints verified "
+            f"OK: {report.tree_size} records, {report.checkpoints_verified} signed checkpoints verified{witnessed} "
             f"(origin {report.origin}); root {base64.b64encode(report.root_hash).decode()}; "
             f"{report.records_per_s:,.0f} records/s"
         )
@@ -449,3 +496,19 @@ def verify_complete_cmd(
                 f"this data subject up to tree size {size} (an empty list rests on the log's "
                 "keyed index; an auditor's full verification checks it)"
             )
+
+
+@audit_app.command("witness")
+def witness_cmd(
+    policy: Annotated[Path, typer.Option("--policy", help="The witness policy (witnesses and their URLs).")],
+) -> None:
+    """Submit the latest checkpoint to the policy's witnesses and publish their cosignatures;
+    exit 1 if a witness refused it as inconsistent with what it saw (an alert)."""
+    from audit.witnessing import witness_latest
+
+    with _errors():
+        results = witness_latest(open_log_from_settings(require_key=False), _read_policy(policy))
+        for r in results:
+            typer.echo(f"{r.witness}: {r.outcome} at tree size {r.tree_size}{': ' + r.detail if r.detail else ''}")
+        if any(r.outcome == "refused" for r in results):
+            raise IntegrityError("a witness refused the log's checkpoint as inconsistent (see above)")

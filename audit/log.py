@@ -296,6 +296,8 @@ class AuditLog:
         self._subjects = SubjectIndex(subject_map_key) if subject_map_key is not None else None
         self._subjects_lock = threading.Lock()
         self._subject_maps: OrderedDict[int, SubjectMap] = OrderedDict()
+        #: Called with each newly signed checkpoint, after its commit (audit.witnessing).
+        self.checkpoint_listeners: list[Callable[[SignedCheckpoint], None]] = []
 
     def __repr__(self) -> str:  # never show the key
         return f"AuditLog(origin={self.origin!r}, dialect={self._dialect!r})"
@@ -626,6 +628,11 @@ class AuditLog:
         except Exception as e:
             raise AuditWriteError("audit checkpoint could not be written") from e
         self._note_checkpoint(size)
+        for listener in list(self.checkpoint_listeners):
+            try:
+                listener(signed)
+            except Exception:  # a listener (e.g. witness submission) never fails the signing
+                log.exception("audit checkpoint listener failed")
         return signed
 
     # --- the per-subject map (audit/subjects.py) --------------------------------------------

@@ -41,6 +41,9 @@ try:  # the audit tooling (audit/cli.py)
 
     use_log_source(SettingsLogSource())
     app.add_typer(audit_app, name="audit", help="Verify, export and prove the audit log.")
+    from audit.witness_cli import witness_app
+
+    app.add_typer(witness_app, name="witness", help="Run a witness for Loket audit logs (C2SP tlog-witness).")
 except ImportError:  # pragma: no cover
     pass
 
