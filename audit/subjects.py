@@ -32,6 +32,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -111,24 +112,32 @@ class _Node:
 _Tree = _Leaf | _Node | None
 
 
-def _split(a: _Leaf, b: _Leaf, depth: int) -> _Node:
-    ba, bb = _bit(a.key, depth), _bit(b.key, depth)
-    if ba == bb:
-        child = _split(a, b, depth + 1)
-        return _Node(None, child) if ba else _Node(child, None)
-    return _Node(b, a) if ba else _Node(a, b)
+def _first_one(items: Sequence[tuple[bytes, bytes]], depth: int, lo: int, hi: int) -> int:
+    """In sorted ``items[lo:hi]`` sharing their first ``depth`` bits: where bit ``depth`` is 1."""
+    byte, shift = depth >> 3, 7 - (depth & 7)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if items[mid][0][byte] >> shift & 1:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
-def _insert(node: _Tree, depth: int, key: bytes, h: bytes) -> _Leaf | _Node:
-    if node is None:
-        return _Leaf(key, h)
+def _insert_many(node: _Tree, depth: int, items: list[tuple[bytes, bytes]], lo: int, hi: int) -> _Tree:
+    """``node`` (the subtree at ``depth``) with the sorted ``items[lo:hi]`` set."""
+    if lo == hi:
+        return node
     if isinstance(node, _Leaf):
-        if node.key == key:
-            return _Leaf(key, h)
-        return _split(node, _Leaf(key, h), depth)
-    if _bit(key, depth):
-        return _Node(node.left, _insert(node.right, depth + 1, key, h))
-    return _Node(_insert(node.left, depth + 1, key, h), node.right)
+        keys = {k for k, _ in items[lo:hi]}
+        merged = items[lo:hi] if node.key in keys else sorted([*items[lo:hi], (node.key, node.hash)])
+        return _insert_many(None, depth, merged, 0, len(merged))
+    if node is None and hi - lo == 1:
+        return _Leaf(*items[lo])
+    mid = _first_one(items, depth, lo, hi)
+    left = node.left if isinstance(node, _Node) else None
+    right = node.right if isinstance(node, _Node) else None
+    return _Node(_insert_many(left, depth + 1, items, lo, mid), _insert_many(right, depth + 1, items, mid, hi))
 
 
 @dataclass(frozen=True)
@@ -177,12 +186,14 @@ class SubjectMap:
         return ZERO if self._root is None else self._root.hash
 
     def with_entries(self, entries: Mapping[bytes, bytes], *, new: int = 0) -> SubjectMap:
-        """This map with ``entries`` (key -> entry hash) set; ``new``: how many are new keys."""
-        root = self._root
-        for key, h in sorted(entries.items()):
+        """This map with ``entries`` (key -> entry hash) set; ``new``: how many are new keys.
+        One pass for the whole batch: each changed node is rebuilt once, however many of the
+        batch's keys lie below it."""
+        items = sorted(entries.items())
+        for key, _ in items:
             if len(key) != KEY_SIZE:
                 raise ValueError("a map key is 32 bytes")
-            root = _insert(root, 0, key, h)
+        root = _insert_many(self._root, 0, items, 0, len(items)) if items else self._root
         return SubjectMap(root, self.size + new)
 
     def get(self, key: bytes) -> bytes | None:
@@ -267,6 +278,7 @@ def root_of_extensions(extensions: Sequence[str]) -> bytes | None:
 # --- the leaves' subjects, without a JSON parse -------------------------------------------
 
 _SUBJECT_KEY = b',"data_subject_id":'
+_HEX64 = re.compile(rb"[0-9a-f]{64}")
 
 
 def subject_of_body(body: bytes | memoryview) -> str | None:
@@ -280,10 +292,8 @@ def subject_of_body(body: bytes | memoryview) -> str | None:
     v = at + len(_SUBJECT_KEY)
     if b.startswith(b"null,", v):
         return None
-    if b[v : v + 1] == b'"' and b[v + 65 : v + 67] == b'",':
-        text = b[v + 1 : v + 65].decode("ascii", "replace")
-        if all(c in "0123456789abcdef" for c in text):
-            return text
+    if b[v : v + 1] == b'"' and b[v + 65 : v + 67] == b'",' and _HEX64.fullmatch(b, v + 1, v + 65):
+        return b[v + 1 : v + 65].decode("ascii")
     raise IntegrityError("leaf data_subject_id is not a pseudonym")
 
 
@@ -301,6 +311,7 @@ class SubjectIndex:
         self.map = SubjectMap()
         self._entries: dict[str, tuple[bytes, int, bytes]] = {}  # P -> (key, count, list)
         self._dirty: set[str] = set()
+        self._new = 0  # subjects first seen since the last commit
 
     def add(self, index: int, pseudonym: str | None, leaf_hash: bytes) -> None:
         if index != self.size:
@@ -311,6 +322,7 @@ class SubjectIndex:
         got = self._entries.get(pseudonym)
         if got is None:
             key, count, lst = subject_key(self._map_key, pseudonym), 0, LIST_START
+            self._new += 1
         else:
             key, count, lst = got
         self._entries[pseudonym] = (key, count + 1, extend_list(lst, index, leaf_hash))
@@ -328,14 +340,12 @@ class SubjectIndex:
         """The map over the leaves added so far."""
         if self._dirty:
             changed: dict[bytes, bytes] = {}
-            new = 0
             for p in self._dirty:
                 key, count, lst = self._entries[p]
-                if self.map.get(key) is None:
-                    new += 1
                 changed[key] = entry_hash(key, p, count, lst)
-            self.map = self.map.with_entries(changed, new=new)
+            self.map = self.map.with_entries(changed, new=self._new)
             self._dirty.clear()
+            self._new = 0
         return self.map
 
 
