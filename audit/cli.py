@@ -1,4 +1,5 @@
-"""`loket audit …`: verify, export, pubkey, checkpoint, rotate-key, prove, verify-proof.
+"""`loket audit …`: verify, export, pubkey, checkpoint, rotate-key, prove, verify-proof,
+prove-complete, verify-complete, witness.
 
 Mounted by gateway/cli.py as ``loket audit``. Settings, engine and keys are built inside each
 command, never at import. Exit codes: 0 verified/ok, 1 integrity failure (tampering — the
