@@ -180,3 +180,20 @@ def test_an_export_is_checked_against_the_subject_map_with_the_map_key(
     with pytest.raises(IntegrityError, match="subject map key is not the log's"):
         verify_export_file(str(path), log.verifier, subject_map_key=b"\x07" * 32)  # type: ignore[arg-type]
     assert verify_export_file(str(path), log.verifier).tree_size == 60  # type: ignore[arg-type]  # no key: skipped
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_map_is_signed_served_and_verified(
+    postgres_engine: Engine, make_log: Callable[..., AuditLog]
+) -> None:
+    log = make_log(postgres_engine, subject_map_key=MAP_KEY)
+    for start in (0, 20):
+        log.append_many([record(i, data_subject_id=EVA if i in EVA_AT else None) for i in range(start, start + 20)])
+        log.checkpoint(force=True)
+    report = verify_completeness_bundle(completeness_bundle(log, EVA), log.verifier.current)  # type: ignore[union-attr]
+    assert [i for i, _ in report.records] == [2, 7, 11, 30, 31]
+    assert log.verify().checkpoints_verified == 2
+    with log.engine.begin() as conn:
+        conn.execute(update(audit_records).where(audit_records.c.idx == 30).values(data_subject_id=None))
+    with pytest.raises(IntegrityError, match="record 30: index column data_subject_id"):
+        log.verify()
