@@ -124,10 +124,39 @@ def _first_one(items: Sequence[tuple[bytes, bytes]], depth: int, lo: int, hi: in
     return lo
 
 
+def _split(a: _Leaf, b: _Leaf, depth: int) -> _Node:
+    """The subtree at ``depth`` holding exactly the two leaves ``a`` and ``b``."""
+    chain = depth
+    while _bit(a.key, chain) == _bit(b.key, chain):
+        chain += 1
+    node = _Node(b, a) if _bit(a.key, chain) else _Node(a, b)
+    for d in range(chain - 1, depth - 1, -1):
+        node = _Node(None, node) if _bit(a.key, d) else _Node(node, None)
+    return node
+
+
+def _insert_one(node: _Tree, depth: int, key: bytes, h: bytes) -> _Leaf | _Node:
+    """``node`` with one entry set, without recursion: down the key's path, then rebuild the
+    path's nodes bottom-up (path copying)."""
+    path: list[tuple[_Node, int]] = []
+    while isinstance(node, _Node):
+        right = _bit(key, depth)
+        path.append((node, right))
+        node = node.right if right else node.left
+        depth += 1
+    leaf = _Leaf(key, h)
+    new: _Leaf | _Node = _split(node, leaf, depth) if isinstance(node, _Leaf) and node.key != key else leaf
+    for parent, right in reversed(path):
+        new = _Node(parent.left, new) if right else _Node(new, parent.right)
+    return new
+
+
 def _insert_many(node: _Tree, depth: int, items: list[tuple[bytes, bytes]], lo: int, hi: int) -> _Tree:
     """``node`` (the subtree at ``depth``) with the sorted ``items[lo:hi]`` set."""
     if lo == hi:
         return node
+    if hi - lo == 1:
+        return _insert_one(node, depth, *items[lo])
     if isinstance(node, _Leaf):
         keys = {k for k, _ in items[lo:hi]}
         merged = items[lo:hi] if node.key in keys else sorted([*items[lo:hi], (node.key, node.hash)])
@@ -137,7 +166,10 @@ def _insert_many(node: _Tree, depth: int, items: list[tuple[bytes, bytes]], lo: 
     mid = _first_one(items, depth, lo, hi)
     left = node.left if isinstance(node, _Node) else None
     right = node.right if isinstance(node, _Node) else None
-    return _Node(_insert_many(left, depth + 1, items, lo, mid), _insert_many(right, depth + 1, items, mid, hi))
+    return _Node(
+        left if mid == lo else _insert_many(left, depth + 1, items, lo, mid),
+        right if mid == hi else _insert_many(right, depth + 1, items, mid, hi),
+    )
 
 
 @dataclass(frozen=True)
