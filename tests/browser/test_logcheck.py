@@ -15,9 +15,8 @@ from audit.log import AuditLog
 from audit.models import metadata
 from gateway.core.context import Loket
 from gateway.core.db import create_db_engine
-from tests.browser.conftest import chromium, eva, live, login_citizen, page_for  # noqa: F401 -- fixtures
-
-from .conftest import record
+from tests.audit.conftest import record
+from tests.browser.conftest import eva, login_citizen
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +51,7 @@ def _rewrite_history(loket: Loket, tmp_path: Path, n: int) -> None:
 
 
 def test_a_log_rewritten_after_a_visit_is_detected_on_the_next(
-    page_for: Callable[[], Any], loket: Loket, sandbox: Any, tmp_path: Path  # noqa: F811
+    page_for: Callable[[], Any], loket: Loket, sandbox: Any, tmp_path: Path
 ) -> None:
     if not loket.settings.resolved_database_url().startswith("sqlite:///"):
         pytest.skip("rewrites a SQLite file")
@@ -82,7 +81,7 @@ def test_a_log_rewritten_after_a_visit_is_detected_on_the_next(
 
 
 def test_without_javascript_the_page_works_as_before(
-    chromium: Any, live: str, loket: Loket, sandbox: Any  # noqa: F811
+    chromium: Any, live: str, loket: Loket, sandbox: Any
 ) -> None:
     ctx = chromium.new_context(base_url=live, java_script_enabled=False, locale="nl-NL")
     try:
