@@ -98,3 +98,17 @@ def serve_cmd(
     origins = ", ".join(sorted({NoteVerifier.from_vkey(v).name for v in log}))
     typer.echo(f"witness {name} ({witness.key.vkey()}) for {origins}", err=True)
     uvicorn.run(asgi_app(witness), host=host, port=port, log_level="warning")
+
+
+@witness_app.command("latest")
+def latest_cmd(
+    directory: DirOpt,
+    origin: Annotated[str, typer.Option("--origin", help="The log's origin.")],
+) -> None:
+    """Print the latest checkpoint this witness cosigned for a log (a note for
+    `loket audit verify --checkpoint FILE`)."""
+    got = WitnessState(directory / STATE_FILE).latest(origin)
+    if got is None:
+        typer.echo(f"error: this witness has cosigned nothing for {origin}", err=True)
+        raise typer.Exit(2)
+    typer.echo(got[2], nl=False)

@@ -310,3 +310,33 @@ def test_the_submitter_sends_every_new_checkpoint_in_the_background(
             assert witness.state.latest(ORIGIN)[0] == 16 * (part + 1)  # type: ignore[index]
     finally:
         submitter.stop()
+
+
+def test_the_witness_cli_inits_serves_its_state_and_hands_out_its_latest_checkpoint(
+    tmp_path: Path, sqlite_log: AuditLog, make_record: Callable[..., Any]
+) -> None:
+    from audit.witness_cli import build_witness, witness_app
+
+    runner = CliRunner()
+    made = runner.invoke(witness_app, ["init", "--dir", str(tmp_path / "w"), "--name", W1])
+    assert made.exit_code == 0 and made.output.startswith(f"{W1}+")
+    assert (tmp_path / "w" / "witness-key.pem").stat().st_mode & 0o777 == 0o600
+    w = build_witness(tmp_path / "w", W1, [sqlite_log.vkey()])
+    assert w.key.vkey() == made.output.strip()
+    sqlite_log.append_many([make_record(i) for i in range(4)])
+    note = sqlite_log.checkpoint(force=True).note
+    assert w.add_checkpoint(request_body(0, [], note)).status == 200
+    latest = runner.invoke(witness_app, ["latest", "--dir", str(tmp_path / "w"), "--origin", ORIGIN])
+    assert latest.exit_code == 0 and latest.output == note
+    none = runner.invoke(witness_app, ["latest", "--dir", str(tmp_path / "w"), "--origin", "other/log"])
+    assert none.exit_code == 2
+
+
+def test_loket_mounts_the_witness_and_the_new_audit_verbs() -> None:
+    from gateway.cli import app
+
+    runner = CliRunner()
+    assert "add-checkpoint" not in runner.invoke(app, ["witness", "--help"]).output  # a CLI, not the URL
+    assert runner.invoke(app, ["witness", "--help"]).exit_code == 0
+    out = runner.invoke(app, ["audit", "--help"]).output
+    assert all(verb in out for verb in ("prove-complete", "verify-complete", "witness"))
