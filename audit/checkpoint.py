@@ -38,13 +38,15 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from audit.errors import IntegrityError
 from audit.merkle import HASH_SIZE
-from gateway.core.errors import IntegrityError
 
 ED25519_SIG_TYPE = b"\x01"  # C2SP signed-note signature type for Ed25519
 SIGNATURE_PREFIX = "\u2014 "  # em dash + space
 MAX_NOTE_BYTES = 1_000_000  # C2SP signed-note: verifiers may reject larger notes
 MAX_SIGNATURES = 100
+#: C2SP tlog-checkpoint: the tree size is a uint64.
+MAX_TREE_SIZE = 2**64 - 1
 
 #: The extension line of a transition checkpoint: ``loket-key-rotation <old vkey> <new vkey>``.
 KEY_ROTATION_EXTENSION = "loket-key-rotation"
@@ -86,8 +88,8 @@ class Checkpoint:
     def __post_init__(self) -> None:
         if not self.origin or "\n" in self.origin or self.origin != self.origin.strip():
             raise ValueError("origin must be one non-empty line without surrounding space")
-        if type(self.tree_size) is not int or self.tree_size < 0:
-            raise ValueError("tree size must be a non-negative integer")
+        if type(self.tree_size) is not int or not 0 <= self.tree_size <= MAX_TREE_SIZE:
+            raise ValueError("tree size must be an integer from 0 to 2**64 - 1")
         if len(self.root_hash) != HASH_SIZE:
             raise ValueError("root hash must be 32 bytes")
         for line in self.extensions:
@@ -164,16 +166,36 @@ def vkey_for(name: str, private_key: Ed25519PrivateKey) -> str:
 
 
 @dataclass(frozen=True)
+class RetiredKey:
+    """A key the log signed with before a rotation, trusted only up to ``retired_at``: the
+    largest tree size it signed. ``None``: learn that size from the log's transition checkpoint
+    naming it as the old key (signed by it); with no such transition in sight, unbounded."""
+
+    key: NoteVerifier
+    retired_at: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.retired_at is not None and not 0 <= self.retired_at <= MAX_TREE_SIZE:
+            raise ValueError("retired_at must be a tree size")
+
+
+@dataclass(frozen=True)
 class TrustedKeys:
     """The verifier keys a checkpoint may be signed by: the log's current key (the one it signs
-    with now, published at /.well-known/loket-audit-key) and the keys it signed with before."""
+    with now, published at /.well-known/loket-audit-key) and the keys it signed with before
+    (each trusted only up to the tree size at which it was retired, see :class:`RetiredKey`)."""
 
     current: NoteVerifier | None
-    retired: tuple[NoteVerifier, ...] = ()
+    retired: tuple[NoteVerifier | RetiredKey, ...] = ()
+
+    @property
+    def retired_keys(self) -> tuple[RetiredKey, ...]:
+        return tuple(r if isinstance(r, RetiredKey) else RetiredKey(r) for r in self.retired)
 
     @property
     def all(self) -> tuple[NoteVerifier, ...]:
-        return ((self.current,) if self.current is not None else ()) + self.retired
+        current = (self.current,) if self.current is not None else ()
+        return current + tuple(r.key for r in self.retired_keys)
 
     def vkey(self) -> str:
         """The current verifier key (what the log signs new checkpoints with)."""
@@ -184,10 +206,6 @@ class TrustedKeys:
 
 #: Anything a checkpoint can be verified with: one key or a set of trusted keys.
 Verifier = NoteVerifier | TrustedKeys
-
-
-def _keys(verifier: Verifier) -> tuple[NoteVerifier, ...]:
-    return verifier.all if isinstance(verifier, TrustedKeys) else (verifier,)
 
 
 def sign_checkpoint_with(
@@ -225,6 +243,8 @@ def parse_checkpoint_body(body: str) -> Checkpoint:
     # Decimal without sign or leading zeros (C2SP tlog-checkpoint).
     if not re.fullmatch(r"0|[1-9][0-9]{0,19}", size_text):
         raise IntegrityError(f"checkpoint tree size {size_text!r} is not a decimal number")
+    if int(size_text) > MAX_TREE_SIZE:
+        raise IntegrityError(f"checkpoint tree size {size_text} is beyond 2**64 - 1")
     root = _unb64(root_text, "checkpoint root hash")
     try:
         return Checkpoint(origin, int(size_text), root, tuple(extensions))
@@ -248,7 +268,8 @@ class _ParsedNote:
 def _parse_note(note: str, origin: str | None) -> _ParsedNote:
     if len(note.encode("utf-8")) > MAX_NOTE_BYTES:
         raise IntegrityError("checkpoint note too large")
-    body, sep, sigs = note.partition("\n\n")
+    # Split at the *last* blank line, as Go's golang.org/x/mod/sumdb/note.Open does.
+    body, sep, sigs = note.rpartition("\n\n")
     if not sep or not body:
         raise IntegrityError("checkpoint note has no signature block")
     body += "\n"
@@ -313,11 +334,12 @@ def open_checkpoint(note: str, verifier: Verifier, *, origin: str | None = None)
     """Parse a signed checkpoint note and verify it; raise IntegrityError.
 
     Signature lines from other keys are ignored (C2SP signed-note); at least one line must be
-    a valid signature by a trusted key (``verifier``: one key, or current + retired keys). A
-    line under a trusted key's name and id that does not verify fails the note. ``origin``, if
-    given, must match.
+    a valid signature by a trusted key (``verifier``: one key, or current + retired keys; a
+    retired key only up to the size at which it was retired). A line under a trusted key's
+    name and id that does not verify fails the note. ``origin``, if given, must match.
     """
-    return _open_parsed(_parse_note(note, origin), _keys(verifier))
+    parsed = _parse_note(note, origin)
+    return _open_parsed(parsed, KeyChain(verifier).keys_at(parsed.checkpoint.tree_size))
 
 
 # --- key rotation ---------------------------------------------------------------------------
@@ -334,7 +356,12 @@ class KeyTransition:
 
 
 def transition_checkpoint(
-    origin: str, tree_size: int, root_hash: bytes, old: NoteVerifier, new: NoteVerifier
+    origin: str,
+    tree_size: int,
+    root_hash: bytes,
+    old: NoteVerifier,
+    new: NoteVerifier,
+    extensions: Sequence[str] = (),
 ) -> Checkpoint:
     """The checkpoint to sign with both keys when the log's key changes from ``old`` to ``new``.
 
@@ -345,7 +372,10 @@ def transition_checkpoint(
     if old.key_id == new.key_id:
         raise ValueError("the new key is the old key")
     return Checkpoint(
-        origin, tree_size, root_hash, (f"{KEY_ROTATION_EXTENSION} {old.vkey()} {new.vkey()}",)
+        origin,
+        tree_size,
+        root_hash,
+        (f"{KEY_ROTATION_EXTENSION} {old.vkey()} {new.vkey()}", *extensions),
     )
 
 
@@ -399,7 +429,9 @@ class KeyChain:
     """The keys that vouch for each tree size of one log, given the verifier's trusted keys and
     the log's transition checkpoints.
 
-    Rule: every trusted key (current or retired) is trusted at every tree size. A transition
+    Rule: the current key is trusted at every tree size; a retired key up to the size at which
+    it was retired (:class:`RetiredKey`: given, or the smallest transition checkpoint naming it
+    as the old key and signed by it; else at every size). A transition
     checkpoint at tree size T, signed by both keys it names, is *linked* when one of those keys
     is trusted at T; a linked transition makes its new key trusted for sizes >= T (a verifier
     holding the old key follows the log forward) and its old key for sizes <= T (a verifier
@@ -409,8 +441,20 @@ class KeyChain:
     """
 
     def __init__(self, trusted: Verifier, transitions: Iterable[KeyTransition] = ()) -> None:
-        self._grants = [_Grant(k, 0, _UNBOUNDED) for k in _keys(trusted)]
         pending = list(transitions)
+        if isinstance(trusted, TrustedKeys):
+            self._grants = [_Grant(trusted.current, 0, _UNBOUNDED)] if trusted.current else []
+            for r in trusted.retired_keys:
+                until = r.retired_at
+                if until is None:
+                    until = min(
+                        (t.tree_size for t in pending
+                         if t.old.key_id == r.key.key_id and t.old.name == r.key.name),
+                        default=_UNBOUNDED,
+                    )
+                self._grants.append(_Grant(r.key, 0, until))
+        else:
+            self._grants = [_Grant(trusted, 0, _UNBOUNDED)]
         linked: list[KeyTransition] = []
         changed = True
         while changed and pending:  # at most len(transitions) rounds

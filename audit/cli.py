@@ -1,4 +1,5 @@
-"""`loket audit …`: verify, export, pubkey, checkpoint, rotate-key, prove, verify-proof.
+"""`loket audit …`: verify, export, pubkey, checkpoint, rotate-key, prove, verify-proof,
+prove-complete, verify-complete, witness.
 
 Mounted by gateway/cli.py as ``loket audit``. Settings, engine and keys are built inside each
 command, never at import. Exit codes: 0 verified/ok, 1 integrity failure (tampering — the
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, Protocol
 
 import typer
 from cryptography.hazmat.primitives import serialization
@@ -25,10 +26,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from audit.checkpoint import NoteVerifier, Verifier
+from audit.errors import BadInput, IntegrityError, LoketError
 from audit.log import AuditFilter, AuditLog
 from audit.record import AuditEventKind, AuditRecord, utc_timestamp
 from audit.verify import load_proof_bundle, read_verifiers, verify_export_file, verify_proof_bundle
-from gateway.core.errors import BadInput, IntegrityError, LoketError
+from audit.witness import WitnessPolicy, parse_policy
 
 audit_app = typer.Typer(name="audit", help="The verifiable audit log.", no_args_is_help=True)
 
@@ -59,17 +61,50 @@ def _errors() -> Iterator[None]:
         _fail(e)
 
 
-def open_log_from_settings(*, require_key: bool) -> AuditLog:
-    """The configured audit log (database URL, signing key, origin from ``LOKET_*``)."""
-    from gateway.core.context import audit_log_for, signing_key_path
-    from gateway.core.db import create_db_engine
-    from gateway.core.keys import load_ed25519
-    from gateway.core.settings import Settings
+class LogSource(Protocol):
+    """Where ``loket audit`` finds the configured log. ``audit/`` knows no settings: the program
+    that mounts :data:`audit_app` (gateway/cli.py) registers one with :func:`use_log_source`."""
 
-    s = Settings()
-    key_path = signing_key_path(s)
-    key = load_ed25519(key_path) if (require_key or key_path.exists()) else None
-    return audit_log_for(s, create_db_engine(s.resolved_database_url()), key)
+    def open_log(self, *, require_key: bool) -> AuditLog:
+        """The configured audit log (database, signing key if present or required, origin)."""
+        ...
+
+    def signing_key_path(self) -> Path:
+        """Where the configured signing key lives (``rotate-key`` prints it)."""
+        ...
+
+    def retired_vkeys(self) -> list[str]:
+        """The configured retired verifier keys (``rotate-key`` prints the new list)."""
+        ...
+
+    def export_record(self, fmt: str, selection: dict[str, str | None], *,
+                      data_subject: str | None) -> AuditRecord:
+        """The ``access_log:exported`` record of an export from the command line (NEN 7513:
+        exporting the log is an action), shaped as the API's."""
+        ...
+
+
+_log_source: LogSource | None = None
+
+
+def use_log_source(source: LogSource) -> None:
+    """Register where the commands that read the database find the configured log."""
+    global _log_source
+    _log_source = source
+
+
+def log_source() -> LogSource:
+    if _log_source is None:
+        raise BadInput(
+            "no audit log is configured here: run this as `loket audit ...` (the gateway "
+            "provides the database and keys), or verify an export file with --pubkey"
+        )
+    return _log_source
+
+
+def open_log_from_settings(*, require_key: bool) -> AuditLog:
+    """The configured audit log (through the registered :class:`LogSource`)."""
+    return log_source().open_log(require_key=require_key)
 
 
 def _verifier(pubkey: list[str] | None, log: AuditLog | None = None) -> Verifier:
@@ -119,6 +154,56 @@ PubkeyOpt = Annotated[
 ]
 
 
+def _hex_key(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        key = bytes.fromhex(value.strip())
+    except ValueError as e:
+        raise BadInput("--subject-map-key must be hex") from e
+    if len(key) < 32:
+        raise BadInput("--subject-map-key must be at least 32 bytes")
+    return key
+
+
+def _read_policy(path: Path) -> WitnessPolicy:
+    try:
+        return parse_policy(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise BadInput(f"cannot read witness policy {path}: {e.strerror}") from e
+
+
+def _check_quorum(policy: WitnessPolicy, trusted: list[str], export_file: Path | None, size: int) -> str:
+    """Every checkpoint given with --checkpoint must carry the quorum, and so must at least one
+    of the log's own; say up to which size the log is witnessed."""
+    for note in trusted:
+        policy.check(note)
+    if export_file is not None:
+        notes = _export_notes(export_file)
+    else:
+        notes = open_log_from_settings(require_key=False).checkpoints()
+    witnessed = None
+    for note in notes:
+        if len(policy.cosigners(note)) >= policy.quorum:
+            witnessed = note
+    if witnessed is None:
+        raise IntegrityError(
+            f"no checkpoint of this log carries the policy's quorum of {policy.quorum} witness "
+            "cosignatures: nothing outside the log vouches for it"
+        )
+    wsize = int(witnessed.split("\n", 2)[1])
+    names = ", ".join(policy.cosigners(witnessed))
+    if wsize < size:
+        return f"witnessed up to tree size {wsize} by {names} (records {wsize}..{size - 1} not yet)"
+    return f"witnessed at tree size {wsize} by {names}"
+
+
+def _export_notes(path: Path) -> list[str]:
+    with path.open("rb") as f:
+        header = json.loads(f.readline())
+        return [json.loads(f.readline())["checkpoint"] for _ in range(int(header["checkpoints"]))]
+
+
 @audit_app.command("verify")
 def verify_cmd(
     export_file: Annotated[
@@ -132,8 +217,19 @@ def verify_cmd(
     deep: Annotated[
         bool, typer.Option("--deep", help="Also decode and validate every record.")
     ] = False,
+    subject_map_key: Annotated[
+        str | None,
+        typer.Option("--subject-map-key", help="Export only: the log's subject map key (hex), "
+                     "to check each checkpoint's per-subject map root (ADR 0005)."),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="A witness policy: accept checkpoints only with its quorum "
+                     "of witness cosignatures."),
+    ] = None,
 ) -> None:
-    """Verify the log: every leaf, every checkpoint signature and root; exit 1 on tampering."""
+    """Verify the log: every leaf, every checkpoint signature and root, and (on the database)
+    every index column and cached subtree hash; exit 1 on tampering, naming what changed."""
     with _errors():
         trusted = [p.read_text(encoding="utf-8") for p in checkpoint or []]
         if export_file is not None:
@@ -145,39 +241,23 @@ def verify_cmd(
                     trusted_checkpoints=trusted,
                     deep=deep,
                     progress=progress,
+                    subject_map_key=_hex_key(subject_map_key),
                 )
         else:
             log = open_log_from_settings(require_key=False)
             verifier = _verifier(pubkey, log)
-            if trusted:
-                raise BadInput("--checkpoint applies to export files")
             with _progress("verifying", log.head().tree_size) as progress:
-                report = log.verify(verifier, progress=progress)
+                report = log.verify(
+                    verifier, progress=progress, trusted_checkpoints=trusted, deep=deep
+                )
+        witnessed = ""
+        if policy is not None:
+            witnessed = "; " + _check_quorum(_read_policy(policy), trusted, export_file, report.tree_size)
         typer.echo(
-            f"OK: {report.tree_size} records, {report.checkpoints_verified} signed checkpoints verified "
+            f"OK: {report.tree_size} records, {report.checkpoints_verified} signed checkpoints verified{witnessed} "
             f"(origin {report.origin}); root {base64.b64encode(report.root_hash).decode()}; "
             f"{report.records_per_s:,.0f} records/s"
         )
-
-
-def cli_export_record(fmt: str, selection: dict[str, str | None], *, data_subject: str | None) -> AuditRecord:
-    """``access_log:exported`` for an export from the command line, shaped as the API's: the
-    operator (``cli:<OS user>``, role admin) in place of the FG, the selection as given."""
-    import getpass
-
-    from gateway.core.auditing import event_record
-    from gateway.core.tracing import TraceContext
-    from gateway.identity.auth import Principal, Role
-
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers)
-        user = str(os.getuid())
-    extra = {f"filter_{k}": v[:200] for k, v in selection.items() if v}
-    extra.update(format=fmt, channel="cli")
-    return event_record(kind=AuditEventKind.ACCESS_LOG_EXPORTED, principal=Principal(sub=f"cli:{user}"[:128],
-                        role=Role.ADMIN), trace=TraceContext.from_header(None), started=datetime.now(UTC),
-                        status_code=1, outcome="exported", purposes={}, data_subject=data_subject, extra=extra)
 
 
 @audit_app.command("export")
@@ -222,7 +302,7 @@ def export_cmd(
         selection = {"since": since, "until": until, "casemanager": actor, "purpose": purpose,
                      "kind": kind.value if kind else None, "case": case,
                      "break_glass": None if break_glass is None else str(break_glass).lower()}
-        log.append(cli_export_record(fmt, selection, data_subject=pseudonym))
+        log.append(log_source().export_record(fmt, selection, data_subject=pseudonym))
         if full:
             with out.open("wb") as f, _progress("exporting", stop) as p:
                 summary = write_full_export(log, f, progress=p, stop=stop)
@@ -294,9 +374,6 @@ def rotate_key_cmd(
 ) -> None:
     """Rotate the checkpoint signing key: write a new key, sign a transition checkpoint with
     the old and the new key, and print the old verifier key to add to the retired keys."""
-    from gateway.core.context import signing_key_path
-    from gateway.core.settings import Settings
-
     with _errors():
         if new_key.exists() and not force:
             raise BadInput(f"{new_key} already exists; refusing to overwrite a key file (use --force)")
@@ -304,8 +381,8 @@ def rotate_key_cmd(
             raise BadInput(f"{new_key} is a directory")
         if not new_key.parent.is_dir():
             raise BadInput(f"directory {new_key.parent} does not exist")
-        settings = Settings()
-        log = open_log_from_settings(require_key=True)
+        source = log_source()
+        log = source.open_log(require_key=True)
         assert log.verifier is not None and log.verifier.current is not None
         old = log.verifier.current
         key = Ed25519PrivateKey.generate()
@@ -323,7 +400,7 @@ def rotate_key_cmd(
                 f"the transition checkpoint is signed, but the new key could not be written to "
                 f"{new_key} ({e.strerror}); it is at {tmp}: move it there yourself"
             ) from e
-        retired = [*settings.retired_audit_vkeys, old.vkey()]
+        retired = [*source.retired_vkeys(), old.vkey()]
         typer.echo(f"wrote the new signing key to {new_key} (mode 0600), key id {new.key_id.hex()}")
         typer.echo(
             f"signed transition checkpoint at tree size {signed.tree_size} with the old key "
@@ -338,8 +415,9 @@ def rotate_key_cmd(
         typer.echo("next, for every gateway process:")
         typer.echo(f"  LOKET_SIGNING_KEY_PATH={new_key.resolve()}")
         typer.echo(f"  LOKET_RETIRED_AUDIT_VKEYS='{json.dumps(retired)}'")
-        if new_key.resolve() != signing_key_path(settings).resolve():
-            typer.echo(f"then restart them; keep the old key file {signing_key_path(settings)} offline or destroy it")
+        old_path = source.signing_key_path()
+        if new_key.resolve() != old_path.resolve():
+            typer.echo(f"then restart them; keep the old key file {old_path} offline or destroy it")
         else:
             typer.echo("then restart them (the old key file was replaced)")
 
@@ -372,3 +450,77 @@ def verify_proof_cmd(
             f"OK: record {report.index} ({r.kind.value}, {r.start_time}, actor {r.actor_sub}) is in the log "
             f"{report.checkpoint.origin} at tree size {report.checkpoint.tree_size}"
         )
+
+
+@audit_app.command("prove-complete")
+def prove_complete_cmd(
+    pseudonym: Annotated[str, typer.Argument(help="The data subject's pseudonym (64 hex).")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the completeness bundle (JSON).")],
+    tree_size: Annotated[
+        int | None, typer.Option("--tree-size", help="A signed checkpoint's size (default: latest).")
+    ] = None,
+) -> None:
+    """Write a completeness bundle: all records about one data subject up to a checkpoint,
+    with one proof from the signed subject map (ADR 0005)."""
+    from audit.export import completeness_bundle
+
+    with _errors():
+        bundle = completeness_bundle(
+            open_log_from_settings(require_key=False), pseudonym, tree_size=tree_size
+        )
+        out.write_text(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        typer.echo(
+            f"wrote {len(bundle['records'])} records and the completeness proof at tree size "
+            f"{bundle['tree_size']} to {out}"
+        )
+
+
+@audit_app.command("verify-complete")
+def verify_complete_cmd(
+    file: Annotated[Path, typer.Argument(help="A bundle from `loket audit prove-complete`.")],
+    pubkey: PubkeyOpt = None,
+) -> None:
+    """Verify offline that a completeness bundle holds every record about its data subject up
+    to its signed checkpoint; exit 1 if a record was hidden, added or changed."""
+    from audit.verify import MAX_COMPLETENESS_BUNDLE_BYTES, verify_completeness_bundle
+
+    with _errors():
+        verifier = _verifier(pubkey)
+        data = file.read_bytes()
+        if len(data) > MAX_COMPLETENESS_BUNDLE_BYTES:
+            raise BadInput("completeness bundle too large")
+        try:
+            bundle = json.loads(data)
+        except ValueError as e:
+            raise IntegrityError("completeness bundle is not JSON") from e
+        if not isinstance(bundle, dict):
+            raise IntegrityError("completeness bundle is not a JSON object")
+        report = verify_completeness_bundle(bundle, verifier)
+        size = report.checkpoint.tree_size
+        if report.absence_checked:
+            typer.echo(
+                f"OK: these {len(report.records)} records are all the records about this data "
+                f"subject in the log {report.checkpoint.origin} up to tree size {size}"
+            )
+        else:
+            typer.echo(
+                f"OK: the log {report.checkpoint.origin} signed that it holds no records about "
+                f"this data subject up to tree size {size} (an empty list rests on the log's "
+                "keyed index; an auditor's full verification checks it)"
+            )
+
+
+@audit_app.command("witness")
+def witness_cmd(
+    policy: Annotated[Path, typer.Option("--policy", help="The witness policy (witnesses and their URLs).")],
+) -> None:
+    """Submit the latest checkpoint to the policy's witnesses and publish their cosignatures;
+    exit 1 if a witness refused it as inconsistent with what it saw (an alert)."""
+    from audit.witnessing import witness_latest
+
+    with _errors():
+        results = witness_latest(open_log_from_settings(require_key=False), _read_policy(policy))
+        for r in results:
+            typer.echo(f"{r.witness}: {r.outcome} at tree size {r.tree_size}{': ' + r.detail if r.detail else ''}")
+        if any(r.outcome == "refused" for r in results):
+            raise IntegrityError("a witness refused the log's checkpoint as inconsistent (see above)")

@@ -1,5 +1,5 @@
 """Streaming exports of the audit log: a full verifiable JSONL export, filtered JSONL and CSV,
-and single-record proof bundles. Formats: docs/adr/0003-audit-log-format.md.
+single-record proof bundles and a citizen's completeness bundle. Formats: docs/adr/0003-audit-log-format.md.
 
 Full export (``loket-audit-export-v1``), one JSON object per line::
 
@@ -20,10 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
+from audit.checkpoint import parse_checkpoint_body
+from audit.errors import IntegrityError, NotFound
 from audit.log import AuditFilter, AuditLog, StoredRecord
 from audit.record import LEAF_FORMAT, LEAF_PREFIX, AuditRecord, utc_timestamp
-from audit.verify import EXPORT_FORMAT, PROOF_FORMAT
-from gateway.core.errors import IntegrityError, NotFound
+from audit.subjects import entry_hash, list_hash, root_of_extensions
+from audit.verify import COMPLETENESS_FORMAT, EXPORT_FORMAT, PROOF_FORMAT
 
 Progress = Callable[[int], None]
 
@@ -229,6 +231,61 @@ def proof_bundle(log: AuditLog, index: int) -> dict[str, Any]:
         "record": record_obj,
         "inclusion_proof": [h.hex() for h in proof.hashes],
         "checkpoint": latest.note,
+    }
+    if log.verifier is not None:
+        bundle["vkey"] = log.verifier.vkey()  # informational: verifiers bring their own key
+    return bundle
+
+
+def completeness_bundle(log: AuditLog, pseudonym: str, *, tree_size: int | None = None) -> dict[str, Any]:
+    """A citizen's completeness bundle (``loket-audit-completeness-v1``, ADR 0005): every
+    record about ``pseudonym`` up to a signed checkpoint, with one proof from the subject map
+    whose root that checkpoint signs. Against the latest checkpoint (signing a fresh one if the
+    log can) or the signed checkpoint at ``tree_size``.
+
+    Fail-closed: if the records the index column finds are not the list the signed map holds
+    (a row was edited), this raises IntegrityError rather than hand out a short list.
+    """
+    if not log.has_subject_map:
+        raise NotFound("this log keeps no per-subject map")
+    if tree_size is None:
+        latest = log.checkpoint(force=True) if log.verifier is not None else log.latest_checkpoint()
+        if latest is None:
+            raise NotFound("the audit log has no signed checkpoint yet")
+        note, size = latest.note, latest.tree_size
+    else:
+        found = log.checkpoint_at(tree_size)
+        if found is None:
+            raise NotFound(f"no signed checkpoint at tree size {tree_size}")
+        note, size = found, tree_size
+    signed_root = root_of_extensions(parse_checkpoint_body(note.rpartition("\n\n")[0] + "\n").extensions)
+    if signed_root is None:
+        raise NotFound(f"the checkpoint at tree size {size} carries no subject map")
+    subject_map = log.subject_map_at(size)
+    if subject_map.root != signed_root:
+        raise IntegrityError(f"checkpoint at tree size {size}: the subject map differs from the signed one")
+    key = log.subject_key(pseudonym)
+    records = log.subject_records(pseudonym, size)
+    count, lst = list_hash((r.index, r.leaf_hash) for r in records)
+    entry = entry_hash(key, pseudonym, count, lst) if count else None
+    if subject_map.get(key) != entry:
+        raise IntegrityError(
+            f"the records found for this data subject up to tree size {size} are not the list "
+            "the signed subject map holds (an index column was edited)"
+        )
+    try:
+        record_objs = [json.loads(r.leaf[len(LEAF_PREFIX) :]) for r in records]
+    except ValueError as e:
+        raise IntegrityError("a stored leaf is not JSON") from e
+    bundle: dict[str, Any] = {
+        "format": COMPLETENESS_FORMAT,
+        "origin": log.origin,
+        "tree_size": size,
+        "data_subject_id": pseudonym,
+        "subject_key": key.hex(),
+        "records": [{"index": r.index, "record": obj} for r, obj in zip(records, record_objs, strict=True)],
+        "map_proof": subject_map.proof(key).to_json(),
+        "checkpoint": note,
     }
     if log.verifier is not None:
         bundle["vkey"] = log.verifier.vkey()  # informational: verifiers bring their own key

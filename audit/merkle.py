@@ -345,16 +345,19 @@ def verify_consistency(
     for p in proof:
         if len(p) != HASH_SIZE:
             raise ProofError("proof hash must be 32 bytes")
-    if old_size == new_size:
+    if old_size == new_size and old_size:
         if proof:
             raise ProofError("consistency proof between equal sizes must be empty")
         if old_root != new_root:
             raise ProofError(f"two different roots for tree size {old_size}")
         return
     if old_size == 0:
-        # Every tree extends the empty tree; RFC 9162 proofs start at size >= 1.
-        if proof:
-            raise ProofError("consistency proof from the empty tree must be empty")
+        # RFC 9162 defines no proof from the empty tree: it says nothing about the new tree, so
+        # a verifier must not count it as one. Accepted only as the empty tree to itself.
+        if proof or old_root != EMPTY_ROOT or new_root != EMPTY_ROOT:
+            raise ProofError(
+                "no consistency proof from size 0: only the empty tree is consistent with it here"
+            )
         return
     # Step 1: an empty path fails (it can only be empty for equal or zero sizes, above).
     if not proof:

@@ -24,7 +24,7 @@ from sqlalchemy import (
     Text,
 )
 
-from gateway.core.db import new_metadata
+from audit.db import new_metadata
 
 metadata = new_metadata()
 

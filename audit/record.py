@@ -40,6 +40,11 @@ LEAF_FORMAT = "loket-audit-v1"
 # Limits on what a record may hold (it is metadata, never data content).
 MAX_LEAF_BYTES = 16 * 1024
 MAX_STRING_CHARS = 256
+# The default processing_activity_id percent-encodes the purpose (up to 256 characters of up
+# to 4 UTF-8 bytes, each byte 3 characters "%XX"), so it must hold 12x a string's length: a
+# record must never be refused for a field it derived itself from a valid one.
+_ACTIVITY_PREFIX = "urn:loket:processing-activity:"
+MAX_ACTIVITY_ID_CHARS = len(_ACTIVITY_PREFIX) + 12 * MAX_STRING_CHARS
 MAX_EXTRA_ENTRIES = 16
 MAX_ITEMS = 64  # disclosed / refused / unavailable entries, fields per disclosure
 
@@ -97,15 +102,21 @@ def canonical_json(value: dict[str, Any]) -> bytes:
             ).encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate: let rfc8785 reject it
             pass
-    return rfc8785.dumps(value)
+    try:
+        return rfc8785.dumps(value)
+    except rfc8785.FloatDomainError as e:  # NaN, infinities
+        raise ValueError(f"not representable in RFC 8785 JSON: {e}") from e
 
 
 def _fast_path_ok(v: object) -> bool:
-    """ASCII object keys and integers JCS can represent exactly (|i| < 2**53)."""
+    """ASCII object keys, integers JCS can represent exactly (|i| < 2**53), no floats (JCS
+    writes ``1.0`` as ``1`` and refuses NaN and infinities; ``json.dumps`` does neither)."""
     if isinstance(v, dict):
         return all(k.isascii() and _fast_path_ok(x) for k, x in v.items())
     if isinstance(v, list):
         return all(_fast_path_ok(x) for x in v)
+    if isinstance(v, float):
+        return False
     if isinstance(v, int) and not isinstance(v, bool):
         return abs(v) < 2**53
     return True
@@ -250,7 +261,7 @@ class AuditRecord:
         if self.processing_activity_id is None:
             _text("purpose", self.purpose, optional=True)  # before quote() encodes it
             activity = quote(self.purpose or self.kind.value, safe=":_-.")
-            set_(self, "processing_activity_id", f"urn:loket:processing-activity:{activity}")
+            set_(self, "processing_activity_id", f"{_ACTIVITY_PREFIX}{activity}")
         if self.data_subject_id is not None and self.data_subject_id_type is None:
             set_(self, "data_subject_id_type", DATA_SUBJECT_ID_TYPE)
         if self.receiver is None:
@@ -276,7 +287,7 @@ class AuditRecord:
             raise ValueError("end_time before start_time")
         if type(self.status_code) is not int or self.status_code not in (0, 1, 2):
             raise ValueError("status_code must be 0 (unset), 1 (ok) or 2 (error)")
-        _text("processing_activity_id", self.processing_activity_id)
+        _text("processing_activity_id", self.processing_activity_id, max_chars=MAX_ACTIVITY_ID_CHARS)
         _pattern("processing_activity_id", self.processing_activity_id, _URI, "a URI")
         _pattern(
             "data_subject_id", self.data_subject_id, _HEX64, "a 64-hex pseudonym", optional=True

@@ -22,13 +22,15 @@ from typing import IO, Any
 
 import rfc8785
 
-from audit import merkle
+from audit import merkle, subjects
 from audit.checkpoint import Checkpoint, KeyChain, NoteVerifier, TrustedKeys, Verifier, open_checkpoint
+from audit.errors import BadInput, IntegrityError
 from audit.record import LEAF_FORMAT, LEAF_PREFIX, AuditRecord
-from gateway.core.errors import BadInput, IntegrityError
 
 EXPORT_FORMAT = "loket-audit-export-v1"
 PROOF_FORMAT = "loket-audit-proof-v1"
+COMPLETENESS_FORMAT = "loket-audit-completeness-v1"
+MAX_COMPLETENESS_BUNDLE_BYTES = 64 * 1024 * 1024
 MAX_EXPORT_LINE_BYTES = 64 * 1024
 MAX_PROOF_BUNDLE_BYTES = 256 * 1024
 # Read buffer for export files: with the default 8 KiB, iterating ~1 KB lines spends a tenth of
@@ -116,17 +118,22 @@ class _CheckpointTrack:
 
 
 def verify_leaf_stream(
-    leaves: Iterable[tuple[int, bytes, bytes | None]],
+    leaves: Iterable[tuple[int, bytes | memoryview, bytes | None]],
     checkpoints: Sequence[Checkpoint],
     *,
     expected_size: int,
     progress: Callable[[int], None] | None = None,
+    subtrees: list[tuple[int, bytes]] | None = None,
 ) -> tuple[int, bytes]:
     """Check ``(index, leaf body, claimed leaf hash)`` items against signed checkpoints.
 
     ``leaf body`` is the leaf without its ``loket-audit-v1\\n`` prefix. The items must be the
     log from index 0 in order. Every checkpoint root must equal the root recomputed at its
     size, and the stream must end at ``expected_size``. Returns (tree size, root).
+
+    If ``subtrees`` is a list, every perfect subtree of level >= 1 the stream completes is
+    appended to it as ``(audit.models.subtree_key(level, index), hash)``, in completion order
+    (the caller compares them with a store's cached subtrees and may clear the list).
     """
     track = _CheckpointTrack(checkpoints, expected_size)
     leaf_base = hashlib.sha256(merkle.LEAF_PREFIX + LEAF_PREFIX)
@@ -148,9 +155,17 @@ def verify_leaf_stream(
                 f"record {index}: content does not match its leaf hash (the record was changed)"
             )
         n = size
-        while n & 1:  # RFC 9162 §2.1.1 split, incrementally: merge completed perfect subtrees
-            x = sha256(node + frontier.pop() + x).digest()
-            n >>= 1
+        if subtrees is None:
+            while n & 1:  # RFC 9162 §2.1.1 split, incrementally: merge completed subtrees
+                x = sha256(node + frontier.pop() + x).digest()
+                n >>= 1
+        else:
+            level = 0
+            while n & 1:
+                x = sha256(node + frontier.pop() + x).digest()
+                n >>= 1
+                level += 1
+                subtrees.append(((size >> level) << 6 | level, x))
         frontier.append(x)
         size += 1
         if size == track.next_size:
@@ -184,8 +199,11 @@ def _verify_record_lines(
     expected_size: int,
     deep: bool,
     progress: Callable[[int], None] | None,
+    subject_index: subjects.SubjectIndex | None = None,
+    subject_roots: Mapping[int, bytes] | None = None,
 ) -> tuple[int, bytes]:
     """The hot loop of export verification: no regex, no JSON parse, one leaf hash per line."""
+    roots = subject_roots or {}
     leaf_base = hashlib.sha256(merkle.LEAF_PREFIX + LEAF_PREFIX)
     sha256 = hashlib.sha256
     node = merkle.NODE_PREFIX
@@ -220,6 +238,8 @@ def _verify_record_lines(
                 raise IntegrityError(
                     f"record {size} (export line {line_no}): not a valid audit record: {e}"
                 ) from e
+        if subject_index is not None:
+            subject_index.add(size, subjects.subject_of_body(body), x)
         n = size
         while n & 1:  # RFC 9162 §2.1.1 split, incrementally: merge completed perfect subtrees
             x = sha256(node + frontier.pop() + x).digest()
@@ -228,6 +248,8 @@ def _verify_record_lines(
         size += 1
         if size == track.next_size:
             track.reached(frontier)
+        if subject_index is not None and size in roots:
+            subjects.check_root(subject_index, roots)
         if progress is not None and size & 0x3FFF == 0:
             progress(size)
     if progress is not None:
@@ -254,8 +276,12 @@ def verify_export(
     origin: str | None = None,
     deep: bool = False,
     progress: Callable[[int], None] | None = None,
+    subject_map_key: bytes | None = None,
 ) -> VerifyReport:
     """Verify a full export read from a binary stream; raise IntegrityError naming where.
+
+    With ``subject_map_key`` (the log's, ADR 0005) the subject map root of every checkpoint
+    that carries one is recomputed from the records too; without it that check is skipped.
 
     ``trusted_checkpoints`` are notes obtained elsewhere (the gateway's published checkpoint,
     a citizen's proof bundle): they must verify and match the export too, which is how a
@@ -325,8 +351,11 @@ def verify_export(
         expected_size=tree_size,
         deep=deep,
         progress=progress,
+        subject_index=subjects.SubjectIndex(subject_map_key) if subject_map_key is not None else None,
+        subject_roots=subjects.signed_roots(checkpoints),
     )
-    return VerifyReport(size, root, len(checkpoints), want_origin, time.perf_counter() - started)
+    distinct = len({cp.tree_size for cp in checkpoints})  # a checkpoint given twice counts once
+    return VerifyReport(size, root, distinct, want_origin, time.perf_counter() - started)
 
 
 def verify_export_file(path: str, verifier: Verifier, **kwargs: Any) -> VerifyReport:
@@ -436,3 +465,85 @@ def read_verifiers(values: Sequence[str]) -> TrustedKeys:
         raise BadInput("no verifier key given")
     keys = [read_verifier(v) for v in values]
     return TrustedKeys(keys[0], tuple(keys[1:]))
+
+
+# --- a citizen's completeness bundle (ADR 0005) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompletenessReport:
+    """What a verified completeness bundle established: these are *all* the records about
+    ``data_subject_id`` among the first ``checkpoint.tree_size`` leaves of the signed log —
+    or, if there are none, that the log *says* so (see ``absence_checked``)."""
+
+    data_subject_id: str
+    records: tuple[tuple[int, AuditRecord], ...]
+    checkpoint: Checkpoint
+    #: False for an empty list: the subject's map position is keyed (HMAC), which a citizen
+    #: cannot recompute, so "no records" rests on the log's word and the auditors' full check.
+    absence_checked: bool
+
+
+def verify_completeness_bundle(
+    bundle: Mapping[str, Any], verifier: Verifier, *, origin: str | None = None
+) -> CompletenessReport:
+    """Verify a ``loket-audit-completeness-v1`` bundle offline with the public key alone.
+
+    The checkpoint must be signed by ``verifier`` and carry a subject map root; every record
+    is re-encoded (RFC 8785) into its leaf and must be about the bundle's data subject; their
+    (index, leaf hash) list, in strictly increasing index order below the tree size, makes the
+    subject's entry, and the map proof must lead from that entry to the signed root. A record
+    left out, added, changed or reordered changes the entry and fails the proof.
+    """
+    if bundle.get("format") != COMPLETENESS_FORMAT:
+        raise IntegrityError(f"not a {COMPLETENESS_FORMAT} bundle")
+    pseudonym, tree_size = bundle.get("data_subject_id"), bundle.get("tree_size")
+    if not isinstance(pseudonym, str) or type(tree_size) is not int:
+        raise IntegrityError("completeness bundle: data_subject_id and tree_size are required")
+    note = bundle.get("checkpoint")
+    if not isinstance(note, str):
+        raise IntegrityError("completeness bundle: checkpoint is missing")
+    cp = open_checkpoint(note, verifier, origin=origin)
+    if cp.tree_size != tree_size:
+        raise IntegrityError(
+            f"checkpoint at tree size {cp.tree_size}: the bundle is for tree size {tree_size}"
+        )
+    root = subjects.root_of_extensions(cp.extensions)
+    if root is None:
+        raise IntegrityError(f"checkpoint at tree size {cp.tree_size} carries no subject map root")
+    try:
+        key = bytes.fromhex(str(bundle.get("subject_key")))
+    except ValueError as e:
+        raise IntegrityError("completeness bundle: subject_key is not hex") from e
+    items = bundle.get("records")
+    if not isinstance(items, list):
+        raise IntegrityError("completeness bundle: records is missing")
+    records: list[tuple[int, AuditRecord]] = []
+    pairs: list[tuple[int, bytes]] = []
+    for item in items:
+        if not isinstance(item, dict) or type(item.get("index")) is not int:
+            raise IntegrityError("completeness bundle: a record entry needs index and record")
+        index = item["index"]
+        try:
+            leaf = LEAF_PREFIX + rfc8785.dumps(item.get("record"))
+            record = AuditRecord.from_leaf(leaf)
+        except (ValueError, TypeError, rfc8785.CanonicalizationError) as e:
+            raise IntegrityError(f"completeness bundle: record {index} is not a valid audit record: {e}") from e
+        if record.data_subject_id != pseudonym:
+            raise IntegrityError(f"completeness bundle: record {index} is about another data subject")
+        if not 0 <= index < tree_size or (pairs and index <= pairs[-1][0]):
+            raise IntegrityError(
+                f"completeness bundle: record {index} is out of order or beyond tree size {tree_size}"
+            )
+        pairs.append((index, merkle.leaf_hash(leaf)))
+        records.append((index, record))
+    count, lst = subjects.list_hash(pairs)
+    try:
+        entry = subjects.entry_hash(key, pseudonym, count, lst) if count else None
+        subjects.verify_map_proof(root, key, entry, subjects.MapProof.from_json(bundle.get("map_proof")))
+    except (subjects.MapProofError, ValueError) as e:
+        raise IntegrityError(
+            f"the list of {count} records about this data subject is not the complete list the "
+            f"log signed at tree size {tree_size} ({e}): a record was hidden, added or changed"
+        ) from e
+    return CompletenessReport(pseudonym, tuple(records), cp, absence_checked=bool(count))

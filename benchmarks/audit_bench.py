@@ -258,10 +258,153 @@ def bench_proofs(tmp: str, sizes: list[int], samples: int) -> list[dict[str, Any
     return rows
 
 
+# --- issue 11: the per-subject index, witnesses, verify with every check -------------------
+
+MAP_KEY = b"\x5a" * 32
+
+
+def bench_subject_appends(tmp: str, key: Ed25519PrivateKey, quick: bool) -> dict[str, float]:
+    """append_many (256 per commit) with a checkpoint every 256 records, without and with the
+    per-subject map (built when checkpoints are signed); same records, 4 rounds in alternating
+    order; the median of the per-round ratios (a shared machine's noise is larger than the cost)."""
+    n = 5_000 if quick else 10_000
+    recs = [make_record(i) for i in range(n)]
+    rates: dict[str, list[float]] = {"without": [], "with": []}
+    ratios = []
+    for rnd in range(4):
+        order = [("without", None), ("with", MAP_KEY)]
+        got: dict[str, float] = {}
+        for label, map_key in order if rnd % 2 == 0 else order[::-1]:
+            engine = create_db_engine(f"sqlite:///{os.path.join(tmp, f'subj-{label}-{rnd}.db')}")
+            metadata.create_all(engine)
+            log = AuditLog(engine, key, origin=ORIGIN, key_name=ORIGIN, checkpoint_every_records=256,
+                           checkpoint_every_s=3600, subject_map_key=map_key)
+            t = time.perf_counter()
+            for k in range(0, n, 256):
+                log.append_many(recs[k : k + 256])
+            got[label] = n / (time.perf_counter() - t)
+            rates[label].append(got[label])
+            engine.dispose()
+        ratios.append(got["with"] / got["without"])
+    return {"records": n, "append_many_without_index_per_s": statistics.median(rates["without"]),
+            "append_many_with_index_per_s": statistics.median(rates["with"]),
+            "with_over_without": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios)}
+
+
+def bench_completeness(n: int, subjects_n: int, samples: int = 1000) -> dict[str, float]:
+    """The subject map over ``n`` leaves about ``subjects_n`` citizens (in memory, as the log
+    keeps it): build, proof generation, offline verification (list + entry + map proof)."""
+    from audit import subjects
+
+    sha = hashlib.sha256
+    pseudonyms = [sha(b"p%d" % j).hexdigest() for j in range(subjects_n)]
+    leaf_hashes = [sha(b"L%d" % i).digest() for i in range(n)]
+    index = subjects.SubjectIndex(MAP_KEY)
+    t = time.perf_counter()
+    for i in range(n):
+        index.add(i, pseudonyms[i % subjects_n], leaf_hashes[i])
+    m = index.commit()
+    build = time.perf_counter() - t
+    rng = random.Random(2)
+    chosen = [rng.randrange(subjects_n) for _ in range(samples)]
+    keys = [index.key_for(pseudonyms[j]) for j in chosen]
+    t = time.perf_counter()
+    proofs = [m.proof(k) for k in keys]
+    gen = (time.perf_counter() - t) / samples
+    lists = [[(i, leaf_hashes[i]) for i in range(j, n, subjects_n)] for j in chosen]
+    t = time.perf_counter()
+    for j, k, p, lst in zip(chosen, keys, proofs, lists, strict=True):
+        count, h = subjects.list_hash(lst)
+        subjects.verify_map_proof(m.root, k, subjects.entry_hash(k, pseudonyms[j], count, h), p)
+    verify = (time.perf_counter() - t) / samples
+    depths = [len(p.siblings) for p in proofs]
+    return {"records": n, "subjects": subjects_n, "records_per_subject": n / subjects_n,
+            "map_build_s": build, "proof_gen_us": gen * 1e6, "proof_verify_us": verify * 1e6,
+            "proof_siblings_mean": statistics.mean(depths), "proof_siblings_max": max(depths),
+            "proof_bytes_max": 32 * max(depths)}
+
+
+def bench_witness(tmp: str, key: Ed25519PrivateKey, rounds: int = 200) -> dict[str, float]:
+    """add-checkpoint round trips to a witness on loopback (uvicorn, a fresh connection per
+    submission as the log's client makes it, fsync'd SQLite state)."""
+    import socket
+
+    import uvicorn
+
+    from audit.witness import Witness, WitnessEndpoint, WitnessState, asgi_app, submit
+
+    log = new_log(tmp, "witnessed.db", key)
+    log.append_many([make_record(i) for i in range(300)])
+    cp = log.checkpoint(force=True)
+    witness = Witness("bench.witness/w1", Ed25519PrivateKey.generate(),
+                      {ORIGIN: NoteVerifier.for_private_key(ORIGIN, key)},
+                      WitnessState(os.path.join(tmp, "witness.db")))
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(asgi_app(witness), host="127.0.0.1", port=port, log_level="warning"))
+    th = threading.Thread(target=server.run, daemon=True)
+    th.start()
+    while not server.started:
+        time.sleep(0.01)
+    endpoint = WitnessEndpoint(witness.key, f"http://127.0.0.1:{port}")
+    proof = lambda a, b: log.consistency_proof(a, b).hashes  # noqa: E731
+    try:
+        submit(endpoint, cp.note, cp.tree_size, proof, old_size=0)
+        times = []
+        for _ in range(rounds):
+            t = time.perf_counter()
+            submit(endpoint, cp.note, cp.tree_size, proof, old_size=cp.tree_size)
+            times.append(time.perf_counter() - t)
+    finally:
+        server.should_exit = True
+        th.join(5)
+    times.sort()
+    return {"rounds": rounds, "round_trip_median_ms": 1e3 * times[len(times) // 2],
+            "round_trip_p95_ms": 1e3 * times[int(len(times) * 0.95)]}
+
+
+def bench_db_verify(tmp: str, key: Ed25519PrivateKey, n: int) -> dict[str, float]:
+    """`loket audit verify` on the database (leaf hashes, checkpoint roots, every index column,
+    every cached subtree, the subject map at every checkpoint) and on a full export of the same
+    log, in one run: the ratio is what to read on a shared machine."""
+    from audit.export import write_full_export
+
+    engine = create_db_engine(f"sqlite:///{os.path.join(tmp, 'verify-db.db')}")
+    metadata.create_all(engine)
+    log = AuditLog(engine, key, origin=ORIGIN, key_name=ORIGIN, checkpoint_every_records=256,
+                   checkpoint_every_s=3600, subject_map_key=MAP_KEY, max_batch=2048)
+    recs = [make_record(i) for i in range(n)]
+    for k in range(0, n, 2048):
+        log.append_many(recs[k : k + 2048])
+    log.checkpoint(force=True)
+    path = os.path.join(tmp, "verify-db.jsonl")
+    with open(path, "wb") as f:
+        write_full_export(log, f)
+    best_db = best_export = best_plain = 0.0
+    for _ in range(2):
+        r = log.verify()
+        best_db = max(best_db, r.records_per_s)
+        r2 = verify_export_file(path, log.verifier, subject_map_key=MAP_KEY)  # type: ignore[arg-type]
+        best_export = max(best_export, r2.records_per_s)
+        r3 = verify_export_file(path, log.verifier)  # type: ignore[arg-type]
+        best_plain = max(best_plain, r3.records_per_s)
+    engine.dispose()
+    return {"records": n, "checkpoints": r.checkpoints_verified,
+            "db_verify_all_checks_per_s": best_db,
+            "export_verify_with_subject_map_per_s": best_export,
+            "export_verify_leaves_only_per_s": best_plain,
+            "db_over_export_leaves_only": best_db / best_plain}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller runs (10⁴/10⁵ trees only)")
+    ap.add_argument("--issue-11", action="store_true",
+                    help="only the per-subject index, witness and full-verify benchmarks")
     args = ap.parse_args()
+    if args.issue_11:
+        return main_issue_11(args.quick)
     key = Ed25519PrivateKey.generate()
     results: dict[str, Any] = {
         "python": platform.python_version(),
@@ -303,6 +446,38 @@ def main() -> None:
     out_dir.mkdir(exist_ok=True)
     (out_dir / "audit_bench.json").write_text(json.dumps(results, indent=2))
     print(f"\nwrote {out_dir / 'audit_bench.json'}")
+
+
+def main_issue_11(quick: bool) -> None:
+    key = Ed25519PrivateKey.generate()
+    res: dict[str, Any] = {"python": platform.python_version(), "cpus": os.cpu_count(),
+                           "load_avg_before": os.getloadavg()}
+    with tempfile.TemporaryDirectory(prefix="loket-bench-") as tmp:
+        print("completeness at 10^6 …", file=sys.stderr)
+        res["completeness"] = bench_completeness(100_000 if quick else 1_000_000, 10_000 if quick else 100_000)
+        print("appends with / without the subject index …", file=sys.stderr)
+        res["subject_appends"] = bench_subject_appends(tmp, key, quick)
+        print("witness round trip …", file=sys.stderr)
+        res["witness"] = bench_witness(tmp, key)
+        print("verify with every check …", file=sys.stderr)
+        res["db_verify"] = bench_db_verify(tmp, key, 20_000 if quick else 100_000)
+    res["load_avg_after"] = os.getloadavg()
+    c, a, w, v = res["completeness"], res["subject_appends"], res["witness"], res["db_verify"]
+    print(f"\ncompleteness proof ({c['records']:,} records, {c['subjects']:,} subjects): "
+          f"gen {c['proof_gen_us']:.1f} µs, verify {c['proof_verify_us']:.1f} µs "
+          f"(~{c['records_per_subject']:.0f} records each), {c['proof_siblings_mean']:.1f} siblings "
+          f"(max {c['proof_siblings_max']}, {c['proof_bytes_max']} B); map build {c['map_build_s']:.1f} s")
+    print(f"append_many 256/commit: without index {a['append_many_without_index_per_s']:,.0f}/s, with "
+          f"{a['append_many_with_index_per_s']:,.0f}/s (median ratio {100 * a['with_over_without']:.0f} %, "
+          f"rounds {100 * a['ratio_min']:.0f}-{100 * a['ratio_max']:.0f} %)")
+    print(f"witness round trip: median {w['round_trip_median_ms']:.2f} ms, p95 {w['round_trip_p95_ms']:.2f} ms")
+    print(f"verify {v['records']:,} records: database, every check {v['db_verify_all_checks_per_s']:,.0f}/s; "
+          f"export with subject map {v['export_verify_with_subject_map_per_s']:,.0f}/s; export leaves only "
+          f"{v['export_verify_leaves_only_per_s']:,.0f}/s")
+    print(f"load average before/after: {res['load_avg_before']} / {res['load_avg_after']}")
+    out_dir = Path(__file__).resolve().parent / "results"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / "audit_bench_issue_11.json").write_text(json.dumps(res, indent=2))
 
 
 if __name__ == "__main__":

@@ -36,9 +36,14 @@ try:  # the policy tooling (gateway/policy/cli.py)
 except ImportError:  # pragma: no cover
     pass
 try:  # the audit tooling (audit/cli.py)
-    from audit.cli import audit_app
+    from audit.cli import audit_app, use_log_source
+    from gateway.core.audit_source import SettingsLogSource
 
+    use_log_source(SettingsLogSource())
     app.add_typer(audit_app, name="audit", help="Verify, export and prove the audit log.")
+    from audit.witness_cli import witness_app
+
+    app.add_typer(witness_app, name="witness", help="Run a witness for Loket audit logs (C2SP tlog-witness).")
 except ImportError:  # pragma: no cover
     pass
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from gateway.api.deps import Citizen, LoketDep
 from gateway.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, index_before, index_cursor, links
 from gateway.oversight.access_log import access_json
-from gateway.oversight.citizen_view import my_accesses, my_proof
+from gateway.oversight.citizen_view import my_accesses, my_completeness, my_proof
 
 router = APIRouter(prefix="/v1/me", tags=["citizen"])
 
@@ -99,5 +99,35 @@ async def get_my_proof(index: Annotated[int, Path(ge=0)], loket: LoketDep, princ
     bundle = await anyio.to_thread.run_sync(my_proof, loket, principal, index)
     return JSONResponse(bundle, headers={
         "Content-Disposition": f'attachment; filename="loket-bewijs-{index}.json"',
+        "Cache-Control": "no-store",
+    })
+
+
+class IndexedRecordPublic(BaseModel):
+    index: int
+    record: dict[str, Any]
+
+
+class CompletenessBundlePublic(BaseModel):
+    """A ``loket-audit-completeness-v1`` bundle: check it offline with ``loket audit verify-complete``."""
+
+    format: str
+    origin: str
+    tree_size: int
+    data_subject_id: str
+    subject_key: str
+    records: list[IndexedRecordPublic]
+    map_proof: dict[str, Any]
+    checkpoint: str
+    vkey: str | None = None
+
+
+@router.get("/accesses/completeness", response_model=CompletenessBundlePublic)
+async def get_my_completeness(loket: LoketDep, principal: Citizen) -> JSONResponse:
+    """All records about me up to the latest signed checkpoint, with one proof from the signed
+    per-subject map that the list is complete (``loket audit verify-complete``, ADR 0005)."""
+    bundle = await anyio.to_thread.run_sync(my_completeness, loket, principal)
+    return JSONResponse(bundle, headers={
+        "Content-Disposition": 'attachment; filename="loket-volledigheidsbewijs.json"',
         "Cache-Control": "no-store",
     })

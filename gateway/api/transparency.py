@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from audit.checkpoint import RetiredKey
 from gateway.api.deps import LoketDep
 from gateway.core.errors import BadInput, NotFound
 
@@ -58,9 +59,11 @@ async def audit_keys(loket: LoketDep) -> dict[str, Any]:
             {"vkey": keys.current.vkey(), "key_id": keys.current.key_id.hex(), "status": "current",
              "retired_at_tree_size": None},
             *(
-                {"vkey": k.vkey(), "key_id": k.key_id.hex(), "status": "retired",
-                 "retired_at_tree_size": retired_at.get((k.name, k.key_id))}
+                {"vkey": v.vkey(), "key_id": v.key_id.hex(), "status": "retired",
+                 "retired_at_tree_size": (k.retired_at if isinstance(k, RetiredKey) else None)
+                 or retired_at.get((v.name, v.key_id))}
                 for k in keys.retired
+                for v in [k.key if isinstance(k, RetiredKey) else k]
             ),
         ],
     }

@@ -6,6 +6,8 @@ Secrets come from settings; only in demo mode are missing ones generated under t
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,6 +106,16 @@ def retired_verifiers(settings: Settings) -> tuple[NoteVerifier, ...]:
     return tuple(out)
 
 
+def subject_map_key(settings: Settings) -> bytes | None:
+    """The audit log's per-subject map key (audit/subjects.py, ADR 0005), derived one-way from
+    the pseudonym key; None where no pseudonym key is configured (e.g. a verifier's CLI)."""
+    try:
+        pseudonym_key = _secret(settings, settings.pseudonym_key, "pseudonym.key")
+    except ConfigurationError:
+        return None
+    return hmac.new(pseudonym_key, b"loket:audit-subject-map:v1", hashlib.sha256).digest()
+
+
 def audit_log_for(settings: Settings, engine: Engine, key: Ed25519PrivateKey | None) -> AuditLog:
     """The one way to open the audit log from settings (the gateway and `loket audit` alike), so
     the origin and key name of every checkpoint match the published verifier key, and earlier
@@ -116,6 +128,7 @@ def audit_log_for(settings: Settings, engine: Engine, key: Ed25519PrivateKey | N
         checkpoint_every_records=settings.checkpoint_every_records,
         checkpoint_every_s=settings.checkpoint_every_s,
         retired_keys=retired_verifiers(settings),
+        subject_map_key=subject_map_key(settings),
     )
 
 

@@ -6,31 +6,24 @@ exit code (see gateway/cli.py). Messages never contain a BSN, a token or data co
 
 from __future__ import annotations
 
+# The root and the kinds the audit log raises live in audit/errors.py (audit/ stands alone);
+# these are the same classes, so `except IntegrityError` here catches what audit/ raises.
+from audit.errors import AuditWriteError, BadInput, IntegrityError, LoketError, NotFound
 
-class LoketError(Exception):
-    """Base of every domain error. ``code`` is a stable machine-readable slug."""
-
-    code = "loket-error"
-    status = 500
-
-    def __init__(self, detail: str = "", *, code: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        if code is not None:
-            self.code = code
-
-
-class BadInput(LoketError):
-    """The caller sent something malformed or invalid (400; the problem catalogue in
-    gateway/core/problems.py marks the few that are well formed but cannot apply, 422).
-    ``param`` names the request member at fault when its default in the catalogue does not fit."""
-
-    code = "bad-input"
-    status = 400
-
-    def __init__(self, detail: str = "", *, code: str | None = None, param: str | None = None) -> None:
-        super().__init__(detail, code=code)
-        self.param = param
+__all__ = [
+    "AgencyUnavailable",
+    "AuditWriteError",
+    "BadInput",
+    "ConfigurationError",
+    "Conflict",
+    "Denied",
+    "Forbidden",
+    "IntegrityError",
+    "LoketError",
+    "NotAuthenticated",
+    "NotFound",
+    "PolicyEngineError",
+]
 
 
 class NotAuthenticated(LoketError):
@@ -45,13 +38,6 @@ class Forbidden(LoketError):
 
     code = "forbidden"
     status = 403
-
-
-class NotFound(LoketError):
-    """The thing does not exist, or the caller may not know that it does (404)."""
-
-    code = "not-found"
-    status = 404
 
 
 class Conflict(LoketError):
@@ -71,20 +57,6 @@ class PolicyEngineError(LoketError):
 
     code = "policy-engine-unavailable"
     status = 503
-
-
-class AuditWriteError(LoketError):
-    """The audit record could not be written durably: no data may leave (503)."""
-
-    code = "audit-unavailable"
-    status = 503
-
-
-class IntegrityError(LoketError):
-    """A log, proof, checkpoint or signature does not verify."""
-
-    code = "integrity-failure"
-    status = 500
 
 
 class AgencyUnavailable(LoketError):

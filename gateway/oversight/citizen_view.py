@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.export import proof_bundle
+from audit.export import completeness_bundle, proof_bundle
 from gateway.consents.service import citizen_pseudonym
 from gateway.core.context import Loket
 from gateway.dossier.explain import Explainer
@@ -42,3 +42,9 @@ def my_proof(loket: Loket, principal: Principal, index: int) -> dict[str, Any]:
     """The proof bundle for one of my records; another citizen's index is 404 (no IDOR)."""
     own_record(loket.audit, citizen_pseudonym(loket, principal), index)
     return proof_bundle(loket.audit, index)
+
+
+def my_completeness(loket: Loket, principal: Principal) -> dict[str, Any]:
+    """All my records up to the latest checkpoint with the proof that the list is complete
+    (``loket-audit-completeness-v1``, ADR 0005)."""
+    return completeness_bundle(loket.audit, citizen_pseudonym(loket, principal))

@@ -1,8 +1,8 @@
 """The privacy officer's integrity view: latest signed checkpoint, its signature, full verification.
 
-Full verification reads every leaf from the database and recomputes every leaf hash and the
-root at every signed checkpoint (``audit.verify.verify_leaf_stream``), then checks that the
-log head's root is the recomputed one. It runs in a background thread so a page can show
+Full verification is ``AuditLog.verify``, the same code as ``loket audit verify``: every leaf
+hash, the root at every signed checkpoint and at the head, every index column the pages read
+and every cached subtree hash proofs are served from. It runs in a background thread so a page can show
 progress; runs are kept in the database (``verify_runs``), so any gateway process can show a
 run another process is doing.
 """
@@ -12,17 +12,14 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import delete, select, update
 
-from audit.checkpoint import SignedCheckpoint, open_checkpoints
+from audit.checkpoint import SignedCheckpoint
 from audit.log import AuditLog
-from audit.record import LEAF_PREFIX
-from audit.verify import verify_leaf_stream
 from gateway.core.db import SessionFactory
 from gateway.core.errors import IntegrityError, NotFound
 from gateway.core.models import VerifyRun
@@ -38,7 +35,6 @@ class Progress(Protocol):
     checked: int
 
 MAX_JOBS_KEPT = 20
-PROGRESS_EVERY_RECORDS = 256
 #: How often a run writes its progress to the database.
 PROGRESS_WRITE_EVERY_S = 0.5
 #: A running run without progress for this long belongs to a process that stopped.
@@ -79,33 +75,21 @@ class FullReport:
     elapsed_s: float
 
 
-def _leaves(log: AuditLog, stop: int, progress: Progress | None = None) -> Iterator[tuple[int, bytes, bytes | None]]:
-    for n, stored in enumerate(log.iter_records(stop=stop), start=1):
-        if not stored.leaf.startswith(LEAF_PREFIX):
-            raise IntegrityError(f"record {stored.index}: not a loket-audit-v1 leaf")
-        yield stored.index, stored.leaf[len(LEAF_PREFIX):], stored.leaf_hash
-        if progress is not None and n % PROGRESS_EVERY_RECORDS == 0:
-            progress.checked = n
-
-
 def verify_full(log: AuditLog, job: Progress | None = None) -> FullReport:
-    """Recompute the whole log from its leaves; raise IntegrityError naming where it broke."""
+    """``AuditLog.verify`` (the one verifier, as ``loket audit verify`` runs it), reporting
+    progress to ``job``; raise IntegrityError naming where it broke."""
     if log.verifier is None:
         raise IntegrityError("this gateway has no log key to verify checkpoints with")
-    started = time.perf_counter()
-    head = log.head()
     if job is not None:
-        job.total = head.tree_size
-    # The whole chain at once, as `loket audit verify` does: a key-rotation transition links
-    # the old and the new key (audit/checkpoint.py, docs/security.md).
-    checkpoints = open_checkpoints(log.checkpoints(up_to=head.tree_size), log.verifier, origin=log.origin)
-    size, root = verify_leaf_stream(_leaves(log, head.tree_size, progress=job), checkpoints,
-                                    expected_size=head.tree_size)
-    if root != head.root_hash:
-        raise IntegrityError(f"log head at size {size}: stored root differs from the recomputed root")
-    if job is not None:
-        job.checked = size
-    return FullReport(size, len(checkpoints), root.hex(), time.perf_counter() - started)
+        job.total = log.head().tree_size
+
+    def progress(checked: int) -> None:
+        if job is not None:
+            job.checked = checked
+
+    report = log.verify(progress=progress)
+    return FullReport(report.tree_size, report.checkpoints_verified, report.root_hash.hex(),
+                      report.elapsed_s)
 
 
 @dataclass

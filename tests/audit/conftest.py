@@ -23,9 +23,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, text
 
+from audit import cli as audit_cli
 from audit.log import AuditLog
 from audit.models import metadata
 from audit.record import AuditEventKind, AuditRecord, Disclosure, Refusal
+from gateway.core.audit_source import SettingsLogSource
 from gateway.core.db import create_db_engine
 
 ORIGIN = "loket.test/audit"
@@ -234,6 +236,7 @@ def cli_log(tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("LOKET_LOG_ORIGIN", ORIGIN)
     monkeypatch.setenv("LOKET_SIGNING_KEY_PATH", str(key_file))
     monkeypatch.delenv("LOKET_RETIRED_AUDIT_VKEYS", raising=False)
+    monkeypatch.setattr(audit_cli, "_log_source", SettingsLogSource())  # as gateway/cli.py does
     engine = create_db_engine(url)
     metadata.create_all(engine)
     return AuditLog(engine, signing_key, origin=ORIGIN, key_name=ORIGIN, checkpoint_every_records=10)

@@ -59,7 +59,7 @@ def test_head_and_proofs_match_an_in_memory_tree(
             p = sqlite_log.inclusion_proof(i, size)
             assert p.hashes == mem.inclusion_proof(i, size).hashes
             merkle.verify_inclusion(i, size, mem.levels[0][i], p.hashes, mem.root(size))
-        for old in (1, size // 2, size):
+        for old in (1, max(1, size // 2), size):
             c = sqlite_log.consistency_proof(old, size)
             merkle.verify_consistency(old, size, mem.root(old), mem.root(size), c.hashes)
 
@@ -147,7 +147,7 @@ def test_cached_proof_nodes_do_not_hide_a_rewritten_subtree(
         )
     with pytest.raises(IntegrityError, match="refusing to sign|do not reproduce"):
         sqlite_log.checkpoint(force=True)
-    with pytest.raises(IntegrityError, match="subtree hashes|checkpoint at tree size 6"):
+    with pytest.raises(IntegrityError, match=rf"subtree {level}/{index} .*cached hash"):
         sqlite_log.verify()
 
 

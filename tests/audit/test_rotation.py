@@ -25,6 +25,7 @@ from audit.checkpoint import (
     Checkpoint,
     KeyChain,
     NoteVerifier,
+    RetiredKey,
     TrustedKeys,
     open_checkpoint,
     open_transition,
@@ -298,7 +299,10 @@ def test_a_linked_key_vouches_only_for_its_side_of_the_transition(
     root44 = log.head().root_hash
     _insert_note(sqlite_engine, 44, root44,
                  sign_checkpoint(Checkpoint(ORIGIN, 44, root44), signing_key, ORIGIN).note)
-    assert log.verify(TrustedKeys(new, (old,))).checkpoints_verified == 5  # retired: any size
+    # A retired key is trusted only up to the size at which it was retired (its transition).
+    with pytest.raises(IntegrityError, match=f"tree size 44 .*key id {old.key_id.hex()}"):
+        log.verify(TrustedKeys(new, (old,)))
+    assert log.verify(TrustedKeys(new, (RetiredKey(old, 44),))).checkpoints_verified == 5
     with pytest.raises(IntegrityError, match=f"tree size 44 .*key id {old.key_id.hex()}"):
         log.verify(TrustedKeys(new))  # linked through the transition at 20: sizes <= 20 only
     # And the new key, learned by a verifier holding the old one, does not reach back before 20.

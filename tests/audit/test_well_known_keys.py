@@ -24,7 +24,8 @@ def _vkey(name: str) -> str:
 def test_well_known_keys_lists_current_and_retired_keys_with_their_retirement_size(
     make_loket: Callable[..., Loket], tmp_path: Path
 ) -> None:
-    first = make_loket(data_dir=tmp_path / "gw")
+    pseudonym_key = "ab" * 32  # the same gateway restarted: same pseudonyms, same subject map
+    first = make_loket(data_dir=tmp_path / "gw", pseudonym_key=pseudonym_key)
     old = first.audit.verifier
     assert old is not None and old.current is not None
     first.audit.append_many([record(i) for i in range(5)])
@@ -33,7 +34,7 @@ def test_well_known_keys_lists_current_and_retired_keys_with_their_retirement_si
     new_path = tmp_path / "new.pem"
     _install_key(_write_new_key(new_path, new_key), new_path, force=False)
     unrelated = _vkey(first.audit.origin)  # retired long ago: no transition in this log
-    loket = make_loket(data_dir=tmp_path / "gw", signing_key_path=new_path,
+    loket = make_loket(data_dir=tmp_path / "gw", signing_key_path=new_path, pseudonym_key=pseudonym_key,
                        retired_audit_vkeys=[old.current.vkey(), unrelated])
     new = NoteVerifier.for_private_key(loket.audit.origin, new_key)
     with TestClient(create_app(loket=loket)) as client:

@@ -1,0 +1,403 @@
+"""Completeness per data subject: a sparse Merkle map committed in every signed checkpoint.
+
+Design and what it proves: docs/adr/0005-completeness-per-data-subject.md. In short:
+
+- For each data subject (pseudonym P) the log keeps ``count`` (records about P in the first
+  N leaves) and ``list`` = a hash chain over their (leaf index, leaf hash), in log order::
+
+      list_0 = SHA-256("loket-subject-list-v1")
+      list_k = SHA-256(list_{k-1} || uint64be(index_k) || leaf_hash_k)
+
+- The map holds one entry per subject at a 256-bit position ``key = HMAC-SHA256(map key,
+  "loket-subject-key-v1\\n" || P)``; the entry's hash commits the position, P, the count and
+  the list (so an entry can only vouch for the subject it names)::
+
+      entry = SHA-256(0x00 || "loket-subject-entry-v1\\n" || key || P (32 bytes) ||
+                      uint64be(count) || list)
+
+- The map is a sparse Merkle tree over the key bits (most significant first) with RFC 9162's
+  node hashing, SHA-256(0x01 || left || right), an empty subtree hashing to 32 zero bytes,
+  and a subtree holding exactly one entry hashing to that entry (as Diem's / Aptos' Jellyfish
+  Merkle tree does): a proof has one sibling per level down to the entry, ~log2(subjects).
+
+- The root goes into the checkpoint as the extension line ``loket-subjects <base64 root>``,
+  so the log's Ed25519 signature covers it.
+
+Everything here is pure (bytes in, raise on bad); the log (audit.log) keeps the state.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from audit.errors import IntegrityError
+
+SUBJECTS_EXTENSION = "loket-subjects"
+KEY_SIZE = 32
+ZERO = bytes(32)  # the hash of an empty subtree
+LIST_START = hashlib.sha256(b"loket-subject-list-v1").digest()
+_KEY_TAG = b"loket-subject-key-v1\n"
+_ENTRY_TAG = b"\x00loket-subject-entry-v1\n"
+_NODE = b"\x01"
+_sha256 = hashlib.sha256
+
+
+class MapProofError(ValueError):
+    """A subject map proof does not verify (or is malformed)."""
+
+
+def subject_key(map_key: bytes, pseudonym: str) -> bytes:
+    """The subject's position in the map. Keyed, so that a proof (its siblings and depth)
+    and the map's shape say nothing to someone who holds pseudonyms but not the map key."""
+    if len(map_key) < 32:
+        raise ValueError("the subject map key must be at least 32 bytes")
+    return hmac.new(map_key, _KEY_TAG + pseudonym.encode("ascii"), hashlib.sha256).digest()
+
+
+def extend_list(list_hash: bytes, index: int, leaf_hash: bytes) -> bytes:
+    return _sha256(list_hash + index.to_bytes(8, "big") + leaf_hash).digest()
+
+
+def list_hash(records: Iterable[tuple[int, bytes]]) -> tuple[int, bytes]:
+    """(count, list hash) of a subject's (leaf index, leaf hash) pairs, in log order."""
+    h, n, last = LIST_START, 0, -1
+    for index, leaf_hash in records:
+        if index <= last:
+            raise ValueError("a subject's records must be in strictly increasing index order")
+        h, n, last = extend_list(h, index, leaf_hash), n + 1, index
+    return n, h
+
+
+def entry_hash(key: bytes, pseudonym: str, count: int, list_: bytes) -> bytes:
+    try:
+        p = bytes.fromhex(pseudonym)
+    except ValueError as e:
+        raise ValueError("a pseudonym is 64 hex digits") from e
+    if len(key) != KEY_SIZE or len(p) != 32 or len(list_) != 32 or not 0 < count < 2**64:
+        raise ValueError("bad subject entry")
+    return _sha256(_ENTRY_TAG + key + p + count.to_bytes(8, "big") + list_).digest()
+
+
+def _bit(key: bytes, depth: int) -> int:
+    return key[depth >> 3] >> (7 - (depth & 7)) & 1
+
+
+# --- the map: a persistent (path-copying) tree, so earlier roots stay readable -------------
+
+
+class _Leaf:
+    __slots__ = ("hash", "key")
+
+    def __init__(self, key: bytes, h: bytes) -> None:
+        self.key: bytes = key
+        self.hash: bytes = h
+
+
+class _Node:
+    __slots__ = ("hash", "left", "right")
+
+    def __init__(self, left: _Leaf | _Node | None, right: _Leaf | _Node | None) -> None:
+        self.left, self.right = left, right
+        self.hash: bytes = _sha256(
+            _NODE + (ZERO if left is None else left.hash) + (ZERO if right is None else right.hash)
+        ).digest()
+
+
+_Tree = _Leaf | _Node | None
+
+
+def _first_one(items: Sequence[tuple[bytes, bytes]], depth: int, lo: int, hi: int) -> int:
+    """In sorted ``items[lo:hi]`` sharing their first ``depth`` bits: where bit ``depth`` is 1."""
+    byte, shift = depth >> 3, 7 - (depth & 7)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if items[mid][0][byte] >> shift & 1:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _split(a: _Leaf, b: _Leaf, depth: int) -> _Node:
+    """The subtree at ``depth`` holding exactly the two leaves ``a`` and ``b``."""
+    chain = depth
+    while _bit(a.key, chain) == _bit(b.key, chain):
+        chain += 1
+    node = _Node(b, a) if _bit(a.key, chain) else _Node(a, b)
+    for d in range(chain - 1, depth - 1, -1):
+        node = _Node(None, node) if _bit(a.key, d) else _Node(node, None)
+    return node
+
+
+def _insert_one(node: _Tree, depth: int, key: bytes, h: bytes) -> _Leaf | _Node:
+    """``node`` with one entry set, without recursion: down the key's path, then rebuild the
+    path's nodes bottom-up (path copying)."""
+    path: list[tuple[_Node, int]] = []
+    while isinstance(node, _Node):
+        right = _bit(key, depth)
+        path.append((node, right))
+        node = node.right if right else node.left
+        depth += 1
+    leaf = _Leaf(key, h)
+    new: _Leaf | _Node = _split(node, leaf, depth) if isinstance(node, _Leaf) and node.key != key else leaf
+    for parent, right in reversed(path):
+        new = _Node(parent.left, new) if right else _Node(new, parent.right)
+    return new
+
+
+def _insert_many(node: _Tree, depth: int, items: list[tuple[bytes, bytes]], lo: int, hi: int) -> _Tree:
+    """``node`` (the subtree at ``depth``) with the sorted ``items[lo:hi]`` set."""
+    if lo == hi:
+        return node
+    if hi - lo == 1:
+        return _insert_one(node, depth, *items[lo])
+    if isinstance(node, _Leaf):
+        keys = {k for k, _ in items[lo:hi]}
+        merged = items[lo:hi] if node.key in keys else sorted([*items[lo:hi], (node.key, node.hash)])
+        return _insert_many(None, depth, merged, 0, len(merged))
+    if node is None and hi - lo == 1:
+        return _Leaf(*items[lo])
+    mid = _first_one(items, depth, lo, hi)
+    left = node.left if isinstance(node, _Node) else None
+    right = node.right if isinstance(node, _Node) else None
+    return _Node(
+        left if mid == lo else _insert_many(left, depth + 1, items, lo, mid),
+        right if mid == hi else _insert_many(right, depth + 1, items, mid, hi),
+    )
+
+
+@dataclass(frozen=True)
+class MapProof:
+    """The siblings from the root down to where ``key``'s path ends, and what it ends in:
+    the subject's own entry, another subject's entry (``other``: its key and hash — the key
+    was never added), or an empty subtree."""
+
+    siblings: tuple[bytes, ...]
+    other: tuple[bytes, bytes] | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "siblings": [s.hex() for s in self.siblings],
+            "other": None if self.other is None else {"key": self.other[0].hex(), "hash": self.other[1].hex()},
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> MapProof:
+        try:
+            assert isinstance(data, dict)
+            sib = data["siblings"]
+            assert isinstance(sib, list) and len(sib) <= 8 * KEY_SIZE
+            siblings = tuple(bytes.fromhex(s) for s in sib)
+            other = data.get("other")
+            pair = None if other is None else (bytes.fromhex(other["key"]), bytes.fromhex(other["hash"]))
+        except (AssertionError, KeyError, TypeError, ValueError, AttributeError) as e:
+            raise MapProofError("malformed subject map proof") from e
+        if any(len(s) != 32 for s in siblings) or (pair and (len(pair[0]) != 32 or len(pair[1]) != 32)):
+            raise MapProofError("subject map proof hashes must be 32 bytes")
+        return cls(siblings, pair)
+
+
+class SubjectMap:
+    """An immutable map key -> entry hash; :meth:`with_entries` returns a new map that shares
+    all unchanged nodes with this one (O(log n) new nodes per changed entry)."""
+
+    __slots__ = ("_root", "size")
+
+    def __init__(self, root: _Tree = None, size: int = 0) -> None:
+        self._root = root
+        self.size = size  # entries
+
+    @property
+    def root(self) -> bytes:
+        return ZERO if self._root is None else self._root.hash
+
+    def with_entries(self, entries: Mapping[bytes, bytes], *, new: int = 0) -> SubjectMap:
+        """This map with ``entries`` (key -> entry hash) set; ``new``: how many are new keys.
+        One pass for the whole batch: each changed node is rebuilt once, however many of the
+        batch's keys lie below it."""
+        items = sorted(entries.items())
+        for key, _ in items:
+            if len(key) != KEY_SIZE:
+                raise ValueError("a map key is 32 bytes")
+        root = _insert_many(self._root, 0, items, 0, len(items)) if items else self._root
+        return SubjectMap(root, self.size + new)
+
+    def get(self, key: bytes) -> bytes | None:
+        node, depth = self._root, 0
+        while isinstance(node, _Node):
+            node = node.right if _bit(key, depth) else node.left
+            depth += 1
+        return node.hash if isinstance(node, _Leaf) and node.key == key else None
+
+    def proof(self, key: bytes) -> MapProof:
+        siblings: list[bytes] = []
+        node, depth = self._root, 0
+        while isinstance(node, _Node):
+            if _bit(key, depth):
+                siblings.append(ZERO if node.left is None else node.left.hash)
+                node = node.right
+            else:
+                siblings.append(ZERO if node.right is None else node.right.hash)
+                node = node.left
+            depth += 1
+        other = (node.key, node.hash) if isinstance(node, _Leaf) and node.key != key else None
+        return MapProof(tuple(siblings), other)
+
+
+def root_from_proof(key: bytes, entry: bytes | None, proof: MapProof) -> bytes:
+    """The map root ``proof`` implies for ``key`` holding ``entry`` (None: ``key`` absent)."""
+    if len(key) != KEY_SIZE:
+        raise MapProofError("a map key is 32 bytes")
+    depth = len(proof.siblings)
+    if depth > 8 * KEY_SIZE:
+        raise MapProofError("subject map proof is deeper than the key")
+    if entry is not None:
+        if proof.other is not None:
+            raise MapProofError("a proof of an entry cannot end in another subject's entry")
+        h = entry
+    elif proof.other is not None:
+        other_key, h = proof.other
+        if other_key == key:
+            raise MapProofError("the proof of absence ends in the subject's own entry")
+        for d in range(depth):  # the other entry must sit on key's path
+            if _bit(other_key, d) != _bit(key, d):
+                raise MapProofError("the other entry is not on the subject's path")
+    else:
+        h = ZERO
+    for d in range(depth - 1, -1, -1):
+        sibling = proof.siblings[d]
+        if h == ZERO and sibling == ZERO:
+            raise MapProofError("two empty subtrees never make a node in the map")
+        h = _sha256(_NODE + sibling + h if _bit(key, d) else _NODE + h + sibling).digest()
+    return h
+
+
+def verify_map_proof(root: bytes, key: bytes, entry: bytes | None, proof: MapProof) -> None:
+    """Raise MapProofError unless ``proof`` shows ``key`` -> ``entry`` (or absent) in ``root``."""
+    if not hmac.compare_digest(root_from_proof(key, entry, proof), root):
+        raise MapProofError("the subject map proof does not lead to the signed map root")
+
+
+# --- the checkpoint extension line ----------------------------------------------------------
+
+
+def extension_line(root: bytes) -> str:
+    return f"{SUBJECTS_EXTENSION} {base64.b64encode(root).decode('ascii')}"
+
+
+def root_of_extensions(extensions: Sequence[str]) -> bytes | None:
+    """The subject map root a checkpoint's extension lines carry (None: none)."""
+    lines = [x for x in extensions if x.startswith(SUBJECTS_EXTENSION + " ")]
+    if not lines:
+        return None
+    if len(lines) > 1:
+        raise IntegrityError("checkpoint carries more than one subject map root")
+    try:
+        root = base64.b64decode(lines[0].split(" ", 1)[1], validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise IntegrityError("checkpoint subject map root is not base64") from e
+    if len(root) != 32:
+        raise IntegrityError("checkpoint subject map root is not 32 bytes")
+    return root
+
+
+# --- the leaves' subjects, without a JSON parse -------------------------------------------
+
+_SUBJECT_KEY = b',"data_subject_id":'
+_HEX64 = re.compile(rb"[0-9a-f]{64}")
+
+
+def subject_of_body(body: bytes | memoryview) -> str | None:
+    """The ``data_subject_id`` of a canonical leaf body (without its ``loket-audit-v1``
+    prefix). In the canonical layout (sorted keys) it follows actor_role, actor_sub,
+    break_glass and case_id, all scalars, so its first ``,"data_subject_id":`` is the key."""
+    b = bytes(body[:1200]) if isinstance(body, memoryview) else body
+    at = b.find(_SUBJECT_KEY)
+    if at < 0:
+        raise IntegrityError("leaf has no data_subject_id")
+    v = at + len(_SUBJECT_KEY)
+    if b.startswith(b"null,", v):
+        return None
+    if b[v : v + 1] == b'"' and b[v + 65 : v + 67] == b'",' and _HEX64.fullmatch(b, v + 1, v + 65):
+        return b[v + 1 : v + 65].decode("ascii")
+    raise IntegrityError("leaf data_subject_id is not a pseudonym")
+
+
+# --- building the map from the leaves ---------------------------------------------------------
+
+
+class SubjectIndex:
+    """The map being built from the leaves in log order (by the log and by every verifier)."""
+
+    def __init__(self, map_key: bytes) -> None:
+        if len(map_key) < 32:
+            raise ValueError("the subject map key must be at least 32 bytes")
+        self._map_key = map_key
+        self.size = 0  # leaves seen
+        self.map = SubjectMap()
+        self._entries: dict[str, tuple[bytes, int, bytes]] = {}  # P -> (key, count, list)
+        self._dirty: set[str] = set()
+        self._new = 0  # subjects first seen since the last commit
+
+    def add(self, index: int, pseudonym: str | None, leaf_hash: bytes) -> None:
+        if index != self.size:
+            raise ValueError(f"leaf {index} added where leaf {self.size} belongs")
+        self.size += 1
+        if pseudonym is None:
+            return
+        got = self._entries.get(pseudonym)
+        if got is None:
+            key, count, lst = subject_key(self._map_key, pseudonym), 0, LIST_START
+            self._new += 1
+        else:
+            key, count, lst = got
+        self._entries[pseudonym] = (key, count + 1, extend_list(lst, index, leaf_hash))
+        self._dirty.add(pseudonym)
+
+    def entry(self, pseudonym: str) -> tuple[bytes, int, bytes]:
+        """(key, count, list hash) of ``pseudonym`` (count 0 if absent)."""
+        got = self._entries.get(pseudonym)
+        return got if got is not None else (subject_key(self._map_key, pseudonym), 0, LIST_START)
+
+    def key_for(self, pseudonym: str) -> bytes:
+        return subject_key(self._map_key, pseudonym)
+
+    def commit(self) -> SubjectMap:
+        """The map over the leaves added so far."""
+        if self._dirty:
+            changed: dict[bytes, bytes] = {}
+            for p in self._dirty:
+                key, count, lst = self._entries[p]
+                changed[key] = entry_hash(key, p, count, lst)
+            self.map = self.map.with_entries(changed, new=self._new)
+            self._dirty.clear()
+            self._new = 0
+        return self.map
+
+
+def check_root(index: SubjectIndex, roots: Mapping[int, bytes]) -> None:
+    """Raise IntegrityError if a checkpoint at ``index.size`` signed another subject map root."""
+    want = roots.get(index.size)
+    if want is not None and index.commit().root != want:
+        raise IntegrityError(
+            f"checkpoint at tree size {index.size}: the signed subject map root does not match "
+            "the records (a record's data subject was changed, the map was forged, or this "
+            "verifier's subject map key is not the log's)"
+        )
+
+
+def signed_roots(checkpoints: Iterable[object]) -> dict[int, bytes]:
+    """tree size -> subject map root, for the checkpoints (audit.checkpoint.Checkpoint) that
+    carry one."""
+    out: dict[int, bytes] = {}
+    for cp in checkpoints:
+        root = root_of_extensions(cp.extensions)  # type: ignore[attr-defined]
+        if root is not None:
+            out[cp.tree_size] = root  # type: ignore[attr-defined]
+    return out
