@@ -1,9 +1,12 @@
 """`loket audit …`: verify, export, pubkey, checkpoint, rotate-key, prove, verify-proof.
 
 Mounted by gateway/cli.py as ``loket audit``. Settings, engine and keys are built inside each
-command, never at import. Exit codes: 0 verified/ok, 1 integrity failure (tampering — the
-message names the record index or checkpoint size), 2 any other error (bad input, missing
-key or database, write failure).
+command, never at import. Exit codes (the same as the gateway's one table in
+gateway/core/errors.py, kept equal by tests/gateway/test_error_table.py, since audit/ must not
+import the gateway): 0 verified/ok, 1 integrity failure (tampering — the message names the
+record index or checkpoint size), 2 bad input or an unreadable file, 4 the log could not be
+written. Errors audit/ does not own (the configuration of the program that mounts this app:
+a missing database or key) propagate to that program, which maps them with its table.
 """
 
 from __future__ import annotations
@@ -28,12 +31,20 @@ from audit.checkpoint import NoteVerifier, Verifier
 from audit.log import AuditFilter, AuditLog
 from audit.record import AuditEventKind, utc_timestamp
 from audit.verify import load_proof_bundle, read_verifiers, verify_export_file, verify_proof_bundle
-from gateway.core.errors import BadInput, IntegrityError, LoketError
+from gateway.core.errors import AuditWriteError, BadInput, IntegrityError, LoketError, NotFound
 
 audit_app = typer.Typer(name="audit", help="The verifiable audit log.", no_args_is_help=True)
 
 EXIT_INTEGRITY = 1
 EXIT_ERROR = 2
+EXIT_UNAVAILABLE = 4
+# The kinds audit/ raises and their exit codes: equal to gateway/core/errors.py's OUTCOMES.
+EXIT_CODES: tuple[tuple[type[LoketError], int], ...] = (
+    (IntegrityError, EXIT_INTEGRITY),
+    (BadInput, EXIT_ERROR),
+    (NotFound, EXIT_ERROR),
+    (AuditWriteError, EXIT_UNAVAILABLE),
+)
 
 
 def _stderr() -> Console:
@@ -46,7 +57,8 @@ def _fail(err: Exception) -> NoReturn:
         raise typer.Exit(EXIT_INTEGRITY)
     detail = err.detail if isinstance(err, LoketError) else str(err)
     _stderr().print(f"[red]error:[/] {detail}", highlight=False)
-    raise typer.Exit(EXIT_ERROR)
+    code = next((c for cls, c in EXIT_CODES if isinstance(err, cls)), EXIT_ERROR)
+    raise typer.Exit(code)
 
 
 @contextmanager
@@ -55,21 +67,27 @@ def _errors() -> Iterator[None]:
         yield
     except typer.Exit:
         raise
-    except (LoketError, OSError) as e:
+    except LoketError as e:
+        if not any(isinstance(e, cls) for cls, _ in EXIT_CODES):
+            raise  # not audit's own kind: the mounting program's table maps it
+        _fail(e)
+    except OSError as e:
         _fail(e)
 
 
 def open_log_from_settings(*, require_key: bool) -> AuditLog:
     """The configured audit log (database URL, signing key, origin from ``LOKET_*``)."""
+    from audit.models import metadata
     from gateway.core.context import audit_log_for, signing_key_path
-    from gateway.core.db import create_db_engine
+    from gateway.core.db import open_existing_database
     from gateway.core.keys import load_ed25519
     from gateway.core.settings import Settings
 
     s = Settings()
+    engine = open_existing_database(s.resolved_database_url(), tables=metadata.tables)
     key_path = signing_key_path(s)
     key = load_ed25519(key_path) if (require_key or key_path.exists()) else None
-    return audit_log_for(s, create_db_engine(s.resolved_database_url()), key)
+    return audit_log_for(s, engine, key)
 
 
 def _verifier(pubkey: list[str] | None, log: AuditLog | None = None) -> Verifier:

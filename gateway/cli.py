@@ -1,5 +1,7 @@
-"""The `loket` command. One place turns errors into exit codes:
-0 ok, 1 a check failed (e.g. tampering), 2 bad input or usage, 3 configuration, 4 unavailable."""
+"""The `loket` command. Errors become exit codes through the one table in gateway/core/errors.py
+(``OUTCOMES``): 0 ok, 1 a check failed (e.g. tampering), 2 bad input or usage, 3 configuration
+(a missing data dir, database or key), 4 a dependency unavailable. Every failure is one line on
+stderr, never a traceback."""
 
 from __future__ import annotations
 
@@ -11,12 +13,12 @@ import typer
 from rich.console import Console
 
 from gateway.core.errors import (
-    AuditWriteError,
+    EXIT_BAD_INPUT,
+    EXIT_UNAVAILABLE,
     BadInput,
     ConfigurationError,
-    IntegrityError,
     LoketError,
-    PolicyEngineError,
+    exit_code_for,
 )
 from gateway.core.settings import Settings
 from gateway.identity.auth import DEMO_TEAM
@@ -27,7 +29,7 @@ db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 sessions_app = typer.Typer(help="Page sessions of the citizen and FG pages.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one error, one line: never wrapped at 80 columns
 
 try:  # the policy tooling (gateway/policy/cli.py)
     from gateway.policy.cli import policy_app
@@ -42,42 +44,22 @@ try:  # the audit tooling (audit/cli.py)
 except ImportError:  # pragma: no cover
     pass
 
-EXIT_CODES: list[tuple[type[LoketError], int]] = [
-    (IntegrityError, 1),
-    (BadInput, 2),
-    (ConfigurationError, 3),
-    (PolicyEngineError, 4),
-    (AuditWriteError, 4),
-]
-
-
-def exit_code_for(e: LoketError) -> int:
-    for cls, code in EXIT_CODES:
-        if isinstance(e, cls):
-            return code
-    return 1
-
-
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
-    """Migrate the configured database to the newest schema."""
+    """Migrate the configured database to the newest schema (creating the SQLite file)."""
     from gateway.core.migrate import upgrade
 
     s = Settings()
+    if not s.database_url:
+        s.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(s.resolved_database_url(), revision)
     err.print(f"database at revision {revision}")
 
 
 def _page_session_db() -> Any:
-    from sqlalchemy import inspect
+    from gateway.core.db import open_existing_database
 
-    from gateway.core.db import create_db_engine
-
-    engine = create_db_engine(Settings().resolved_database_url())
-    if not inspect(engine).has_table("page_sessions"):
-        engine.dispose()
-        raise ConfigurationError("the database has no page_sessions table; run `loket db upgrade` first")
-    return engine
+    return open_existing_database(Settings().resolved_database_url(), tables=["page_sessions"])
 
 
 @sessions_app.command("revoke")
@@ -127,9 +109,14 @@ def token(
     team: Annotated[str | None, typer.Option(
         help=f"team of a casemanager or coordinator (default: the demo team {DEMO_TEAM!r})")] = None,
     ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 3600,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="the data dir of the gateway that will accept the token [default: LOKET_DATA_DIR or .loket]")] = None,
+    issuer: Annotated[str | None, typer.Option(
+        help="its issuer, e.g. http://127.0.0.1:8123/dev-issuer [default: LOKET_JWT_ISSUER]")] = None,
 ) -> None:
-    """Print a DEVELOPMENT bearer token signed by the built-in issuer."""
-    from gateway.core.context import dev_issuer_key
+    """Print a DEVELOPMENT bearer token signed by the built-in issuer of a local gateway."""
+    from gateway.core.context import dev_issuer_key_path
+    from gateway.core.keys import load_ed25519
     from gateway.identity.auth import TEAM_ROLES, Role, mint_token
     from gateway.identity.bsn import require_valid_bsn
 
@@ -146,7 +133,13 @@ def token(
     if role_v not in TEAM_ROLES and team is not None:
         raise BadInput("--team is only for casemanager and coordinator tokens")
     s = Settings()
-    key = dev_issuer_key(s.model_copy(update={"dev_issuer": True}))
+    s = s.model_copy(update={"data_dir": data_dir or s.data_dir, "jwt_issuer": issuer or s.jwt_issuer})
+    key_path = dev_issuer_key_path(s)
+    if not key_path.is_file():
+        # A fresh key here would sign tokens that no running gateway accepts.
+        raise ConfigurationError(f"no development issuer key at {key_path}: start `loket demo` first "
+                                 "(or pass the --data-dir it printed)")
+    key = load_ed25519(key_path)
     typer.echo(mint_token(key, issuer=s.jwt_issuer, audience=s.jwt_audience, sub=sub, role=role_v,
                           ttl_s=ttl, bsn=bsn, name=name,
                           team=(team or DEMO_TEAM) if role_v in TEAM_ROLES else None))
@@ -198,9 +191,12 @@ def demo(
         setup.stop()
 
 
-def main(argv: list[str] | None = None) -> Any:
+def main(argv: list[str] | None = None) -> None:
     try:
-        return app(args=argv, standalone_mode=False)
+        # Without standalone mode click *returns* the code of a typer.Exit instead of exiting.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except LoketError as e:
         err.print(f"[red]error:[/red] {e.detail or e.code}")
         sys.exit(exit_code_for(e))
@@ -209,6 +205,9 @@ def main(argv: list[str] | None = None) -> Any:
     except typer.Abort:
         err.print("aborted")
         sys.exit(130)
+    except OSError as e:  # a file or directory the user named (an --out path, a key file)
+        err.print(f"[red]error:[/red] {e.strerror or type(e).__name__}: {e.filename or ''}", highlight=False)
+        sys.exit(EXIT_BAD_INPUT)
     except Exception as e:  # click usage errors and the like
         import click
 
@@ -217,7 +216,14 @@ def main(argv: list[str] | None = None) -> Any:
         vendored = getattr(getattr(typer, "_click", None), "ClickException", click.ClickException)
         if isinstance(e, (click.ClickException, vendored)):
             e.show()
-            sys.exit(2)
+            sys.exit(EXIT_BAD_INPUT)
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(e, SQLAlchemyError):
+            # Only the driver's first line: the full text can carry the statement's parameters.
+            reason = str(getattr(e, "orig", None) or type(e).__name__).strip().splitlines()[0]
+            err.print(f"[red]error:[/red] the database failed: {reason}", highlight=False)
+            sys.exit(EXIT_UNAVAILABLE)
         raise
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from gateway.core.errors import LoketError
+from gateway.core.errors import LoketError, http_status_for
 from gateway.core.refusals import record_refusal
 
 PROBLEM_BASE = "https://loket.example/problems/"
@@ -68,10 +68,11 @@ def allowed_methods(request: Request) -> list[str]:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoketError)
     async def _loket_error(request: Request, exc: LoketError) -> JSONResponse:
+        status = http_status_for(exc)
         # fail-closed: a refusal that cannot be recorded is answered as the log being down
-        if not await record_refusal(request, exc.status, exc.code, exc):
+        if not await record_refusal(request, status, exc.code, exc):
             return problem(503, "audit-unavailable", "the audit log is unavailable; nothing was done")
-        return problem(exc.status, exc.code, exc.detail)
+        return problem(status, exc.code, exc.detail)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

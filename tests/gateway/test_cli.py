@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from sqlalchemy import inspect
 
 from gateway.core.db import create_db_engine
+from gateway.core.keys import load_ed25519
 
 
 def run(args: list[str], cwd: Path, env_extra: dict[str, str] | None = None,
@@ -20,17 +23,25 @@ def run(args: list[str], cwd: Path, env_extra: dict[str, str] | None = None,
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "gateway", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    # Any DeprecationWarning on any command (e.g. Authlib's about httpx) fails these tests.
+    return subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-m", "gateway", *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def test_token_prints_a_verifiable_dev_token(tmp_path: Path) -> None:
+def test_token_prints_a_dev_token_signed_with_the_gateways_issuer_key(tmp_path: Path) -> None:
+    key = load_ed25519(tmp_path / ".loket" / "dev-issuer-key.pem", create=True)  # as the gateway does
     r = run(["token", "--role", "privacy_officer", "--sub", "fg-1"], tmp_path)
     assert r.returncode == 0, r.stderr
-    claims = jwt.decode(r.stdout.strip(), options={"verify_signature": False})
+    claims = jwt.decode(r.stdout.strip(), key.public_key(), algorithms=["EdDSA"], audience="loket")
     assert claims["role"] == "privacy_officer" and claims["sub"] == "fg-1"
     assert claims["exp"] > claims["iat"]
-    assert (tmp_path / ".loket" / "dev-issuer-key.pem").stat().st_mode & 0o077 == 0
+
+
+def test_token_without_a_gateway_key_refuses_instead_of_minting_with_a_new_one(tmp_path: Path) -> None:
+    r = run(["token"], tmp_path)
+    assert r.returncode == 3 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "no development issuer key" in r.stderr and "loket demo" in r.stderr
+    assert not (tmp_path / ".loket").exists()
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -44,6 +55,25 @@ def test_token_refuses_bad_input_with_exit_2(tmp_path: Path, args: list[str], ne
     assert r.returncode == 2
     assert needle in r.stderr
     assert "123456789" not in r.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["policy", "purposes"], ["audit", "--help"]])
+def test_commands_print_no_warning(tmp_path: Path, args: list[str]) -> None:
+    r = run(args, tmp_path)
+    assert r.returncode == 0 and "Warning" not in r.stderr, r.stderr
+
+
+def test_oidc_login_imports_authlib_without_its_httpx_warning(tmp_path: Path) -> None:
+    """With a provider configured the gateway imports Authlib; its import-time warning about
+    httpx is silenced at that one import, other warnings are not, and the filters are restored."""
+    code = ("import warnings\n"
+            "from gateway.web.oidc import _oauth_registry\n"
+            "before = list(warnings.filters)\n"
+            "_oauth_registry()\n"
+            "assert warnings.filters == before, 'filters changed'\n")
+    r = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
 
 
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
@@ -66,8 +96,9 @@ def test_demo_prints_urls_token_case_and_a_working_curl(tmp_path: Path) -> None:
         assert (tmp_path / "d" / name).stat().st_mode & 0o077 == 0, name
 
 
-def test_demo_serves_the_printed_curl(tmp_path: Path) -> None:
-    """`loket demo` really serves: run it, then do what it says."""
+def test_demo_serves_the_printed_curl_and_token_hint(tmp_path: Path) -> None:
+    """`loket demo` on any port and data dir really serves: run it, then do what it says — the
+    curl with its token, and the `loket token` hint run as printed from another directory."""
     import os
     import time
 
@@ -100,6 +131,21 @@ def test_demo_serves_the_printed_curl(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 time.sleep(0.2)
         assert body is not None and body["fields"] and body["audit"]["index"] >= 0
+
+        hint = out.split("More tokens:")[1].split("   (synthetic")[0].strip()
+        argv = shlex.split(hint)
+        assert argv[:2] == ["loket", "token"] and "<" not in hint, hint
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        loket = shutil.which("loket")
+        cmd = [loket, *argv[1:]] if loket else [sys.executable, "-m", "gateway", *argv[1:]]
+        minted = subprocess.run(cmd, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+        assert minted.returncode == 0 and minted.stderr == "", minted.stderr
+        me = httpx.get(f"http://127.0.0.1:{port}/v1/me/consents",
+                       headers={"Authorization": f"Bearer {minted.stdout.strip()}"}, timeout=10)
+        assert me.status_code == 200, me.text
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+    assert proc.stderr is not None
+    assert "Warning" not in proc.stderr.read()

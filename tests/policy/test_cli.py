@@ -123,6 +123,7 @@ def test_replay_reports_a_different_result_and_exits_1(tmp_path: Path) -> None:
 
 
 def test_replay_of_an_unknown_revision_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
     path = tmp_path / "r.json"
     path.write_text(
         json.dumps({"policy_revision": "sha256:" + "1" * 64, "input": {}, "result": {}})
