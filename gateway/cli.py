@@ -158,13 +158,29 @@ def serve(
 
     s = Settings()
     build_loket(s).close()  # fail fast on configuration, migrate once before workers start
+    _configure_logging(s)
     if workers > 1:
-        uvicorn.run("gateway.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
+        uvicorn.run("gateway.cli:served_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", log_config=None)
     else:
         from gateway.app import create_app
 
-        uvicorn.run(create_app(s), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(s), host=host, port=port, log_level="warning", log_config=None)
+
+
+def _configure_logging(s: Settings) -> None:
+    from gateway.core.logs import configure_logging
+
+    configure_logging(level=s.log_level, fmt=s.log_format)
+
+
+def served_app() -> Any:
+    """The app of one `loket serve --workers N` worker process: its own logging, then the app."""
+    from gateway.app import create_app
+
+    s = Settings()
+    _configure_logging(s)
+    return create_app(s)
 
 
 @app.command()
@@ -185,8 +201,9 @@ def demo(
         return
     import uvicorn
 
+    _configure_logging(setup.loket.settings)
     try:
-        uvicorn.run(setup.app, host=host, port=port, log_level="warning")
+        uvicorn.run(setup.app, host=host, port=port, log_level="warning", log_config=None)
     finally:
         setup.stop()
 
