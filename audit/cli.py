@@ -25,6 +25,7 @@ import typer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from audit.checkpoint import NoteVerifier, Verifier
@@ -53,10 +54,10 @@ def _stderr() -> Console:
 
 def _fail(err: Exception) -> NoReturn:
     if isinstance(err, IntegrityError):
-        _stderr().print(f"[bold red]INTEGRITY FAILURE:[/] {err.detail or err}", highlight=False)
+        _stderr().print(f"[bold red]INTEGRITY FAILURE:[/] {escape(str(err.detail or err))}", highlight=False)
         raise typer.Exit(EXIT_INTEGRITY)
     detail = err.detail if isinstance(err, LoketError) else str(err)
-    _stderr().print(f"[red]error:[/] {detail}", highlight=False)
+    _stderr().print(f"[red]error:[/] {escape(detail)}", highlight=False)  # a [..] in it is text
     code = next((c for cls, c in EXIT_CODES if isinstance(err, cls)), EXIT_ERROR)
     raise typer.Exit(code)
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gateway.core.errors import (
     EXIT_BAD_INPUT,
@@ -215,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(code, int) and code != 0:
             sys.exit(code)
     except LoketError as e:
-        err.print(f"[red]error:[/red] {e.detail or e.code}")
+        err.print(f"[red]error:[/red] {escape(e.detail or e.code)}", highlight=False)
         sys.exit(exit_code_for(e))
     except typer.Exit as e:
         sys.exit(e.exit_code)
@@ -223,7 +224,8 @@ def main(argv: list[str] | None = None) -> None:
         err.print("aborted")
         sys.exit(130)
     except OSError as e:  # a file or directory the user named (an --out path, a key file)
-        err.print(f"[red]error:[/red] {e.strerror or type(e).__name__}: {e.filename or ''}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(e.strerror or type(e).__name__))}: {escape(str(e.filename or ''))}",
+                  highlight=False)
         sys.exit(EXIT_BAD_INPUT)
     except Exception as e:  # click usage errors and the like
         import click
@@ -239,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(e, SQLAlchemyError):
             # Only the driver's first line: the full text can carry the statement's parameters.
             reason = str(getattr(e, "orig", None) or type(e).__name__).strip().splitlines()[0]
-            err.print(f"[red]error:[/red] the database failed: {reason}", highlight=False)
+            err.print(f"[red]error:[/red] the database failed: {escape(reason)}", highlight=False)
             sys.exit(EXIT_UNAVAILABLE)
         raise
 

@@ -15,12 +15,12 @@ from typing import Any
 from fastapi import FastAPI
 from rich.console import Console
 
-from adapters.sandbox.runner import start_sandbox
 from gateway.app import create_app
 from gateway.cases.grounds import Ground, GroundType
 from gateway.cases.intake import create_aanmelding
 from gateway.cases.service import open_case
 from gateway.core.context import Loket, build_loket
+from gateway.core.errors import ConfigurationError
 from gateway.core.settings import Settings
 from gateway.core.tracing import TraceContext
 from gateway.identity.auth import DEMO_TEAM, Principal, Role, mint_token
@@ -60,8 +60,17 @@ def _demo_citizen(citizens: Any) -> tuple[str, str]:
     return str(getattr(first, "name", "burger")), str(first.bsn)
 
 
+def _start_sandbox(host: str, seed: int) -> Any:
+    try:  # a dev/test package: in the work tree (editable install) or from loket[sandbox]
+        from adapters.sandbox.runner import start_sandbox
+    except ImportError as e:
+        raise ConfigurationError("loket demo needs the sandbox agencies: pip install 'loket[sandbox]', "
+                                 "or `pip install -e .` in a clone of the repository") from e
+    return start_sandbox(host=host, seed=seed)
+
+
 def prepare_demo(*, host: str, port: int, data_dir: Path, seed: int = 1) -> DemoSetup:
-    sandbox = start_sandbox(host=host, seed=seed)
+    sandbox = _start_sandbox(host, seed)
     base_url = f"http://{host}:{port}"
     settings = Settings(
         demo=True,

@@ -61,8 +61,10 @@ def loket_of(request: Request) -> Loket:
 
 @lru_cache(maxsize=1)
 def _sandbox_personas() -> tuple[tuple[str, str], ...]:
-    from adapters.sandbox.citizens import generate_citizens
-
+    try:  # a dev/test package (loket[sandbox]); without it the login page lists nobody
+        from adapters.sandbox.citizens import generate_citizens
+    except ImportError:
+        return ()
     return tuple((c.name, c.bsn) for c in generate_citizens(seed=1) if c.persona)
 
 

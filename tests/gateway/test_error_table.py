@@ -98,13 +98,13 @@ def test_loket_exits_with_the_tables_code(
     from gateway.cli import main
 
     def fail(**_: object) -> None:
-        raise cls("it went wrong")
+        raise cls("it went wrong: pip install 'loket[sandbox]'")  # brackets are text, not markup
 
     monkeypatch.setattr(gateway.demo, "prepare_demo", fail)
     with pytest.raises(SystemExit) as exited:
         main(["demo", "--no-run"])
     assert exited.value.code == OUTCOMES[cls].exit_code
-    assert capsys.readouterr().err.strip() == "error: it went wrong"
+    assert capsys.readouterr().err.strip() == "error: it went wrong: pip install 'loket[sandbox]'"
 
 
 def test_a_policy_engine_failure_exits_4_from_loket_and_from_loket_policy(
