@@ -23,6 +23,7 @@ def _data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LOKET_POLICY_BUNDLE_PATH", raising=False)
 
 
+@pytest.mark.slow  # every Rego test through regopy (~6 s): CI's second pytest step runs it
 def test_policy_test_runs_the_rego_tests_and_passes() -> None:
     result = runner.invoke(policy_app, ["test"])
     assert result.exit_code == 0, result.output
