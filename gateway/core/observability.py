@@ -19,15 +19,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from fastapi import FastAPI
 from fastapi.responses import Response
 
+from audit import log as audit_log
 from audit.log import AppendReceipt, AuditLog, Companion
 from audit.record import AuditRecord
 from gateway.core.context import Loket
-from gateway.core.errors import AuditWriteError
 from gateway.core.logs import ACCESS_LOGGER, current_trace_id
 from gateway.core.metrics import GatewayMetrics, route_template
 from gateway.core.tracing import TraceContext
@@ -39,6 +39,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 access_log = logging.getLogger(ACCESS_LOGGER)
+T = TypeVar("T")
 
 
 class ObservedAuditLog:
@@ -52,23 +53,24 @@ class ObservedAuditLog:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._log, name)
 
-    def append(self, record: AuditRecord, *, companion: Companion | None = None) -> AppendReceipt:
+    def _counted(self, records: Sequence[AuditRecord], write: Callable[[], T]) -> T:
         try:
-            receipt = self._log.append(record, companion=companion)
-        except AuditWriteError:
-            self._metrics.observe_appends((record,), ok=False)
-            raise
-        self._metrics.observe_appends((record,), ok=True)
-        return receipt
-
-    def append_many(self, records: Sequence[AuditRecord]) -> list[AppendReceipt]:
-        try:
-            receipts = self._log.append_many(records)
-        except AuditWriteError:
+            result = write()
+        except audit_log.AuditWriteError:  # the class the log raises: nothing of it was written
             self._metrics.observe_appends(records, ok=False)
             raise
         self._metrics.observe_appends(records, ok=True)
-        return receipts
+        return result
+
+    def append(self, record: AuditRecord, *, companion: Companion | None = None) -> AppendReceipt:
+        return self._counted((record,), lambda: self._log.append(record, companion=companion))
+
+    def append_group(self, records: Sequence[AuditRecord], *,
+                     companion: Companion | None = None) -> list[AppendReceipt]:
+        return self._counted(records, lambda: self._log.append_group(records, companion=companion))
+
+    def append_many(self, records: Sequence[AuditRecord]) -> list[AppendReceipt]:
+        return self._counted(records, lambda: self._log.append_many(records))
 
 
 class Observability:

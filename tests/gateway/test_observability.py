@@ -93,14 +93,11 @@ def test_metrics_count_decisions_audit_appends_and_agency_errors(
 
 
 def test_a_failed_audit_append_is_counted_as_failed(
-    loket: Loket, client: TestClient, token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    loket: Loket, client: TestClient, token: Callable[..., str]
 ) -> None:
-    from gateway.core.errors import AuditWriteError
-
-    def refuse(*_: Any, **__: Any) -> Any:
-        raise AuditWriteError("disk full")
-
-    monkeypatch.setattr(loket.audit._log, "append", refuse)  # type: ignore[attr-defined]
+    with loket.db.begin() as conn:  # the store refuses every leaf, as a full disk would
+        conn.exec_driver_sql("CREATE TRIGGER refuse_leaves BEFORE INSERT ON audit_records "
+                             "BEGIN SELECT RAISE(ABORT, 'refused'); END")
     r = client.post("/v1/cases", headers=bearer(token()), json={"burgerservicenummer": EVA,
                                                                  "purpose": "student_in_crisis"})
     assert r.status_code == 503
