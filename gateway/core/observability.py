@@ -24,10 +24,10 @@ from typing import Any, TypeVar, cast
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-from audit import log as audit_log
 from audit.log import AppendReceipt, AuditLog, Companion
 from audit.record import AuditRecord
 from gateway.core.context import Loket
+from gateway.core.errors import AuditWriteError
 from gateway.core.logs import ACCESS_LOGGER, current_trace_id
 from gateway.core.metrics import GatewayMetrics, route_template
 from gateway.core.tracing import TraceContext
@@ -56,7 +56,7 @@ class ObservedAuditLog:
     def _counted(self, records: Sequence[AuditRecord], write: Callable[[], T]) -> T:
         try:
             result = write()
-        except audit_log.AuditWriteError:  # the class the log raises: nothing of it was written
+        except AuditWriteError:  # what the log raises when nothing of it was written
             self._metrics.observe_appends(records, ok=False)
             raise
         self._metrics.observe_appends(records, ok=True)
