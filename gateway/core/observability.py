@@ -44,7 +44,12 @@ T = TypeVar("T")
 
 class ObservedAuditLog:
     """The gateway's audit log, counting each append (by kind and result) for the metrics.
-    Everything else is the log's own; the count happens after the append returned or raised."""
+    Everything else is the log's own; the count happens after the append returned or raised.
+    Reading an attribute reads the log's; setting one sets it on this wrapper only (a test that
+    patches the log's internals patches ``loket.audit._log``)."""
+
+    _log: AuditLog
+    _metrics: GatewayMetrics
 
     def __init__(self, log: AuditLog, metrics: GatewayMetrics) -> None:
         self._log = log
