@@ -53,6 +53,10 @@ def db_upgrade(revision: str = "head") -> None:
     s = Settings()
     if not s.database_url:
         s.data_dir.mkdir(parents=True, exist_ok=True)
+    elif not s.database_url.startswith("sqlite"):
+        from gateway.core.db import open_existing_database
+
+        open_existing_database(s.database_url, tables=()).dispose()  # reachable? else one line, exit 3
     upgrade(s.resolved_database_url(), revision)
     err.print(f"database at revision {revision}")
 

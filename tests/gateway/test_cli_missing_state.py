@@ -42,7 +42,7 @@ def _loket(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, st
 
 @pytest.fixture
 def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("LOKET_DATABASE_URL", "LOKET_SIGNING_KEY_PATH", "LOKET_DEV_ISSUER_KEY_PATH"):
+    for name in ("LOKET_DATABASE_URL", "LOKET_SIGNING_KEY_PATH", "LOKET_DEV_ISSUER_KEY_PATH", "LOKET_DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     record = tmp_path / "record.json"
@@ -102,3 +102,17 @@ def test_an_unwritable_out_path_is_one_line_and_exit_2(
     monkeypatch.setenv("LOKET_DATA_DIR", str(elsewhere / "data"))
     code, _, err = _loket(capsys, ["policy", "bundle", "--out", str(elsewhere / "record.json" / "x.tar.gz")])
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("verb", [["db", "upgrade"], ["audit", "verify"], ["sessions", "purge"],
+                                  ["policy", "replay", "x"]], ids=lambda v: " ".join(v[:2]))
+def test_an_unreachable_database_server_is_one_line_and_exit_3_without_the_password(
+    verb: list[str], elsewhere: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (elsewhere / "data").mkdir()
+    monkeypatch.setenv("LOKET_DATA_DIR", str(elsewhere / "data"))
+    monkeypatch.setenv("LOKET_DATABASE_URL", "postgresql+psycopg://loket:s3cret-pw@127.0.0.1:1/loket")
+    code, _, err = _loket(capsys, _args(verb, elsewhere))
+    assert code == EXIT_CONFIGURATION, (code, err)
+    assert err.count("\n") == 1 and "cannot open the database" in err and "Traceback" not in err, err
+    assert "s3cret-pw" not in err and "***" in err
