@@ -18,6 +18,7 @@ from gateway.app import create_app
 from gateway.core.context import Loket
 from gateway.core.logs import JsonFormatter, configure_logging, scrub
 from gateway.core.observability import Observability, install_observability
+from tests import cases
 from tests.conftest import bearer, settings_for
 
 EVA = "999994001"  # synthetic (sandbox)
@@ -38,9 +39,7 @@ def value(text: str, name: str, **labels: str) -> float:
 @pytest.fixture
 def open_case(client: TestClient, token: Callable[..., str]) -> Callable[..., str]:
     def _open(purpose: str = "student_in_crisis") -> str:
-        r = client.post("/v1/cases", headers=bearer(token()), json={"burgerservicenummer": EVA, "purpose": purpose})
-        assert r.status_code == 201, r.text
-        return str(r.json()["id"])
+        return cases.open_case(client, token(), EVA, purpose)  # assigned by the coordinator
 
     return _open
 
@@ -78,8 +77,7 @@ def test_metrics_count_decisions_audit_appends_and_agency_errors(
     cm = mint_token(loket.dev_issuer_key, issuer=loket.settings.jwt_issuer, audience="loket",
                     sub="cm-001", role=Role.CASEMANAGER)
     with TestClient(create_app(loket=loket)) as c:
-        case = c.post("/v1/cases", headers=bearer(cm), json={"burgerservicenummer": EVA,
-                                                             "purpose": "student_in_crisis"}).json()["id"]
+        case = cases.open_case(c, cm, EVA, "student_in_crisis")
         assert c.get(f"/v1/cases/{case}/dossier", headers=bearer(cm)).status_code == 200
         loket.audit.checkpoint(force=True)
         text = c.get("/metrics").text
@@ -98,8 +96,8 @@ def test_a_failed_audit_append_is_counted_as_failed(
     with loket.db.begin() as conn:  # the store refuses every leaf, as a full disk would
         conn.exec_driver_sql("CREATE TRIGGER refuse_leaves BEFORE INSERT ON audit_records "
                              "BEGIN SELECT RAISE(ABORT, 'refused'); END")
-    r = client.post("/v1/cases", headers=bearer(token()), json={"burgerservicenummer": EVA,
-                                                                 "purpose": "student_in_crisis"})
+    r = client.post("/v1/cases", headers=cases.coordinator_headers(client),
+                    json=cases.toewijzing(EVA, "student_in_crisis"))
     assert r.status_code == 503
     text = client.get("/metrics").text
     assert value(text, "loket_audit_appends_total", kind="case:opened", result="failed") == 1
@@ -161,9 +159,8 @@ def test_spans_are_exported_when_configured_and_share_the_audit_trace_id(
     app = create_app(loket=loket)
     install_observability(app, loket, span_exporter=exporter)  # as LOKET_OTLP_ENDPOINT would
     with TestClient(app) as c:
-        r = c.post("/v1/cases", headers=bearer(token()), json={"burgerservicenummer": EVA,
-                                                                "purpose": "student_in_crisis"})
-        assert r.status_code == 201
+        r = c.post("/v1/cases", headers=cases.coordinator_headers(c), json=cases.toewijzing(EVA, "student_in_crisis"))
+        assert r.status_code == 201, r.text
     spans = exporter.get_finished_spans()
     assert [s.name for s in spans] == ["POST /v1/cases"]
     span = spans[0]
@@ -187,6 +184,6 @@ def test_an_app_built_twice_on_one_context_counts_each_append_once(
 ) -> None:
     create_app(loket=loket)
     with TestClient(create_app(loket=loket)) as c:
-        c.post("/v1/cases", headers=bearer(token()), json={"burgerservicenummer": EVA, "purpose": "student_in_crisis"})
+        cases.open_case(c, token(), EVA, "student_in_crisis")
         text = c.get("/metrics").text
     assert value(text, "loket_audit_appends_total", kind="case:opened", result="ok") == 1
