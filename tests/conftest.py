@@ -46,6 +46,7 @@ def _fast_gateway_contexts(tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
     import gateway.core.context as context
     from gateway.core import migrate
+    from gateway.core.db import create_private_sqlite_file
     from gateway.core.errors import ConfigurationError
     from gateway.policy.bundle import build_bundle, store_bundle, store_dir_for
     from gateway.policy.embedded import EmbeddedPolicyEngine
@@ -60,9 +61,10 @@ def _fast_gateway_contexts(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         prefix = "sqlite:///"
         if revision == "head" and database_url.startswith(prefix) and "?" not in database_url:
             path = Path(database_url[len(prefix):])
-            if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(template, path)
+            if not path.exists() or path.stat().st_size == 0:
+                create_private_sqlite_file(database_url)  # 0600, as the gateway makes it
+                with template.open("rb") as src, path.open("r+b") as f:  # keeps the file and its mode
+                    shutil.copyfileobj(src, f)
                 return
         real_upgrade(database_url, revision)
 

@@ -50,7 +50,8 @@ def test_metrics_count_requests_per_route_template_never_per_raw_path(
     case_id = open_case()
     for _ in range(2):
         assert client.get(f"/v1/cases/{case_id}/dossier", headers=bearer(token())).status_code == 200
-    client.get("/v1/no/such/999994001/path")
+    client.get("/v1/no/such/123456789/path")
+    client.get(f"/v1/no/such/{EVA}/path")  # refused before routing (no BSN in a URL): still no path label
     client.request("BREW", "/v1/cases")
     r = client.get("/metrics")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
@@ -61,7 +62,7 @@ def test_metrics_count_requests_per_route_template_never_per_raw_path(
                  method="GET") == 2
     assert value(text, "loket_http_requests_total", route="<unmatched>", method="GET", status="404") == 1
     assert 'method="OTHER"' in text and "BREW" not in text  # an invented method is one label
-    assert case_id not in text and EVA not in text and "/no/such" not in text
+    assert case_id not in text and EVA not in text and "/no/such" not in text and "123456789" not in text
 
 
 def test_metrics_count_decisions_audit_appends_and_agency_errors(
