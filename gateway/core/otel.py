@@ -27,7 +27,8 @@ def build_tracer(settings: Settings, exporter: Any = None) -> Any:
     except ImportError as e:
         raise ConfigurationError("LOKET_OTLP_ENDPOINT is set but OpenTelemetry is not installed: "
                                  "pip install 'loket[otel]'") from e
-    provider = TracerProvider(resource=Resource.create({"service.name": settings.otel_service_name}))
+    provider = TracerProvider(resource=Resource.create({"service.name": settings.otel_service_name}),
+                              id_generator=_bsn_free_ids())
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     else:
@@ -44,6 +45,24 @@ def build_tracer(settings: Settings, exporter: Any = None) -> Any:
     return provider.get_tracer("loket.gateway")
 
 
+def _bsn_free_ids() -> Any:
+    """Span and trace ids from gateway/core/tracing.py: random, and never holding nine digits
+    that pass the elfproef (the handler would refuse to continue such a trace, and the id is
+    stored in the audit log and sent to agencies)."""
+    from opentelemetry.sdk.trace.id_generator import IdGenerator
+
+    from gateway.core.tracing import new_span_id, new_trace_id
+
+    class BsnFreeIds(IdGenerator):
+        def generate_span_id(self) -> int:
+            return int(new_span_id(), 16)
+
+        def generate_trace_id(self) -> int:
+            return int(new_trace_id(), 16)
+
+    return BsnFreeIds()
+
+
 class ServerSpans:
     """Opens the per-request span and gives the ``traceparent`` the handlers should continue."""
 
@@ -56,8 +75,12 @@ class ServerSpans:
         self._propagator = TraceContextTextMapPropagator()
 
     def start(self, method: str, traceparent: str | None) -> tuple[Any, str, str]:
-        """(span, its traceparent, its trace id as 32 hex) for a request."""
-        parent = self._propagator.extract({"traceparent": traceparent}) if traceparent else None
+        """(span, its traceparent, its trace id as 32 hex) for a request. The caller's context
+        is continued only if the gateway's own check accepts it (gateway/core/tracing.py)."""
+        from gateway.core.tracing import parse_traceparent
+
+        valid = traceparent if parse_traceparent(traceparent) is not None else None
+        parent = self._propagator.extract({"traceparent": valid}) if valid else None
         span = self._tracer.start_span(method, context=parent, kind=self._kind)
         carrier: dict[str, str] = {}
         from opentelemetry.trace import set_span_in_context

@@ -188,3 +188,27 @@ def test_an_app_built_twice_on_one_context_counts_each_append_once(
         cases.open_case(c, token(), EVA, "student_in_crisis")
         text = c.get("/metrics").text
     assert value(text, "loket_audit_appends_total", kind="case:opened", result="ok") == 1
+
+
+@pytest.mark.parametrize("caller_trace, continued", [
+    ("4bf92f3577b34da6a3ce929d0e0e4736", True),
+    ("aaaaaaa" + EVA + "a" * 16, False),  # a chosen id carrying a BSN: not continued, not exported
+])
+def test_a_span_continues_the_callers_trace_only_if_the_gateway_would(
+    loket: Loket, token: Callable[..., str], caller_trace: str, continued: bool
+) -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    app = create_app(loket=loket)
+    install_observability(app, loket, span_exporter=exporter)
+    with TestClient(app) as c:
+        case_id = cases.open_case(c, token(), EVA, "student_in_crisis")
+        r = c.get(f"/v1/cases/{case_id}/dossier",
+                  headers=bearer(token()) | {"traceparent": f"00-{caller_trace}-00f067aa0ba902b7-01"})
+        assert r.status_code == 200
+    span = exporter.get_finished_spans()[-1]
+    trace_id = format(span.context.trace_id, "032x")
+    assert (trace_id == caller_trace) is continued
+    assert EVA not in trace_id
+    assert list(loket.audit.iter_records())[-1].record.trace_id == trace_id
