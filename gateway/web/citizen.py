@@ -204,8 +204,9 @@ def consent_options(loket: Loket, session: Any, pseudonym: str) -> list[dict[str
     """Per purpose and team of the citizen's own cases: the categories only consent can open up.
     A consent the citizen gives on their own names the team that may use it."""
     ex = Explainer.of(loket)
-    pairs = sorted(set(session.execute(select(Case.purpose, Case.team).where(
-        Case.citizen_pseudonym == pseudonym, Case.team.is_not(None))).tuples()))
+    # Rows unpack as tuples (SQLAlchemy 2.1 deprecates Result.tuples()).
+    pairs = sorted({(str(p), str(t)) for p, t in session.execute(select(Case.purpose, Case.team).where(
+        Case.citizen_pseudonym == pseudonym, Case.team.is_not(None)))})
     out = []
     for purpose, team in pairs:
         items = [
