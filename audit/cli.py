@@ -2,9 +2,12 @@
 prove-complete, verify-complete, witness.
 
 Mounted by gateway/cli.py as ``loket audit``. Settings, engine and keys are built inside each
-command, never at import. Exit codes: 0 verified/ok, 1 integrity failure (tampering — the
-message names the record index or checkpoint size), 2 any other error (bad input, missing
-key or database, write failure).
+command, never at import. Exit codes (the same as the gateway's one table in
+gateway/core/errors.py, kept equal by tests/gateway/test_error_table.py, since audit/ must not
+import the gateway): 0 verified/ok, 1 integrity failure (tampering — the message names the
+record index or checkpoint size), 2 bad input or an unreadable file, 4 the log could not be
+written. Errors audit/ does not own (the configuration of the program that mounts this app:
+a missing database or key) propagate to that program, which maps them with its table.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ import typer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from audit.checkpoint import NoteVerifier, Verifier
-from audit.errors import BadInput, IntegrityError, LoketError
+from audit.errors import AuditWriteError, BadInput, IntegrityError, LoketError, NotFound
 from audit.log import AuditFilter, AuditLog
 from audit.record import AuditEventKind, AuditRecord, utc_timestamp
 from audit.verify import load_proof_bundle, read_verifiers, verify_export_file, verify_proof_bundle
@@ -36,6 +40,14 @@ audit_app = typer.Typer(name="audit", help="The verifiable audit log.", no_args_
 
 EXIT_INTEGRITY = 1
 EXIT_ERROR = 2
+EXIT_UNAVAILABLE = 4
+# The kinds audit/ raises and their exit codes: equal to gateway/core/errors.py's OUTCOMES.
+EXIT_CODES: tuple[tuple[type[LoketError], int], ...] = (
+    (IntegrityError, EXIT_INTEGRITY),
+    (BadInput, EXIT_ERROR),
+    (NotFound, EXIT_ERROR),
+    (AuditWriteError, EXIT_UNAVAILABLE),
+)
 
 
 def _stderr() -> Console:
@@ -44,11 +56,12 @@ def _stderr() -> Console:
 
 def _fail(err: Exception) -> NoReturn:
     if isinstance(err, IntegrityError):
-        _stderr().print(f"[bold red]INTEGRITY FAILURE:[/] {err.detail or err}", highlight=False)
+        _stderr().print(f"[bold red]INTEGRITY FAILURE:[/] {escape(str(err.detail or err))}", highlight=False)
         raise typer.Exit(EXIT_INTEGRITY)
     detail = err.detail if isinstance(err, LoketError) else str(err)
-    _stderr().print(f"[red]error:[/] {detail}", highlight=False)
-    raise typer.Exit(EXIT_ERROR)
+    _stderr().print(f"[red]error:[/] {escape(detail)}", highlight=False)  # a [..] in it is text
+    code = next((c for cls, c in EXIT_CODES if isinstance(err, cls)), EXIT_ERROR)
+    raise typer.Exit(code)
 
 
 @contextmanager
@@ -57,7 +70,11 @@ def _errors() -> Iterator[None]:
         yield
     except typer.Exit:
         raise
-    except (LoketError, OSError) as e:
+    except LoketError as e:
+        if not any(isinstance(e, cls) for cls, _ in EXIT_CODES):
+            raise  # not audit's own kind: the mounting program's table maps it
+        _fail(e)
+    except OSError as e:
         _fail(e)
 
 

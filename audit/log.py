@@ -733,6 +733,17 @@ class AuditLog:
             return SignedCheckpoint(open_checkpoint(note, self.verifier, origin=self.origin), note)
         return SignedCheckpoint(parse_checkpoint_body(note.partition("\n\n")[0] + "\n"), note)
 
+    def latest_checkpoint_signed_at(self) -> tuple[int, str] | None:
+        """(tree size, signing time) of the newest checkpoint, read without verifying the note:
+        for monitoring how fresh the checkpoints are, never as a proof."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(audit_checkpoints.c.tree_size, audit_checkpoints.c.created_at)
+                .order_by(audit_checkpoints.c.tree_size.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else (int(row.tree_size), str(row.created_at))
+
     def checkpoints(self, up_to: int | None = None) -> list[str]:
         """All signed checkpoint notes (oldest first), optionally up to a tree size."""
         q = select(audit_checkpoints.c.note).order_by(audit_checkpoints.c.tree_size)

@@ -15,6 +15,7 @@ from gateway.api.openapi import API_VERSION, install_openapi, operation_id
 from gateway.core.body_limit import BodyLimit
 from gateway.core.context import Loket, build_loket
 from gateway.core.headers import SecurityHeaders
+from gateway.core.observability import install_observability
 from gateway.core.problems import install_problem_handlers
 from gateway.core.settings import Settings
 from gateway.identity.bsn_guard import BsnFreeUrls
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
     app.add_middleware(BodyLimit, max_body_bytes=loket.settings.max_request_body_bytes)
     app.add_middleware(BsnFreeUrls)  # no BSN in a path or query string, before anything reads it
     app.add_middleware(SecurityHeaders, tls_proxy_header=loket.settings.tls_proxy_header)
+    # Outermost: metrics, access log and spans see every answer, 413s included.
+    install_observability(app, loket)
     # The published contract (api/openapi.py); its API-Version middleware goes outside the others,
     # so the 413 of the body limit and a refused URL carry the header too.
     install_openapi(app)

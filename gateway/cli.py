@@ -1,5 +1,7 @@
-"""The `loket` command. One place turns errors into exit codes:
-0 ok, 1 a check failed (e.g. tampering), 2 bad input or usage, 3 configuration, 4 unavailable."""
+"""The `loket` command. Errors become exit codes through the one table in gateway/core/errors.py
+(``OUTCOMES``): 0 ok, 1 a check failed (e.g. tampering), 2 bad input or usage, 3 configuration
+(a missing data dir, database or key), 4 a dependency unavailable. Every failure is one line on
+stderr, never a traceback."""
 
 from __future__ import annotations
 
@@ -9,14 +11,15 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gateway.core.errors import (
-    AuditWriteError,
+    EXIT_BAD_INPUT,
+    EXIT_UNAVAILABLE,
     BadInput,
     ConfigurationError,
-    IntegrityError,
     LoketError,
-    PolicyEngineError,
+    exit_code_for,
 )
 from gateway.core.settings import Settings
 from gateway.identity.auth import DEMO_TEAM
@@ -27,7 +30,7 @@ db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 sessions_app = typer.Typer(help="Page sessions of the citizen and FG pages.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one error, one line: never wrapped at 80 columns
 
 try:  # the policy tooling (gateway/policy/cli.py)
     from gateway.policy.cli import policy_app
@@ -47,42 +50,26 @@ try:  # the audit tooling (audit/cli.py)
 except ImportError:  # pragma: no cover
     pass
 
-EXIT_CODES: list[tuple[type[LoketError], int]] = [
-    (IntegrityError, 1),
-    (BadInput, 2),
-    (ConfigurationError, 3),
-    (PolicyEngineError, 4),
-    (AuditWriteError, 4),
-]
-
-
-def exit_code_for(e: LoketError) -> int:
-    for cls, code in EXIT_CODES:
-        if isinstance(e, cls):
-            return code
-    return 1
-
-
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
-    """Migrate the configured database to the newest schema."""
+    """Migrate the configured database to the newest schema (creating the SQLite file)."""
     from gateway.core.migrate import upgrade
 
     s = Settings()
+    if not s.database_url:
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+    elif not s.database_url.startswith("sqlite"):
+        from gateway.core.db import open_existing_database
+
+        open_existing_database(s.database_url, tables=()).dispose()  # reachable? else one line, exit 3
     upgrade(s.resolved_database_url(), revision)
     err.print(f"database at revision {revision}")
 
 
 def _page_session_db() -> Any:
-    from sqlalchemy import inspect
+    from gateway.core.db import open_existing_database
 
-    from gateway.core.db import create_db_engine
-
-    engine = create_db_engine(Settings().resolved_database_url())
-    if not inspect(engine).has_table("page_sessions"):
-        engine.dispose()
-        raise ConfigurationError("the database has no page_sessions table; run `loket db upgrade` first")
-    return engine
+    return open_existing_database(Settings().resolved_database_url(), tables=["page_sessions"])
 
 
 @sessions_app.command("revoke")
@@ -132,9 +119,14 @@ def token(
     team: Annotated[str | None, typer.Option(
         help=f"team of a casemanager or coordinator (default: the demo team {DEMO_TEAM!r})")] = None,
     ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 3600,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="the data dir of the gateway that will accept the token [default: LOKET_DATA_DIR or .loket]")] = None,
+    issuer: Annotated[str | None, typer.Option(
+        help="its issuer, e.g. http://127.0.0.1:8123/dev-issuer [default: LOKET_JWT_ISSUER]")] = None,
 ) -> None:
-    """Print a DEVELOPMENT bearer token signed by the built-in issuer."""
-    from gateway.core.context import dev_issuer_key
+    """Print a DEVELOPMENT bearer token signed by the built-in issuer of a local gateway."""
+    from gateway.core.context import dev_issuer_key_path
+    from gateway.core.keys import load_ed25519
     from gateway.identity.auth import TEAM_ROLES, Role, mint_token
     from gateway.identity.bsn import require_valid_bsn
 
@@ -151,7 +143,13 @@ def token(
     if role_v not in TEAM_ROLES and team is not None:
         raise BadInput("--team is only for casemanager and coordinator tokens")
     s = Settings()
-    key = dev_issuer_key(s.model_copy(update={"dev_issuer": True}))
+    s = s.model_copy(update={"data_dir": data_dir or s.data_dir, "jwt_issuer": issuer or s.jwt_issuer})
+    key_path = dev_issuer_key_path(s)
+    if not key_path.is_file():
+        # A fresh key here would sign tokens that no running gateway accepts.
+        raise ConfigurationError(f"no development issuer key at {key_path}: start `loket demo` first "
+                                 "(or pass the --data-dir it printed)")
+    key = load_ed25519(key_path)
     typer.echo(mint_token(key, issuer=s.jwt_issuer, audience=s.jwt_audience, sub=sub, role=role_v,
                           ttl_s=ttl, bsn=bsn, name=name,
                           team=(team or DEMO_TEAM) if role_v in TEAM_ROLES else None))
@@ -170,13 +168,29 @@ def serve(
 
     s = Settings()
     build_loket(s).close()  # fail fast on configuration, migrate once before workers start
+    _configure_logging(s)
     if workers > 1:
-        uvicorn.run("gateway.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
+        uvicorn.run("gateway.cli:served_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", log_config=None)
     else:
         from gateway.app import create_app
 
-        uvicorn.run(create_app(s), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(s), host=host, port=port, log_level="warning", log_config=None)
+
+
+def _configure_logging(s: Settings) -> None:
+    from gateway.core.logs import configure_logging
+
+    configure_logging(level=s.log_level, fmt=s.log_format)
+
+
+def served_app() -> Any:
+    """The app of one `loket serve --workers N` worker process: its own logging, then the app."""
+    from gateway.app import create_app
+
+    s = Settings()
+    _configure_logging(s)
+    return create_app(s)
 
 
 @app.command()
@@ -197,23 +211,31 @@ def demo(
         return
     import uvicorn
 
+    _configure_logging(setup.loket.settings)
     try:
-        uvicorn.run(setup.app, host=host, port=port, log_level="warning")
+        uvicorn.run(setup.app, host=host, port=port, log_level="warning", log_config=None)
     finally:
         setup.stop()
 
 
-def main(argv: list[str] | None = None) -> Any:
+def main(argv: list[str] | None = None) -> None:
     try:
-        return app(args=argv, standalone_mode=False)
+        # Without standalone mode click *returns* the code of a typer.Exit instead of exiting.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except LoketError as e:
-        err.print(f"[red]error:[/red] {e.detail or e.code}")
+        err.print(f"[red]error:[/red] {escape(e.detail or e.code)}", highlight=False)
         sys.exit(exit_code_for(e))
     except typer.Exit as e:
         sys.exit(e.exit_code)
     except typer.Abort:
         err.print("aborted")
         sys.exit(130)
+    except OSError as e:  # a file or directory the user named (an --out path, a key file)
+        err.print(f"[red]error:[/red] {escape(str(e.strerror or type(e).__name__))}: {escape(str(e.filename or ''))}",
+                  highlight=False)
+        sys.exit(EXIT_BAD_INPUT)
     except Exception as e:  # click usage errors and the like
         import click
 
@@ -222,7 +244,14 @@ def main(argv: list[str] | None = None) -> Any:
         vendored = getattr(getattr(typer, "_click", None), "ClickException", click.ClickException)
         if isinstance(e, (click.ClickException, vendored)):
             e.show()
-            sys.exit(2)
+            sys.exit(EXIT_BAD_INPUT)
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(e, SQLAlchemyError):
+            # Only the driver's first line: the full text can carry the statement's parameters.
+            reason = str(getattr(e, "orig", None) or type(e).__name__).strip().splitlines()[0]
+            err.print(f"[red]error:[/red] the database failed: {escape(reason)}", highlight=False)
+            sys.exit(EXIT_UNAVAILABLE)
         raise
 
 

@@ -7,6 +7,7 @@ development token issuer, and keys generated on first run (0600 files, never com
 from __future__ import annotations
 
 import secrets
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,12 @@ from typing import Any
 from fastapi import FastAPI
 from rich.console import Console
 
-from adapters.sandbox.runner import start_sandbox
 from gateway.app import create_app
 from gateway.cases.grounds import Ground, GroundType
 from gateway.cases.intake import create_aanmelding
 from gateway.cases.service import open_case
 from gateway.core.context import Loket, build_loket
+from gateway.core.errors import ConfigurationError
 from gateway.core.settings import Settings
 from gateway.core.tracing import TraceContext
 from gateway.identity.auth import DEMO_TEAM, Principal, Role, mint_token
@@ -40,6 +41,8 @@ class DemoSetup:
     purpose: str
     citizen_name: str
     citizen_bsn: str
+    data_dir: Path
+    issuer: str
 
     def stop(self) -> None:
         self.loket.close()
@@ -57,8 +60,17 @@ def _demo_citizen(citizens: Any) -> tuple[str, str]:
     return str(getattr(first, "name", "burger")), str(first.bsn)
 
 
+def _start_sandbox(host: str, seed: int) -> Any:
+    try:  # a dev/test package: in the work tree (editable install) or from loket[sandbox]
+        from adapters.sandbox.runner import start_sandbox
+    except ImportError as e:
+        raise ConfigurationError("loket demo needs the sandbox agencies: pip install 'loket[sandbox]', "
+                                 "or `pip install -e .` in a clone of the repository") from e
+    return start_sandbox(host=host, seed=seed)
+
+
 def prepare_demo(*, host: str, port: int, data_dir: Path, seed: int = 1) -> DemoSetup:
-    sandbox = start_sandbox(host=host, seed=seed)
+    sandbox = _start_sandbox(host, seed)
     base_url = f"http://{host}:{port}"
     settings = Settings(
         demo=True,
@@ -91,7 +103,22 @@ def prepare_demo(*, host: str, port: int, data_dir: Path, seed: int = 1) -> Demo
                        sub=DEMO_CASEMANAGER, role=Role.CASEMANAGER, ttl_s=8 * 3600,
                        name="Demo casemanager", team=DEMO_TEAM)
     return DemoSetup(app=app, loket=loket, sandbox=sandbox, base_url=base_url, token=token,
-                     case_id=case.id, purpose=purpose, citizen_name=name, citizen_bsn=bsn)
+                     case_id=case.id, purpose=purpose, citizen_name=name, citizen_bsn=bsn,
+                     data_dir=data_dir, issuer=settings.jwt_issuer)
+
+
+def token_hint(setup: DemoSetup) -> str:
+    """The `loket token` command that mints a citizen token this demo accepts, run from any
+    directory: it names the data dir (the issuer key lives there) and the issuer whenever
+    they differ from what `loket token` would use on its own in this environment."""
+    defaults = Settings()
+    args = ["loket", "token"]
+    if setup.data_dir.resolve() != defaults.data_dir.resolve():
+        args += ["--data-dir", str(setup.data_dir.resolve())]
+    if setup.issuer != defaults.jwt_issuer:
+        args += ["--issuer", setup.issuer]
+    args += ["--role", "citizen", "--sub", "burger-1", "--bsn", setup.citizen_bsn]
+    return shlex.join(args)
 
 
 def print_demo(setup: DemoSetup) -> None:
@@ -109,6 +136,5 @@ def print_demo(setup: DemoSetup) -> None:
     out.print("Try:")
     out.print(f"  export TOKEN={setup.token}")
     out.print(f"  curl -s -H \"Authorization: Bearer $TOKEN\" {b}/v1/cases/{setup.case_id}/dossier")
-    out.print("\nMore tokens: loket token --role citizen --sub burger-1 --bsn <BSN>   "
-              "(synthetic BSNs only)")
+    out.print(f"\nMore tokens: {token_hint(setup)}   (synthetic BSNs only)")
     out.print("Press Ctrl-C to stop.")

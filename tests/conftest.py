@@ -29,6 +29,65 @@ hypothesis_settings.register_profile("loket-ci", parent=hypothesis_settings.get_
 hypothesis_settings.load_profile("loket-ci" if os.environ.get("CI") else "loket")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_gateway_contexts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Building a Loket ran Alembic on a fresh SQLite file (0.3-0.7 s) and compiled the Rego
+    bundle (~0.5 s); with hundreds of tests building one, that was most of the suite's time.
+
+    Here a database migrated once is copied for every new SQLite file instead (Alembic itself is
+    tested on fresh databases in tests/gateway/test_migrations.py, which calls it directly, and
+    by `loket db upgrade` in a subprocess), and the compiled embedded engine of the packaged
+    bundle is shared: each Loket gets its own shallow copy, so a test that replaces
+    ``loket.policy.evaluate`` changes only its own. The bundle is still filed under each data dir
+    for `loket policy replay`, as the real factory does."""
+    import copy
+    import shutil
+    import sqlite3
+
+    import gateway.core.context as context
+    from gateway.core import migrate
+    from gateway.core.db import create_private_sqlite_file
+    from gateway.core.errors import ConfigurationError
+    from gateway.policy.bundle import build_bundle, store_bundle, store_dir_for
+    from gateway.policy.embedded import EmbeddedPolicyEngine
+
+    real_upgrade, real_create = migrate.upgrade, context.create_policy_engine
+    template = tmp_path_factory.mktemp("template") / "loket.db"
+    real_upgrade(f"sqlite:///{template}")
+    with sqlite3.connect(template) as conn:  # everything in the main file, nothing left in a WAL
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def upgrade(database_url: str, revision: str = "head") -> None:
+        prefix = "sqlite:///"
+        if revision == "head" and database_url.startswith(prefix) and "?" not in database_url:
+            path = Path(database_url[len(prefix):])
+            if not path.exists() or path.stat().st_size == 0:
+                create_private_sqlite_file(database_url)  # 0600, as the gateway makes it
+                with template.open("rb") as src, path.open("r+b") as f:  # keeps the file and its mode
+                    shutil.copyfileobj(src, f)
+                return
+        real_upgrade(database_url, revision)
+
+    shared: dict[str, Any] = {}
+
+    def create_policy_engine(settings: Settings) -> Any:
+        if settings.policy_engine != "embedded" or settings.policy_bundle_path is not None:
+            return real_create(settings)
+        if not shared:
+            shared["bundle"] = build_bundle()
+            shared["engine"] = EmbeddedPolicyEngine(shared["bundle"])
+        try:
+            store_bundle(store_dir_for(settings.data_dir), shared["bundle"])
+        except OSError as e:
+            raise ConfigurationError(f"cannot store the policy bundle for replay: {e}") from e
+        return copy.copy(shared["engine"])
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(migrate, "upgrade", upgrade)
+        mp.setattr(context, "create_policy_engine", create_policy_engine)
+        yield
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Any]:
     from adapters.sandbox.runner import start_sandbox

@@ -14,15 +14,18 @@ from audit.record import AuditRecord
 
 class SettingsLogSource:
     def open_log(self, *, require_key: bool) -> AuditLog:
+        from audit.models import metadata
         from gateway.core.context import audit_log_for, signing_key_path
-        from gateway.core.db import create_db_engine
+        from gateway.core.db import open_existing_database
         from gateway.core.keys import load_ed25519
         from gateway.core.settings import Settings
 
         s = Settings()
+        # A missing database is one line and exit 3, never a new empty file (issue 15).
+        engine = open_existing_database(s.resolved_database_url(), tables=metadata.tables)
         key_path = signing_key_path(s)
         key = load_ed25519(key_path) if (require_key or key_path.exists()) else None
-        return audit_log_for(s, create_db_engine(s.resolved_database_url()), key)
+        return audit_log_for(s, engine, key)
 
     def signing_key_path(self) -> Path:
         from gateway.core.context import signing_key_path

@@ -132,9 +132,12 @@ def audit_log_for(settings: Settings, engine: Engine, key: Ed25519PrivateKey | N
     )
 
 
+def dev_issuer_key_path(settings: Settings) -> Path:
+    return _key_path(settings, settings.dev_issuer_key_path, "dev-issuer-key.pem")
+
+
 def dev_issuer_key(settings: Settings) -> Ed25519PrivateKey:
-    path = _key_path(settings, settings.dev_issuer_key_path, "dev-issuer-key.pem")
-    return load_ed25519(path, create=settings.demo or settings.dev_issuer)
+    return load_ed25519(dev_issuer_key_path(settings), create=settings.demo or settings.dev_issuer)
 
 
 def build_loket(settings: Settings, *, run_migrations: bool = True) -> Loket:

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import Engine, MetaData, create_engine, event, inspect, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.core.errors import ConfigurationError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -94,6 +98,36 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+
+
+def open_existing_database(url: str, *, tables: Iterable[str]) -> Engine:
+    """An engine on a database that already holds ``tables``, for the CLI verbs that read state.
+
+    A missing SQLite file (SQLite would silently create an empty one), an unreachable server or
+    a schema without those tables is a :class:`ConfigurationError` that says what to run."""
+    parsed = make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(str(parsed.database))
+        if not path.is_file():
+            raise ConfigurationError(
+                f"no database at {path}: start `loket demo` or `loket serve` once, or run "
+                "`loket db upgrade` (set LOKET_DATA_DIR or LOKET_DATABASE_URL for another)"
+            )
+    engine = create_db_engine(url)
+    try:
+        present = set(inspect(engine).get_table_names())
+    except SQLAlchemyError as e:
+        engine.dispose()
+        reason = str(getattr(e, "orig", None) or type(e).__name__).strip().splitlines()[0]
+        raise ConfigurationError(f"cannot open the database {shown}: {reason}") from e
+    missing = sorted(set(tables) - present)
+    if missing:
+        engine.dispose()
+        raise ConfigurationError(
+            f"the database {shown} has no {', '.join(missing)} table; run `loket db upgrade` first"
+        )
+    return engine
 
 
 class SessionFactory:

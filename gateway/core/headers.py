@@ -7,7 +7,7 @@
   origin only, with no inline script and no framing (``frame-ancestors 'none'``); every other
   response (JSON, CSV, text) gets ``default-src 'none'``, so a response opened in a browser can
   run nothing. A handler that sets its own policy keeps it.
-- ``Referrer-Policy: no-referrer`` (a case id in a URL must not travel to another site),
+- ``Referrer-Policy: same-origin`` (a case id in a URL must not travel to another site),
   ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY`` for browsers without CSP 2.
 - ``Strict-Transport-Security`` only when the request came over TLS: the ASGI scheme is https
   (uvicorn with ``--proxy-headers`` sets it from a trusted proxy), or the operator named the
@@ -63,7 +63,9 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 html = headers.get("content-type", "").startswith("text/html")
                 headers.setdefault("Content-Security-Policy", PAGE_CSP if html else API_CSP)
-                headers["Referrer-Policy"] = "no-referrer"
+                # same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on the
+                # pages' own form posts, which their CSRF Origin check (rightly) refuses.
+                headers["Referrer-Policy"] = "same-origin"
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers.setdefault("X-Frame-Options", "DENY")
                 if not path.startswith(CACHEABLE_PREFIXES):

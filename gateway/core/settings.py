@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     oidc_officer_role_claim: str = "roles"
     oidc_officer_role_value: str = "loket-privacy-officer"
 
+    # Operator basics (gateway/core/observability.py): each off costs nothing per request.
+    metrics: bool = True  # GET /metrics (Prometheus); restrict it to the scraper at the proxy
+    access_log: bool = True  # one JSON line per request when logging is at INFO
+    log_level: str = "INFO"  # for `loket serve` and `loket demo`
+    log_format: Literal["json", "text"] = "json"
+    otlp_endpoint: str | None = None  # e.g. http://127.0.0.1:4318: export OpenTelemetry spans
+    otel_service_name: str = "loket-gateway"
+
     demo: bool = False
 
     @field_validator("retired_audit_vkeys", mode="before")

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
-from gateway.core.db import create_db_engine, session_factory
+from gateway.core.db import open_existing_database, session_factory
 from gateway.core.errors import NotFound
 from gateway.core.models import LoggedDecisionRow, utcnow
 from gateway.core.settings import Settings
@@ -68,7 +68,7 @@ def get_logged_decision(session: Session, decision_id: str) -> LoggedDecision:
 
 
 def load_logged_decision(settings: Settings, decision_id: str) -> LoggedDecision:
-    engine = create_db_engine(settings.resolved_database_url())
+    engine = open_existing_database(settings.resolved_database_url(), tables=[LoggedDecisionRow.__tablename__])
     try:
         with session_factory(engine)() as session:
             return get_logged_decision(session, decision_id)

@@ -1,7 +1,8 @@
 """`loket policy ...`: the policy author's verbs, mirroring opa's (issue 4, "Tooling").
 
-Exit codes: 0 ok, 1 a check failed (test failure, replay mismatch), 2 bad input (unparseable
-JSON, missing file), 3 the engine or an integrity check failed.
+Exit codes are those of the one table in gateway/core/errors.py: 0 ok, 1 a check failed (test
+failure, replay mismatch, a stored bundle that does not verify), 2 bad input (unparseable JSON,
+missing file), 3 configuration (no data dir or database), 4 the engine failed.
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway.core.errors import IntegrityError, LoketError, PolicyEngineError
+from gateway.core.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_CHECK_FAILED,
+    ConfigurationError,
+    IntegrityError,
+    LoketError,
+    PolicyEngineError,
+    exit_code_for,
+)
 
 policy_app = typer.Typer(no_args_is_help=True, help="Write, test, bundle and replay policies.")
-
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_ENGINE = 3
 
 # Rules that carry the reasoning of a decision, reported by `eval --explain`.
 EXPLAIN_RULES = (
@@ -34,7 +39,7 @@ EXPLAIN_RULES = (
 
 
 def _err(message: str) -> Console:
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     console.print(message, markup=False)
     return console
 
@@ -82,7 +87,7 @@ def test_cmd(
         else:
             console.print(f"line coverage (opa test --coverage): {report.opa_line_coverage:.1f}%")
     if not report.passed:
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 @policy_app.command("eval")
@@ -117,7 +122,7 @@ def eval_cmd(
             }
     except LoketError as e:
         _err(f"policy engine failed: {e.detail or e}")
-        raise typer.Exit(EXIT_ENGINE) from e
+        raise typer.Exit(exit_code_for(e)) from e
     typer.echo(json.dumps(out, indent=2, ensure_ascii=False, sort_keys=True))
 
 
@@ -182,6 +187,11 @@ def replay_cmd(
     from gateway.policy.embedded import EmbeddedPolicyEngine
 
     settings = Settings()
+    if not settings.data_dir.is_dir():
+        # The bundles that decided (and, by default, the decision log) live there.
+        e = ConfigurationError(f"no data dir at {settings.data_dir}: set LOKET_DATA_DIR to the gateway's")
+        _err(f"error: {e.detail}")
+        raise typer.Exit(exit_code_for(e))
     if from_file is not None:
         try:
             record = json.loads(from_file.read_text("utf-8"))
@@ -201,7 +211,7 @@ def replay_cmd(
             logged_decision = load_logged_decision(settings, decision_id)
         except LoketError as e:
             _err(f"no logged decision {decision_id}: {e.detail or e}")
-            raise typer.Exit(EXIT_BAD_INPUT) from e
+            raise typer.Exit(exit_code_for(e)) from e
         revision = logged_decision.policy_revision
         policy_input, logged = logged_decision.input, logged_decision.result
     else:
@@ -214,12 +224,12 @@ def replay_cmd(
         raise typer.Exit(EXIT_BAD_INPUT) from e
     except IntegrityError as e:
         _err(f"the stored bundle does not verify: {e.detail}")
-        raise typer.Exit(EXIT_ENGINE) from e
+        raise typer.Exit(exit_code_for(e)) from e
     try:
         replayed = EmbeddedPolicyEngine(bundle).evaluate(policy_input)
     except PolicyEngineError as e:
         _err(f"policy engine failed: {e.detail}")
-        raise typer.Exit(EXIT_ENGINE) from e
+        raise typer.Exit(exit_code_for(e)) from e
     identical = replayed == logged  # compared as parsed JSON, never as text
     typer.echo(
         json.dumps(
@@ -235,7 +245,7 @@ def replay_cmd(
         )
     )
     if not identical:
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 @policy_app.command("purposes")

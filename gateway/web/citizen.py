@@ -61,8 +61,10 @@ def loket_of(request: Request) -> Loket:
 
 @lru_cache(maxsize=1)
 def _sandbox_personas() -> tuple[tuple[str, str], ...]:
-    from adapters.sandbox.citizens import generate_citizens
-
+    try:  # a dev/test package (loket[sandbox]); without it the login page lists nobody
+        from adapters.sandbox.citizens import generate_citizens
+    except ImportError:
+        return ()
     return tuple((c.name, c.bsn) for c in generate_citizens(seed=1) if c.persona)
 
 
@@ -202,8 +204,9 @@ def consent_options(loket: Loket, session: Any, pseudonym: str) -> list[dict[str
     """Per purpose and team of the citizen's own cases: the categories only consent can open up.
     A consent the citizen gives on their own names the team that may use it."""
     ex = Explainer.of(loket)
-    pairs = sorted(set(session.execute(select(Case.purpose, Case.team).where(
-        Case.citizen_pseudonym == pseudonym, Case.team.is_not(None))).tuples()))
+    # Rows unpack as tuples (SQLAlchemy 2.1 deprecates Result.tuples()).
+    pairs = sorted({(str(p), str(t)) for p, t in session.execute(select(Case.purpose, Case.team).where(
+        Case.citizen_pseudonym == pseudonym, Case.team.is_not(None)))})
     out = []
     for purpose, team in pairs:
         items = [

@@ -19,7 +19,7 @@ TEMPLATES_DIR = str(resources.files("gateway.web").joinpath("templates"))
 STATIC_DIR = str(resources.files("gateway.web").joinpath("static"))
 
 # No inline script or style anywhere: the policy can forbid both. The rest of the security
-# headers (no-referrer, nosniff, HSTS) come from gateway/core/headers.py for every response.
+# headers (same-origin referrer, nosniff, HSTS) come from gateway/core/headers.py for every response.
 SECURITY_HEADERS = {
     "Content-Security-Policy": PAGE_CSP,
     "X-Frame-Options": "DENY",

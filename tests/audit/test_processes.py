@@ -60,6 +60,7 @@ def check_log(log: AuditLog, acknowledged: list[tuple[int, str]], expected: int)
         assert log.get_record(index).record.record_id == record_id
 
 
+@pytest.mark.slow  # separate processes: CI's second pytest step runs it
 def test_two_processes_append_to_one_sqlite_file(
     sqlite_url: str, sqlite_engine: Engine, key_file: Path, signing_key: Ed25519PrivateKey
 ) -> None:
@@ -93,6 +94,7 @@ def test_two_processes_append_to_one_postgres(
     assert writers == {"a", "b", "c"}
 
 
+@pytest.mark.slow  # kill -9 of child processes: CI's second pytest step runs it
 @pytest.mark.parametrize("batch", [1, 16])
 def test_kill_9_during_writes_loses_no_acknowledged_record(
     tmp_path: Path, signing_key: Ed25519PrivateKey, batch: int

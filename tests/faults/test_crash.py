@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from audit.log import AuditFilter
 from audit.record import AuditEventKind
@@ -20,6 +21,7 @@ from tests.security.helpers import PURPOSE
 CASEMANAGERS = 6
 
 
+@pytest.mark.slow  # over ~10 s: CI's second pytest step runs it
 def test_kill9_under_load_then_restart_every_response_has_its_record(tmp_path: Path, sandbox: Any) -> None:
     gw = LiveGateway(tmp_path / "gw", dict(sandbox.agency_urls))
     gw.start()

@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from audit.log import AuditFilter
 from audit.record import AuditEventKind
 from benchmarks.loadgen import run_load_sync
@@ -25,6 +27,7 @@ CASEMANAGERS = int(os.environ.get("LOKET_LOAD_CASEMANAGERS", "8"))
 MAX_REQUESTS = int(os.environ.get("LOKET_LOAD_MAX_REQUESTS", "20000"))
 
 
+@pytest.mark.slow  # over ~10 s: CI's second pytest step runs it
 def test_concurrent_casemanagers_every_disclosure_has_its_record(tmp_path: Path, sandbox: Any) -> None:
     gw = LiveGateway(tmp_path / "gw", dict(sandbox.agency_urls))
     gw.start()

@@ -23,6 +23,7 @@ def _data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LOKET_POLICY_BUNDLE_PATH", raising=False)
 
 
+@pytest.mark.slow  # every Rego test through regopy (~6 s): CI's second pytest step runs it
 def test_policy_test_runs_the_rego_tests_and_passes() -> None:
     result = runner.invoke(policy_app, ["test"])
     assert result.exit_code == 0, result.output
@@ -123,6 +124,7 @@ def test_replay_reports_a_different_result_and_exits_1(tmp_path: Path) -> None:
 
 
 def test_replay_of_an_unknown_revision_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
     path = tmp_path / "r.json"
     path.write_text(
         json.dumps({"policy_revision": "sha256:" + "1" * 64, "input": {}, "result": {}})

@@ -112,6 +112,7 @@ def fuzz_operation(operation: Any, headers: dict[str, str], statuses: dict[int, 
     fuzz()
 
 
+@pytest.mark.slow  # over ~10 s: CI's second pytest step runs it
 def test_no_server_errors_and_responses_conform(fuzz_schema: Any, shared_loket: Loket,
                                                 role_headers: dict[str, dict[str, str]]) -> None:
     """Each operation in turn, as its owner and as every other role (schemathesis' pytest loader

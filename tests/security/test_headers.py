@@ -20,7 +20,7 @@ from tests.security.helpers import build_test_loket, eva_bsn, minter, open_case
 
 
 def assert_common(r: Any) -> None:
-    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["referrer-policy"] == "same-origin"
     assert r.headers["x-content-type-options"] == "nosniff"
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert "strict-transport-security" not in r.headers  # plain HTTP here
