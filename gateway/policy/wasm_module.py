@@ -97,14 +97,12 @@ class WasmModule:
         return module
 
     def check_for(self, bundle: PolicyBundle) -> None:
-        """Fail closed unless this module was compiled from ``bundle`` for the decision entrypoint."""
+        """Fail closed unless this module was compiled from ``bundle`` (a stale module)."""
         if self.revision != bundle.revision:
             raise PolicyEngineError(
                 f"stale policy.wasm: built from {self.revision}, the bundle is {bundle.revision}"
                 " (rebuild with `loket policy wasm`)"
             )
-        if self.entrypoint != ENTRYPOINT:
-            raise PolicyEngineError(f"policy.wasm is built for {self.entrypoint}, not {ENTRYPOINT}")
 
 
 # --- Building with the pinned OPA --------------------------------------------------------------
@@ -124,7 +122,7 @@ def pinned_opa_binary(explicit: str | None = None) -> str | None:
     return binary if re.search(rf"^Version: {re.escape(OPA_VERSION)}$", out, re.MULTILINE) else None
 
 
-def build_module(bundle: PolicyBundle, *, opa_bin: str | None = None) -> WasmModule:
+def build_module(bundle: PolicyBundle, *, opa_bin: str | None = None, entrypoint: str = ENTRYPOINT) -> WasmModule:
     """Compile ``bundle`` with the pinned OPA (`opa build -t wasm -e loket/decision -b ...`)."""
     binary = pinned_opa_binary(opa_bin)
     if binary is None:
@@ -133,7 +131,7 @@ def build_module(bundle: PolicyBundle, *, opa_bin: str | None = None) -> WasmMod
         # A fixed input name: OPA records it in the output's file paths.
         (Path(tmp) / "bundle.tar.gz").write_bytes(bundle.raw)
         proc = subprocess.run(
-            [binary, "build", "-t", "wasm", "-e", ENTRYPOINT, "-b", "bundle.tar.gz", "-o", "out.tar.gz"],
+            [binary, "build", "-t", "wasm", "-e", entrypoint, "-b", "bundle.tar.gz", "-o", "out.tar.gz"],
             cwd=tmp,
             capture_output=True,
             text=True,
@@ -147,12 +145,12 @@ def build_module(bundle: PolicyBundle, *, opa_bin: str | None = None) -> WasmMod
     try:
         manifest = json.loads(files[MANIFEST])
         modules = {w["entrypoint"]: w["module"].lstrip("/") for w in manifest["wasm"]}
-        wasm = files[modules[ENTRYPOINT]]
+        wasm = files[modules[entrypoint]]
     except (KeyError, ValueError, TypeError) as e:
-        raise PolicyEngineError(f"opa build output has no wasm module for {ENTRYPOINT}: {e}") from e
+        raise PolicyEngineError(f"opa build output has no wasm module for {entrypoint}: {e}") from e
     if manifest.get("revision") != bundle.revision:
         raise PolicyEngineError("opa build output carries another revision than its input bundle")
-    return WasmModule(revision=bundle.revision, entrypoint=ENTRYPOINT, opa_version=OPA_VERSION, wasm=wasm)
+    return WasmModule(revision=bundle.revision, entrypoint=entrypoint, opa_version=OPA_VERSION, wasm=wasm)
 
 
 def _members(raw: bytes) -> dict[str, bytes]:
@@ -224,7 +222,7 @@ def resolve_module(bundle: PolicyBundle, store_dir: Path, *, opa_bin: str | None
     module: WasmModule | None = None
     try:
         for candidate in (shipped_module(), stored_module(store_dir, bundle.revision)):
-            if candidate is not None and candidate.revision == bundle.revision:
+            if candidate is not None and candidate.revision == bundle.revision and candidate.entrypoint == ENTRYPOINT:
                 module = candidate
                 break
     except IntegrityError as e:
