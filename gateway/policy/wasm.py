@@ -50,6 +50,13 @@ DEFAULT_MAX_MEMORY_BYTES = 64 * 1024 * 1024
 EPOCH_TICK_S = 0.005  # resolution of the timeout; the ticker is one daemon thread per process
 
 
+_libc = ctypes.CDLL(None)
+_memchr = _libc.memchr
+_memchr.restype = ctypes.c_void_p
+_memchr.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t)
+_encode_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
 class _WasmFailure(Exception):
     """A host-side failure raised inside a wasm call (abort, unexpected builtin)."""
 
@@ -235,25 +242,34 @@ class _Instance:
 
     # -- memory helpers ------------------------------------------------------------------------
 
-    def _base(self) -> int:
-        # Re-read every time: memory.grow inside the module may move the buffer.
+    def _span(self) -> tuple[int, int]:
+        """(address, size) of the linear memory now; memory.grow inside the module may move it."""
+        return self._memory_base(), self._memory.data_len(self._store)
+
+    def _memory_base(self) -> int:
         return ctypes.cast(self._memory.data_ptr(self._store), ctypes.c_void_p).value or 0
 
-    def _read_cstring(self, addr: int) -> bytes:
-        size = self._memory.data_len(self._store)
+    def _read_cstring(self, addr: int, span: tuple[int, int] | None = None) -> bytes:
+        """The NUL-terminated string at ``addr``, never read past the end of the memory."""
+        base, size = span or self._span()
         if not 0 < addr < size:
-            raise _WasmFailure(f"result address {addr} outside memory")
-        # ctypes.string_at without a size stops at the first NUL (C string semantics).
-        return ctypes.string_at(self._base() + addr)
+            raise _WasmFailure(f"string address {addr} outside memory")
+        end = _memchr(base + addr, 0, size - addr)
+        if not end:
+            raise _WasmFailure("string without NUL terminator")
+        return ctypes.string_at(base + addr, end - (base + addr))
 
-    def _write(self, addr: int, raw: bytes) -> None:
-        need = addr + len(raw) - self._memory.data_len(self._store)
+    def _write(self, addr: int, raw: bytes) -> tuple[int, int]:
+        base, size = self._span()
+        need = addr + len(raw) - size
         if need > 0:
             try:
                 self._memory.grow(self._store, -(-need // _PAGE))
             except wasmtime.WasmtimeError as e:
                 raise PolicyEngineError("policy input does not fit the wasm memory limit") from e
-        ctypes.memmove(self._base() + addr, raw, len(raw))
+            base, size = self._span()
+        ctypes.memmove(base + addr, raw, len(raw))
+        return base, size
 
     def _parse(self, raw: bytes) -> int:
         addr = self._malloc(len(raw))
@@ -271,7 +287,7 @@ class _Instance:
     def evaluate(self, entrypoint_id: int, input_json: bytes) -> Any:
         """The result set of the entrypoint for this input, as parsed JSON."""
         input_addr = self._heap_ptr
-        self._write(input_addr, input_json)
+        base, size = self._write(input_addr, input_json)
         self._store.set_epoch_deadline(self._ticks)
         result_addr = self._eval(
             0,  # reserved, must be 0
@@ -282,7 +298,8 @@ class _Instance:
             input_addr + len(input_json),  # the heap of this decision starts after its input
             _FORMAT_JSON,
         )
-        return json.loads(self._read_cstring(result_addr))
+        after = self._memory.data_len(self._store)
+        return json.loads(self._read_cstring(result_addr, (base, size) if after == size else None))
 
 
 # --- The engine --------------------------------------------------------------------------------
@@ -380,7 +397,7 @@ class WasmPolicyEngine:
         if entrypoint_id is None:
             raise PolicyEngineError(f"policy module has no entrypoint {entrypoint}")
         try:
-            input_json = json.dumps(policy_input, separators=(",", ":"), allow_nan=False).encode("utf-8")
+            input_json = _encode_json(policy_input).encode("utf-8")
         except (TypeError, ValueError) as e:
             raise PolicyEngineError(f"policy input is not JSON: {e}") from e
         instance = self._take()
