@@ -23,7 +23,7 @@ class Settings(BaseSettings):
 
     # Policy engine (docs/adr/0006): "wasm" = the policy compiled by OPA and run in process
     # (wasmtime), "embedded" = regopy, "opa" = a real OPA server. All load the same bundle.
-    policy_engine: Literal["wasm", "embedded", "opa"] = "embedded"
+    policy_engine: Literal["wasm", "embedded", "opa"] = "wasm"
     policy_wasm_instances: int = 2  # wasm instances deciding in parallel (one per core)
     opa_url: str = "http://127.0.0.1:8181"
     policy_bundle_path: Path | None = None  # default: built from the packaged policies/

@@ -114,6 +114,17 @@ def test_settings_select_the_wasm_engine_and_file_its_module(tmp_path: Path) -> 
     assert stored is not None and stored.wasm == engine.module.wasm  # replay finds it by revision
 
 
+def test_the_shipped_module_needs_no_opa_or_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              bundle: PolicyBundle) -> None:
+    # `pip install -e . && loket demo`: the shipped module is used; no compiler is looked for.
+    def no_compiler(*_a: object, **_k: object) -> None:
+        raise AssertionError("the shipped module must not need opa")
+
+    monkeypatch.setattr("gateway.policy.wasm_module.pinned_opa_binary", no_compiler)
+    monkeypatch.setattr("gateway.policy.wasm_module.build_module", no_compiler)
+    assert resolve_module(bundle, tmp_path).revision == bundle.revision
+
+
 # --- Stale, tampered, missing -----------------------------------------------------------------
 
 
