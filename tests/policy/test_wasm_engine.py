@@ -81,7 +81,7 @@ def test_heap_does_not_grow_over_many_decisions(wasm_engine: WasmPolicyEngine) -
             instance.evaluate(wasm_engine._entrypoints["loket/decision"], json.dumps(make_input()).encode())
         assert instance._memory.data_len(instance._store) == before
     finally:
-        wasm_engine._pool.put(instance)
+        wasm_engine._put(instance)
 
 
 def test_concurrent_decisions_are_correct(wasm_engine: WasmPolicyEngine, engine: EmbeddedPolicyEngine) -> None:
