@@ -7,8 +7,9 @@ Engines (docs/adr/0006): ``wasm`` (OPA's compiled module on wasmtime, in process
 the same server through a bare keep-alive httpx client and OPA's own ``timer_rego_query_eval_ns``
 (``?metrics``: evaluation only, without OPA's input parsing and result encoding).
 
-Calls are interleaved — sample ``k`` of every engine is taken back to back on the same input —
-so a change of load on a shared machine hits all engines alike; compare the ratios of one run.
+Calls are interleaved in rounds (25 calls of each engine on the same inputs, then the next
+round), so a change of load on a shared machine hits all engines alike; compare the ratios of
+one run.
 On a 2-core machine the client competes with OPA: read the HTTP figures as "loopback HTTP + OPA".
 
 Scaling (issue 17): p50 of a whole-scope decision against consents per citizen (1, 10, 100) and
@@ -54,19 +55,25 @@ def dist(samples_ms: Sequence[float]) -> dict[str, float]:
     }
 
 
-def interleaved(engines: Mapping[str, Decide], inputs: Sequence[dict[str, Any]], n: int) -> dict[str, list[float]]:
-    """``n`` timed calls per engine, sample k of every engine back to back on input k."""
-    for inp in inputs[: min(len(inputs), 50)]:  # warm up: JIT-free, but caches and connections
+def interleaved(engines: Mapping[str, Decide], inputs: Sequence[dict[str, Any]], n: int,
+                block: int = 25) -> dict[str, list[float]]:
+    """``n`` timed calls per engine, in rounds of ``block`` calls per engine on the same inputs.
+
+    Rounds rather than single calls: an OPA call leaves the server process busy for a moment
+    after it answers (on 2 shared cores), which would land on the next engine's timing."""
+    for inp in inputs[: min(len(inputs), 50)]:  # warm up: caches and connections
         for fn in engines.values():
             fn(inp)
     out: dict[str, list[float]] = {name: [] for name in engines}
     clock = time.perf_counter
-    for k in range(n):
-        inp = inputs[k % len(inputs)]
+    for start in range(0, n, block):
         for name, fn in engines.items():
-            t = clock()
-            fn(inp)
-            out[name].append((clock() - t) * 1000.0)
+            samples = out[name]
+            for k in range(start, min(n, start + block)):
+                inp = inputs[k % len(inputs)]
+                t = clock()
+                fn(inp)
+                samples.append((clock() - t) * 1000.0)
     return out
 
 
