@@ -16,6 +16,7 @@ import pytest
 import wasmtime
 
 from gateway.core.errors import ConfigurationError, IntegrityError, PolicyEngineError
+from gateway.core.settings import Settings
 from gateway.policy import create_policy_engine
 from gateway.policy.bundle import PolicyBundle, build_bundle, store_dir_for
 from gateway.policy.embedded import EmbeddedPolicyEngine
@@ -29,7 +30,6 @@ from gateway.policy.wasm_module import (
     shipped_module,
     stored_module,
 )
-from gateway.core.settings import Settings
 from tests.parity.corpus import corpus
 from tests.policy.conftest import consent, make_input
 
