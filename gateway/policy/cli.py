@@ -91,22 +91,32 @@ def eval_cmd(
         bool, typer.Option("--explain", help="Name the rules that decided.")
     ] = False,
 ) -> None:
-    """Decision JSON for the policy input JSON on stdin."""
+    """Decision JSON for the policy input JSON on stdin.
+
+    In process: the wasm engine when it is configured (the default), else regopy; `--explain`
+    asks regopy for the rules behind the decision too (the compiled module has one entrypoint).
+    """
     from gateway.core.settings import Settings
     from gateway.policy import current_bundle
-    from gateway.policy.bundle import ENTRYPOINT
+    from gateway.policy.bundle import ENTRYPOINT, store_dir_for
     from gateway.policy.embedded import EmbeddedPolicyEngine
+    from gateway.policy.wasm import WasmPolicyEngine
+    from gateway.policy.wasm_module import resolve_module
 
     policy_input = _read_json_stdin()
     if not isinstance(policy_input, dict):
         _err("input must be a JSON object (docs/contracts.md, 'Policy input')")
         raise typer.Exit(EXIT_BAD_INPUT)
     try:
-        bundle = current_bundle(Settings())
-        entrypoints = (
-            (ENTRYPOINT,) + tuple(f"loket/{r}" for r in EXPLAIN_RULES) if explain else (ENTRYPOINT,)
-        )
-        engine = EmbeddedPolicyEngine(bundle, entrypoints=entrypoints)
+        settings = Settings()
+        bundle = current_bundle(settings)
+        if explain or settings.policy_engine != "wasm":
+            entrypoints = (
+                (ENTRYPOINT,) + tuple(f"loket/{r}" for r in EXPLAIN_RULES) if explain else (ENTRYPOINT,)
+            )
+            engine: Any = EmbeddedPolicyEngine(bundle, entrypoints=entrypoints)
+        else:
+            engine = WasmPolicyEngine(resolve_module(bundle, store_dir_for(settings.data_dir)), bundle, instances=1)
         decision = engine.evaluate(policy_input)
         out: dict[str, Any] = decision
         if explain:
