@@ -353,3 +353,25 @@ def test_strict_builtin_errors_are_errors_in_both(opa_bin: str, tmp_path: Path) 
         check=False,
     )
     assert proc.returncode != 0
+
+
+def test_another_bundle_gets_its_module_built_once_and_filed(
+    opa_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # LOKET_POLICY_BUNDLE_PATH names a bundle the shipped module was not built from: the pinned
+    # OPA builds its module at start-up, files it by revision, and the next start needs no OPA.
+    import shutil
+
+    from gateway.policy.bundle import build_bundle, policies_root
+    from gateway.policy.wasm_module import resolve_module, stored_module
+
+    root = tmp_path / "policies"
+    shutil.copytree(str(policies_root()), root, ignore=shutil.ignore_patterns("build", "__pycache__"))
+    (root / "loket" / "extra.rego").write_text("package loket\n\nimport rego.v1\n\nextra := 1\n")
+    other = build_bundle(root=root)
+    store = tmp_path / "store"
+    module = resolve_module(other, store, opa_bin=opa_bin)
+    assert module.revision == other.revision and stored_module(store, other.revision) == module
+    monkeypatch.setattr("gateway.policy.wasm_module.pinned_opa_binary", lambda *_a, **_k: None)
+    assert resolve_module(other, store) == module
+    assert WasmPolicyEngine(module, other).evaluate(CORPUS[0]) == EmbeddedPolicyEngine(other).evaluate(CORPUS[0])
