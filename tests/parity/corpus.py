@@ -130,14 +130,16 @@ def corpus() -> list[dict[str, Any]]:
     return inputs
 
 
-ROLES = ("casemanager", "casemanager", "casemanager", "casemanager", "citizen", "privacy_officer", "admin")
+ROLES = ("casemanager",) * 5 + ("citizen", "privacy_officer", "admin", "coordinator")
 
 
 def generated(n: int = 5000, seed: int = 17) -> list[dict[str, Any]]:
     """``n`` pseudo-random inputs from a fixed seed: every purpose (and an unknown one), 0-4
-    consents in every state on items in and outside the scope, whole-scope and explicit requests
-    (with duplicates and unknown categories), roles, unassigned cases, break-glass states and time
-    boundaries, plus a few malformed shapes. Input ``i`` is the same on every run."""
+    consents in every state on items in and outside the scope (bound to this case, another case,
+    the case's team, another team or nobody; some declined), whole-scope and explicit requests
+    (with duplicates and unknown categories), roles, teams, unassigned cases, every ground (and
+    none, and one no purpose allows), the pilot switch, break-glass states and time boundaries,
+    plus a few malformed shapes. Input ``i`` is the same on every run."""
     import random
 
     rng = random.Random(seed)
@@ -159,12 +161,19 @@ def generated(n: int = 5000, seed: int = 17) -> list[dict[str, Any]]:
         for k in range(rng.choice((0, 0, 1, 1, 2, 3, 4))):
             agency, category = rng.choice(needs_consent) if rng.random() < 0.75 else rng.choice(catalog_keys)
             state = rng.choice(("valid", "valid", "expired", "not_yet_valid", "revoked", "edge_from", "edge_until"))
+            # The recipient: this case, another case, the case's team, another team, or none.
+            case_id, team = rng.choice(
+                (("case-1", None),) * 3 + ((None, "team-a"), ("case-9", None), (None, "team-b"), (None, None))
+            )
             c = consent(
                 agency,
                 category,
                 purpose=purpose if rng.random() < 0.85 else rng.choice(purposes),
                 id=f"k-{rng.randint(1, 5)}-{k}",
                 explicit=rng.random() < 0.4,
+                case_id=case_id,
+                team=team,
+                declined=rng.random() < 0.1,
             )
             c |= {
                 "valid": {},
@@ -186,6 +195,10 @@ def generated(n: int = 5000, seed: int = 17) -> list[dict[str, Any]]:
             break_glass=bg,
             justification_given=just,
             time_ns=NOW + rng.choice((0, 0, 0, 1, -1, 10 * HOUR)),
+            team=rng.choice(("team-a",) * 8 + ("team-b", None)),
+            case_team=rng.choice(("team-a",) * 9 + (None,)),
+            ground=rng.choice(("aanmelding", "aanmelding", "signaal", "toewijzing", None, "zelf")),
+            pilot=rng.random() < 0.2,
         )
         roll = rng.random()
         if roll < 0.01:
