@@ -178,6 +178,10 @@ def _consents(purpose: str, scope: Mapping[str, Any], n: int, now: int, hour: in
             "valid_until_ns": now + hour if k % 5 else now - 1,
             "revoked": k % 11 == 10,
             "explicit": k % 2 == 0,
+            # Bound to this case (every seventh to another case: looked at, passed over).
+            "case_id": "case-1" if k % 7 else "case-9",
+            "team": None,
+            "declined": False,
         })
     return out
 

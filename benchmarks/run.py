@@ -83,14 +83,20 @@ def policy_inputs() -> list[dict[str, Any]]:
     from gateway.dossier.decisions import ConsentFact, build_policy_input
 
     now = datetime.now(UTC)
+    # Consents bound to this case, and a case with a ground and a team (as the gateway builds
+    # them since grounds and teams): without them every decision is a cheap request refusal.
     cons = [
-        ConsentFact("c1", PURPOSE, "duo", "studieschuld", now - timedelta(days=1), now + timedelta(days=30), False, True),
-        ConsentFact("c2", PURPOSE, "uwv", "inkomen", now - timedelta(days=10), now - timedelta(days=1), False, True),
-        ConsentFact("c3", PURPOSE, "belastingdienst", "toeslagen", now - timedelta(days=1), now + timedelta(days=3), True, True),
+        ConsentFact("c1", PURPOSE, "duo", "studieschuld", now - timedelta(days=1), now + timedelta(days=30), False, True,
+                    case_id="case-1"),
+        ConsentFact("c2", PURPOSE, "uwv", "inkomen", now - timedelta(days=10), now - timedelta(days=1), False, True,
+                    case_id="case-1"),
+        ConsentFact("c3", PURPOSE, "belastingdienst", "toeslagen", now - timedelta(days=1), now + timedelta(days=3), True,
+                    True, case_id="case-1"),
     ]
     base: dict[str, Any] = {"now": now, "subject_sub": "cm-001", "subject_role": "casemanager",
                             "case_id": "case-1", "case_purpose": PURPOSE, "case_casemanager": "cm-001",
-                            "citizen_pseudonym": "ab" * 32}
+                            "citizen_pseudonym": "ab" * 32, "subject_team": "team-a", "case_team": "team-a",
+                            "case_ground": "aanmelding"}
     return [
         build_policy_input(**base, consents=[], break_glass=False, justification_given=False, categories=None),
         build_policy_input(**base, consents=cons, break_glass=False, justification_given=False, categories=None),
