@@ -1,8 +1,8 @@
 """One command for all of Loket's benchmarks: ``python -m benchmarks.run [--quick]`` (``make bench``).
 
 Sections (issue 7):
-  policy   decision latency p50/p99, embedded regopy vs the same bundle on a real OPA server
-           over HTTP, same inputs, same run;
+  policy   decision latency p50/p99 of the three engines (wasm, regopy, a real OPA server over
+           HTTP and its eval timer), same inputs, interleaved in one run; decision scaling;
   dossier  end to end (auth + case + decision + parallel agency fetch + durable audit +
            response) against `loket serve` (a real subprocess) with its sandbox agencies (a
            separate process), at 1, 8 and 32 clients, on SQLite and on PostgreSQL; peak RSS of
@@ -83,14 +83,20 @@ def policy_inputs() -> list[dict[str, Any]]:
     from gateway.dossier.decisions import ConsentFact, build_policy_input
 
     now = datetime.now(UTC)
+    # Consents bound to this case, and a case with a ground and a team (as the gateway builds
+    # them since grounds and teams): without them every decision is a cheap request refusal.
     cons = [
-        ConsentFact("c1", PURPOSE, "duo", "studieschuld", now - timedelta(days=1), now + timedelta(days=30), False, True),
-        ConsentFact("c2", PURPOSE, "uwv", "inkomen", now - timedelta(days=10), now - timedelta(days=1), False, True),
-        ConsentFact("c3", PURPOSE, "belastingdienst", "toeslagen", now - timedelta(days=1), now + timedelta(days=3), True, True),
+        ConsentFact("c1", PURPOSE, "duo", "studieschuld", now - timedelta(days=1), now + timedelta(days=30), False, True,
+                    case_id="case-1"),
+        ConsentFact("c2", PURPOSE, "uwv", "inkomen", now - timedelta(days=10), now - timedelta(days=1), False, True,
+                    case_id="case-1"),
+        ConsentFact("c3", PURPOSE, "belastingdienst", "toeslagen", now - timedelta(days=1), now + timedelta(days=3), True,
+                    True, case_id="case-1"),
     ]
     base: dict[str, Any] = {"now": now, "subject_sub": "cm-001", "subject_role": "casemanager",
                             "case_id": "case-1", "case_purpose": PURPOSE, "case_casemanager": "cm-001",
-                            "citizen_pseudonym": "ab" * 32}
+                            "citizen_pseudonym": "ab" * 32, "subject_team": "team-a", "case_team": "team-a",
+                            "case_ground": "aanmelding"}
     return [
         build_policy_input(**base, consents=[], break_glass=False, justification_given=False, categories=None),
         build_policy_input(**base, consents=cons, break_glass=False, justification_given=False, categories=None),
@@ -115,50 +121,17 @@ def _time_calls(fn: Callable[[dict[str, Any]], Any], inputs: list[dict[str, Any]
 
 
 def bench_policy(budget: Budget, tmp: Path) -> dict[str, Any]:
+    """The three engines side by side, interleaved in one run (benchmarks/policy_bench.py)."""
+    from benchmarks import policy_bench
     from gateway.core.settings import Settings
     from gateway.policy import current_bundle
-    from gateway.policy.embedded import EmbeddedPolicyEngine
-    from gateway.policy.opa import OpaServerPolicyEngine, find_opa_binary, start_opa_server
 
     settings = Settings(data_dir=tmp / "policy")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    bundle = current_bundle(settings)
-    inputs = policy_inputs()
-    embedded = EmbeddedPolicyEngine(bundle)
-    result: dict[str, Any] = {"revision": bundle.revision, "inputs": len(inputs), "samples": budget.policy_samples}
-    lat = _time_calls(embedded.evaluate, inputs, budget.policy_samples)
-    result["embedded"] = _dist(lat)
-    if find_opa_binary() is None:
-        result["opa_http"] = None
-        result["note"] = "opa binary not found (LOKET_OPA_BIN): OPA side skipped"
-        return result
-    bundle_path = tmp / "bundle.tar.gz"
-    bundle_path.write_bytes(bundle.raw)
-    with start_opa_server(bundle_path) as opa:
-        engine = OpaServerPolicyEngine(opa.url, timeout_s=5.0, revision=bundle.revision)
-        # Same answers first: the comparison is only fair if both engines agree.
-        agree = all(engine.evaluate(i) == embedded.evaluate(i) for i in inputs)
-        lat_opa = _time_calls(engine.evaluate, inputs, budget.policy_samples)
-        engine.close()
-        # The same server through a bare keep-alive httpx client, and OPA's own evaluation
-        # timer (?metrics): separates the client library from the server.
-        import httpx
-
-        eval_ns: list[float] = []
-        with httpx.Client(base_url=opa.url, trust_env=False, timeout=5.0) as http:
-            def raw(inp: dict[str, Any]) -> Any:
-                r = http.post("/v1/data/loket/decision?metrics=true&strict-builtin-errors=true",
-                              json={"input": inp})
-                body = r.json()
-                eval_ns.append(body.get("metrics", {}).get("timer_rego_query_eval_ns", 0))
-                return body["result"]
-
-            lat_raw = _time_calls(raw, inputs, budget.policy_samples)
-    result["opa_http_keepalive_httpx"] = _dist(lat_raw)
-    result["opa_server_eval_only"] = _dist(sorted(x / 1e6 for x in eval_ns))
-    result["opa_http"] = _dist(lat_opa)
-    result["same_decisions"] = agree
-    result["embedded_speedup_p50"] = round(result["opa_http"]["p50_ms"] / result["embedded"]["p50_ms"], 2)
+    result = policy_bench.bench_engines(current_bundle(settings), policy_inputs(), budget.policy_samples)
+    result["scaling"] = policy_bench.scaling_with_growth(
+        policy_bench.bench_scaling(200 if budget.audit_quick else 1000))
+    policy_bench.svg_plot(result["scaling"], policy_bench.DOCS_PLOT)
     return result
 
 
@@ -324,11 +297,14 @@ def _fmt(x: float | None, spec: str = ",.1f") -> str:
 def targets(res: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     rows: list[tuple[str, str, str, bool | None]] = []
     pol = res.get("policy") or {}
-    if pol.get("embedded"):
-        p50 = pol["embedded"]["p50_ms"]
-        rows.append(("decision p50 embedded", "≤ 0.3 ms", f"{p50:.3f} ms", p50 <= 0.3))
-        sp = pol.get("embedded_speedup_p50")
-        rows.append(("embedded vs OPA over HTTP (p50)", "≥ 3× faster", f"{_fmt(sp, '.2f')}×", None if sp is None else sp >= 3))
+    if pol.get("wasm"):
+        p50 = pol["wasm"]["p50_ms"]
+        rows.append(("decision p50, default engine (wasm)", "≤ 0.1 ms", f"{p50:.3f} ms", p50 <= 0.1))
+        r = pol.get("ratios_p50", {})
+        for key, label, goal in (("opa_http_over_wasm", "wasm vs OPA over HTTP (p50)", 10),
+                                 ("opa_eval_timer_over_wasm", "wasm vs OPA's own eval timer (p50)", 3)):
+            v = r.get(key)
+            rows.append((label, f"≥ {goal}× faster", f"{_fmt(v, '.2f')}×", None if v is None else v >= goal))
     dos = (res.get("dossier") or {}).get("sqlite")
     if dos:
         l8 = dos["levels"]["8"]
@@ -361,7 +337,8 @@ def render(res: Mapping[str, Any]) -> None:
         t = Table(title="Policy decision latency (same inputs, same run)")
         for col in ("engine", "p50 ms", "p99 ms", "mean ms", "n"):
             t.add_column(col, justify="right" if col != "engine" else "left")
-        for name, key in (("embedded regopy (in process)", "embedded"),
+        for name, key in (("wasm, OPA-compiled (in process, default)", "wasm"),
+                          ("embedded regopy (in process)", "embedded"),
                           ("OPA server over HTTP (gateway's engine)", "opa_http"),
                           ("OPA server, bare keep-alive httpx", "opa_http_keepalive_httpx"),
                           ("OPA server, its own eval timer", "opa_server_eval_only")):
@@ -369,9 +346,19 @@ def render(res: Mapping[str, Any]) -> None:
             if d:
                 t.add_row(name, f"{d['p50_ms']:.3f}", f"{d['p99_ms']:.3f}", f"{d['mean_ms']:.3f}", str(d["n"]))
         out.print(t)
-        if "same_decisions" in pol:
-            out.print(f"  same decisions from both engines: {pol['same_decisions']}; "
-                      f"OPA p50 / embedded p50 = {pol.get('embedded_speedup_p50')}")
+        if "same_decisions_all" in pol:
+            out.print(f"  same decisions from the three engines: {pol['same_decisions_all']}; "
+                      f"p50 ratios {pol.get('ratios_p50')}")
+        sc = pol.get("scaling") or {}
+        if sc.get("consents"):
+            t = Table(title="Decision p50 vs consents per citizen / purposes in the bundle (docs/benchmarks/policy_scaling.svg)")
+            for col in ("axis", "n", "wasm µs", "regopy µs"):
+                t.add_column(col, justify="right")
+            for axis in ("consents", "purposes"):
+                for x, row in sc.get(axis, {}).items():
+                    t.add_row(axis, x, f"{row['wasm']['p50_ms'] * 1000:.1f}", f"{row['embedded']['p50_ms'] * 1000:.1f}")
+            out.print(t)
+            out.print(f"  growth: {sc.get('growth')}")
     dossier = res.get("dossier") or {}
     if dossier:
         t = Table(title="Dossier end to end (loket serve subprocess + sandbox agencies)")

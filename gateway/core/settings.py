@@ -21,8 +21,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".loket")
     database_url: str | None = None  # default: sqlite:///<data_dir>/loket.db
 
-    # Policy engine: in-process Rego (regopy) by default, or a real OPA server.
-    policy_engine: Literal["embedded", "opa"] = "embedded"
+    # Policy engine (docs/adr/0006): "wasm" = the policy compiled by OPA and run in process
+    # (wasmtime), "embedded" = regopy, "opa" = a real OPA server. All load the same bundle.
+    policy_engine: Literal["wasm", "embedded", "opa"] = "wasm"
+    policy_wasm_instances: int = 2  # wasm instances deciding in parallel (one per core)
     opa_url: str = "http://127.0.0.1:8181"
     policy_bundle_path: Path | None = None  # default: built from the packaged policies/
     policy_timeout_s: float = 2.0

@@ -1,4 +1,4 @@
-"""Policy decisions for Loket: one seam, two engines, one bundle.
+"""Policy decisions for Loket: one seam, three engines, one bundle.
 
 The gateway calls ``create_policy_engine(settings).evaluate(policy_input)`` and gets the raw
 ``data.loket.decision`` JSON (docs/contracts.md). Every failure — engine error, timeout, an
@@ -69,8 +69,24 @@ def current_bundle(settings: Settings) -> PolicyBundle:
 
 
 def create_policy_engine(settings: Settings) -> PolicyEngine:
-    """Embedded regopy by default; ``LOKET_POLICY_ENGINE=opa`` asks the OPA server instead."""
+    """The engine ``LOKET_POLICY_ENGINE`` names, over the bundle of ``current_bundle``.
+
+    ``wasm``: the module OPA compiled from exactly this bundle revision (shipped, stored or built
+    with the pinned OPA; a stale one is refused, docs/adr/0006); ``embedded``: regopy;
+    ``opa``: the OPA server at ``LOKET_OPA_URL``, which must serve the same bundle.
+    """
     bundle = current_bundle(settings)
+    if settings.policy_engine == "wasm":
+        from gateway.policy.wasm import WasmPolicyEngine
+        from gateway.policy.wasm_module import resolve_module
+
+        module = resolve_module(bundle, store_dir_for(settings.data_dir))
+        return WasmPolicyEngine(
+            module,
+            bundle,
+            timeout_s=settings.policy_timeout_s,
+            instances=settings.policy_wasm_instances,
+        )
     if settings.policy_engine == "opa":
         from gateway.policy.opa import OpaServerPolicyEngine
 

@@ -96,22 +96,32 @@ def eval_cmd(
         bool, typer.Option("--explain", help="Name the rules that decided.")
     ] = False,
 ) -> None:
-    """Decision JSON for the policy input JSON on stdin."""
+    """Decision JSON for the policy input JSON on stdin.
+
+    In process: the wasm engine when it is configured (the default), else regopy; `--explain`
+    asks regopy for the rules behind the decision too (the compiled module has one entrypoint).
+    """
     from gateway.core.settings import Settings
     from gateway.policy import current_bundle
-    from gateway.policy.bundle import ENTRYPOINT
+    from gateway.policy.bundle import ENTRYPOINT, store_dir_for
     from gateway.policy.embedded import EmbeddedPolicyEngine
+    from gateway.policy.wasm import WasmPolicyEngine
+    from gateway.policy.wasm_module import resolve_module
 
     policy_input = _read_json_stdin()
     if not isinstance(policy_input, dict):
         _err("input must be a JSON object (docs/contracts.md, 'Policy input')")
         raise typer.Exit(EXIT_BAD_INPUT)
     try:
-        bundle = current_bundle(Settings())
-        entrypoints = (
-            (ENTRYPOINT,) + tuple(f"loket/{r}" for r in EXPLAIN_RULES) if explain else (ENTRYPOINT,)
-        )
-        engine = EmbeddedPolicyEngine(bundle, entrypoints=entrypoints)
+        settings = Settings()
+        bundle = current_bundle(settings)
+        if explain or settings.policy_engine != "wasm":
+            entrypoints = (
+                (ENTRYPOINT,) + tuple(f"loket/{r}" for r in EXPLAIN_RULES) if explain else (ENTRYPOINT,)
+            )
+            engine: Any = EmbeddedPolicyEngine(bundle, entrypoints=entrypoints)
+        else:
+            engine = WasmPolicyEngine(resolve_module(bundle, store_dir_for(settings.data_dir)), bundle, instances=1)
         decision = engine.evaluate(policy_input)
         out: dict[str, Any] = decision
         if explain:
@@ -170,6 +180,43 @@ def bundle_cmd(
     typer.echo(json.dumps({"path": str(out), "revision": bundle.revision, "signed": bundle.signed}))
 
 
+@policy_app.command("wasm")
+def wasm_cmd(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Directory for policy.wasm and policy.wasm.json (default: policies/build)."),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Exit 1 unless the shipped module is byte-identical to a fresh build."),
+    ] = False,
+) -> None:
+    """Compile the bundle to WebAssembly with the pinned OPA (`opa build -t wasm -e loket/decision`)."""
+    from gateway.policy.bundle import build_bundle
+    from gateway.policy.wasm_module import build_module, read_module_dir, shipped_dir, write_module_dir
+
+    target = out if out is not None else Path(str(shipped_dir()))
+    try:
+        bundle = build_bundle()
+        module = build_module(bundle)
+    except LoketError as e:
+        _err(f"cannot build the wasm module: {e.detail or e}")
+        raise typer.Exit(EXIT_ENGINE) from e
+    report = {"dir": str(target), "revision": module.revision, "wasm_sha256": module.sha256}
+    if check:
+        try:
+            shipped = read_module_dir(target)
+        except IntegrityError as e:
+            shipped, report["error"] = None, e.detail
+        identical = shipped is not None and shipped.wasm == module.wasm and shipped.meta() == module.meta()
+        typer.echo(json.dumps({**report, "identical": identical}))
+        if not identical:
+            raise typer.Exit(EXIT_FAILED)
+        return
+    write_module_dir(target, module)
+    typer.echo(json.dumps(report))
+
+
 @policy_app.command("replay")
 def replay_cmd(
     decision_id: Annotated[str | None, typer.Argument(help="A logged decision id.")] = None,
@@ -184,7 +231,6 @@ def replay_cmd(
     """Re-evaluate a logged decision against the revision that made it; exit 1 if it differs."""
     from gateway.core.settings import Settings
     from gateway.policy.bundle import load_stored_bundle, store_dir_for
-    from gateway.policy.embedded import EmbeddedPolicyEngine
 
     settings = Settings()
     if not settings.data_dir.is_dir():
@@ -226,7 +272,11 @@ def replay_cmd(
         _err(f"the stored bundle does not verify: {e.detail}")
         raise typer.Exit(exit_code_for(e)) from e
     try:
-        replayed = EmbeddedPolicyEngine(bundle).evaluate(policy_input)
+        engine_name, engine = _replay_engine(bundle, store_dir_for(settings.data_dir))
+        replayed = engine.evaluate(policy_input)
+    except IntegrityError as e:
+        _err(f"the stored policy.wasm does not verify: {e.detail}")
+        raise typer.Exit(EXIT_ENGINE) from e
     except PolicyEngineError as e:
         _err(f"policy engine failed: {e.detail}")
         raise typer.Exit(exit_code_for(e)) from e
@@ -236,6 +286,7 @@ def replay_cmd(
             {
                 "decision_id": decision_id,
                 "revision": revision,
+                "engine": engine_name,
                 "identical": identical,
                 **({} if identical else {"logged": logged, "replayed": replayed}),
             },
@@ -246,6 +297,22 @@ def replay_cmd(
     )
     if not identical:
         raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _replay_engine(bundle: Any, store_dir: Path) -> tuple[str, Any]:
+    """OPA's compiled module of that revision if one is filed or shipped, else regopy.
+
+    Never a module of another revision (WasmModule.check_for); building one would need the pinned
+    OPA, which replay does not require.
+    """
+    from gateway.policy.embedded import EmbeddedPolicyEngine
+    from gateway.policy.wasm import WasmPolicyEngine
+    from gateway.policy.wasm_module import shipped_module, stored_module
+
+    for module in (stored_module(store_dir, bundle.revision), shipped_module()):
+        if module is not None and module.revision == bundle.revision:
+            return "wasm", WasmPolicyEngine(module, bundle, instances=1)
+    return "embedded", EmbeddedPolicyEngine(bundle)
 
 
 @policy_app.command("purposes")

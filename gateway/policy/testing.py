@@ -23,7 +23,7 @@ import json
 import re
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,8 @@ import regopy
 from gateway.core.errors import PolicyEngineError
 from gateway.policy.bundle import PolicyBundle, build_bundle, test_modules
 from gateway.policy.embedded import EmbeddedPolicyEngine
+
+Decide = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 _TEST_RULE_RE = re.compile(r"^(test_[A-Za-z0-9_]+)\s*(?:if\b|:=|\{)", re.MULTILINE)
 _PACKAGE_RE = re.compile(r"^package\s+([A-Za-z_][A-Za-z0-9_.]*)", re.MULTILINE)
@@ -116,11 +118,14 @@ def run_tests(
     tests: Mapping[str, str] | None = None,
     opa_bin: str | None = None,
     policies_dir: Path | None = None,
+    decide: Decide | None = None,
 ) -> TestReport:
+    """``decide`` decides the named test inputs (default: the embedded engine over ``bundle``);
+    the parity suite passes the wasm and OPA server engines to run the same tests on them."""
     bundle = bundle or build_bundle()
     tests = tests if tests is not None else test_modules()
     tests = {p: src for p, src in tests.items() if not p.rsplit("/", 1)[-1].startswith("opa_")}
-    results_data, setup_error = _case_results(bundle, tests)
+    results_data, setup_error = _case_results(bundle, tests, decide)
     interp = _interpreter(bundle, tests, {"loket_test_results": {"results": results_data}})
 
     discovered = discover_tests(tests)
@@ -180,7 +185,7 @@ def _interpreter(
 
 
 def _case_results(
-    bundle: PolicyBundle, tests: Mapping[str, str]
+    bundle: PolicyBundle, tests: Mapping[str, str], decide: Decide | None = None
 ) -> tuple[dict[str, Any], str | None]:
     """Decide every named test input with the production embedded engine."""
     packages = sorted(
@@ -196,7 +201,7 @@ def _case_results(
         return {}, None
     interp = _interpreter(bundle, tests, {})
     entrypoints = [f"{pkg.replace('.', '/')}/cases" for pkg in packages]
-    engine = EmbeddedPolicyEngine(bundle)
+    decide = decide or EmbeddedPolicyEngine(bundle).evaluate
     results: dict[str, Any] = {}
     try:
         compiled = interp.build(None, entrypoints)
@@ -206,7 +211,7 @@ def _case_results(
                 return {}, f"{entrypoint} is undefined or failed: {out}"
             cases = out[0].expressions[0]
             for name, case_input in cases.items():
-                results[name] = engine.evaluate(case_input)
+                results[name] = decide(case_input)
     except (regopy.RegoError, PolicyEngineError) as e:
         return {}, f"cannot evaluate the test cases: {e}"
     return results, None

@@ -1,4 +1,5 @@
-"""A real OPA server (the pinned binary) serving the bundle that `loket policy bundle` writes."""
+"""A real OPA server (the pinned binary) serving the bundle that `loket policy bundle` writes, and
+the same bundle on regopy and as OPA's compiled Wasm."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from gateway.policy.bundle import PolicyBundle, load_bundle_file
 from gateway.policy.cli import policy_app
 from gateway.policy.embedded import EmbeddedPolicyEngine
 from gateway.policy.opa import OpaServer, OpaServerPolicyEngine, find_opa_binary, start_opa_server
+from gateway.policy.wasm import WasmPolicyEngine
+from gateway.policy.wasm_module import shipped_module
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +61,11 @@ def opa_engine(opa_server: OpaServer, bundle: PolicyBundle) -> Iterator[OpaServe
 @pytest.fixture(scope="session")
 def embedded_engine(bundle: PolicyBundle) -> EmbeddedPolicyEngine:
     return EmbeddedPolicyEngine(bundle)
+
+
+@pytest.fixture(scope="session")
+def wasm_engine(bundle: PolicyBundle) -> WasmPolicyEngine:
+    """OPA's compiled module as shipped; it must be of the bundle the CLI writes."""
+    module = shipped_module()
+    assert module is not None, "policies/build/policy.wasm is missing: run `loket policy wasm`"
+    return WasmPolicyEngine(module, bundle)

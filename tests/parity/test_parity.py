@@ -1,4 +1,5 @@
-"""regopy and a real OPA server give identical decisions for the same bundle (issue 4)."""
+"""Three engines, one bundle: regopy, OPA's compiled Wasm and a real OPA server give identical
+decisions (issues 4 and 17), and the shipped Wasm module is what the pinned OPA builds."""
 
 from __future__ import annotations
 
@@ -12,27 +13,68 @@ import pytest
 from gateway.policy.bundle import PolicyBundle
 from gateway.policy.embedded import EmbeddedPolicyEngine
 from gateway.policy.opa import OpaServerPolicyEngine
-from tests.parity.corpus import corpus
+from gateway.policy.testing import run_tests
+from gateway.policy.wasm import WasmPolicyEngine
+from gateway.policy.wasm_module import build_module, shipped_module
+from tests.parity.corpus import corpus, generated
 
 pytestmark = pytest.mark.opa
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 CORPUS = corpus()
+GENERATED = generated(5000)
 
 
 def test_corpus_is_large_enough() -> None:
     assert len(CORPUS) >= 300
+    assert len(CORPUS) + len(GENERATED) >= 5000
+
+
+def _mismatches(a: object, b: object, inputs: list[dict[str, object]]) -> list[tuple[int, str]]:
+    out = []
+    for index, policy_input in enumerate(inputs):
+        if a.evaluate(policy_input) != b.evaluate(policy_input):  # type: ignore[attr-defined]
+            out.append((index, json.dumps(policy_input)[:300]))  # parsed JSON compared, never text
+    return out
 
 
 def test_every_decision_is_identical(
     embedded_engine: EmbeddedPolicyEngine, opa_engine: OpaServerPolicyEngine
 ) -> None:
-    mismatches = []
-    for index, policy_input in enumerate(CORPUS):
-        ours, theirs = embedded_engine.evaluate(policy_input), opa_engine.evaluate(policy_input)
-        if ours != theirs:  # parsed JSON, never text
-            mismatches.append((index, json.dumps(policy_input)[:300]))
-    assert mismatches == []
+    assert _mismatches(embedded_engine, opa_engine, CORPUS) == []
+
+
+def test_wasm_decides_like_the_opa_server_on_every_input(
+    wasm_engine: WasmPolicyEngine, opa_engine: OpaServerPolicyEngine
+) -> None:
+    assert _mismatches(wasm_engine, opa_engine, CORPUS + GENERATED) == []
+
+
+def test_regopy_decides_like_the_wasm_module_on_every_generated_input(
+    embedded_engine: EmbeddedPolicyEngine, wasm_engine: WasmPolicyEngine
+) -> None:
+    # With the test above: regopy = wasm = OPA server on all 5,000+ inputs.
+    assert _mismatches(embedded_engine, wasm_engine, GENERATED) == []
+
+
+def test_shipped_wasm_is_byte_identical_to_a_fresh_build(opa_bin: str, bundle: PolicyBundle) -> None:
+    # CI rebuilds with the pinned OPA: a module that differs from its source is not shipped.
+    shipped = shipped_module()
+    assert shipped is not None
+    fresh = build_module(bundle, opa_bin=opa_bin)
+    assert fresh.meta() == shipped.meta()
+    assert fresh.wasm == shipped.wasm
+
+
+@pytest.mark.parametrize("engine_name", ["embedded_engine", "wasm_engine", "opa_engine"])
+def test_the_rego_tests_pass_on_every_engine(engine_name: str, request: pytest.FixtureRequest,
+                                             bundle: PolicyBundle) -> None:
+    # The named test inputs are decided by each engine; the test rules then judge the decisions
+    # (`opa test` below runs the same files with OPA's evaluator end to end).
+    engine = request.getfixturevalue(engine_name)
+    report = run_tests(bundle=bundle, decide=engine.evaluate)
+    failed = [r.name for r in report.results if not r.passed]
+    assert report.results and failed == []
 
 
 def test_corpus_exercises_every_outcome(embedded_engine: EmbeddedPolicyEngine) -> None:
@@ -225,6 +267,50 @@ def test_known_regopy_gap_still_diverges(opa_bin: str, tmp_path: Path, gap: str)
     assert _regopy(src, query) == _opa(opa_bin, tmp_path, src, query)
 
 
+WASM_CHECKS = {
+    **GAPS,
+    # regopy answers `with input as` wrongly or crashes (test_with_input_is_broken_in_regopy).
+    "with_input": (
+        'package gap\n\nimport rego.v1\n\nd := input.a + 1\n\nr if {\n\td == 2 with input as {"a": 1}\n}\n',
+        "data.gap.r",
+    ),
+    # regopy's input builder does not escape (ADR 0002, 8); here the result itself needs escaping.
+    "escaped_string": ('package gap\n\nimport rego.v1\n\nr := concat("", ["a\\"", "\\\\b"])\n', "data.gap.r"),
+}
+
+
+@pytest.mark.parametrize(
+    "gap",
+    [
+        pytest.param(
+            g,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="OPA's Wasm runtime iterates object keys and sets in another order than its "
+                "evaluator (descending here): the policy's sort-everything rule stays (ADR 0006)",
+            ),
+        )
+        if g == "object_key_order"
+        else g
+        for g in sorted(WASM_CHECKS)
+    ],
+)
+def test_known_regopy_gap_is_exact_in_wasm(opa_bin: str, tmp_path: Path, gap: str) -> None:
+    # The same snippets compiled by OPA to Wasm and run on Loket's host answer as OPA's own
+    # evaluator does: the wasm engine needs none of regopy's workarounds but one (docs/adr/0006).
+    from gateway.policy.bundle import MANIFEST, _tar_gz, content_revision, load_bundle
+
+    src, query = WASM_CHECKS[gap]
+    files = {"gap/gap.rego": src.encode()}
+    revision = content_revision(files)
+    files[MANIFEST] = json.dumps({"revision": revision, "roots": ["gap"]}).encode()
+    bundle = load_bundle(_tar_gz(files))
+    entrypoint = query.removeprefix("data.").replace(".", "/")
+    module = build_module(bundle, opa_bin=opa_bin, entrypoint=entrypoint)
+    engine = WasmPolicyEngine(module, bundle, instances=1)
+    assert {"value": engine.query(entrypoint, {})} == _opa(opa_bin, tmp_path, src, query)
+
+
 def test_v0_syntax_is_rejected_by_opa_1x(opa_bin: str, tmp_path: Path) -> None:
     # regopy accepts v0 syntax; OPA 1.x does not — `opa check` in CI keeps it out of policies/.
     src = "package gap\n\nallow { input.x == 1 }\n"
@@ -267,3 +353,25 @@ def test_strict_builtin_errors_are_errors_in_both(opa_bin: str, tmp_path: Path) 
         check=False,
     )
     assert proc.returncode != 0
+
+
+def test_another_bundle_gets_its_module_built_once_and_filed(
+    opa_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # LOKET_POLICY_BUNDLE_PATH names a bundle the shipped module was not built from: the pinned
+    # OPA builds its module at start-up, files it by revision, and the next start needs no OPA.
+    import shutil
+
+    from gateway.policy.bundle import build_bundle, policies_root
+    from gateway.policy.wasm_module import resolve_module, stored_module
+
+    root = tmp_path / "policies"
+    shutil.copytree(str(policies_root()), root, ignore=shutil.ignore_patterns("build", "__pycache__"))
+    (root / "loket" / "extra.rego").write_text("package loket\n\nimport rego.v1\n\nextra := 1\n")
+    other = build_bundle(root=root)
+    store = tmp_path / "store"
+    module = resolve_module(other, store, opa_bin=opa_bin)
+    assert module.revision == other.revision and stored_module(store, other.revision) == module
+    monkeypatch.setattr("gateway.policy.wasm_module.pinned_opa_binary", lambda *_a, **_k: None)
+    assert resolve_module(other, store) == module
+    assert WasmPolicyEngine(module, other).evaluate(CORPUS[0]) == EmbeddedPolicyEngine(other).evaluate(CORPUS[0])

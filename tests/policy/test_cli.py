@@ -113,6 +113,8 @@ def test_replay_from_file_reports_identical(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["identical"] is True
+    # The shipped module is of this revision: replay runs OPA's compiled policy (ADR 0006).
+    assert json.loads(result.output)["engine"] == "wasm"
 
 
 def test_replay_reports_a_different_result_and_exits_1(tmp_path: Path) -> None:

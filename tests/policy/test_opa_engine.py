@@ -79,11 +79,13 @@ def test_object_answer_is_returned_as_is(fake_opa: str) -> None:
 
 
 def test_settings_select_the_engine(tmp_path: Any) -> None:
-    embedded = create_policy_engine(Settings(data_dir=tmp_path))
+    default = create_policy_engine(Settings(data_dir=tmp_path))
+    embedded = create_policy_engine(Settings(data_dir=tmp_path, policy_engine="embedded"))
     remote = create_policy_engine(
         Settings(data_dir=tmp_path, policy_engine="opa", opa_url="http://127.0.0.1:9")
     )
+    assert type(default).__name__ == "WasmPolicyEngine"  # ADR 0006: fastest and exact
     assert type(embedded).__name__ == "EmbeddedPolicyEngine"
     assert isinstance(remote, OpaServerPolicyEngine)
-    assert embedded.revision == remote.revision  # both cite the same bundle
+    assert default.revision == embedded.revision == remote.revision  # all cite the same bundle
     assert (tmp_path / "bundles" / (embedded.revision.split(":")[1] + ".tar.gz")).exists()
