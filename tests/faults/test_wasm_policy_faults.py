@@ -24,7 +24,9 @@ def test_runaway_wasm_policy_is_interrupted_and_fails_closed(make_loket: Callabl
     loket.policy = fake_engine(loket.policy.bundle, body="(loop $forever (br $forever))", timeout_s=0.2)
     with TestClient(create_app(loket=loket)) as client:
         body = assert_failed_closed(loket, client, sandbox, "policy-engine-unavailable", max_elapsed_s=2.0)
-    assert "within 0.2 s" in body["detail"]
+    # The 503's detail is fixed (API Design Rules: no engine internals to the caller); the
+    # interruption itself is what the fail-closed assertion above proves (no data, in time).
+    assert body["detail"] == "policy engine unavailable"
 
 
 def test_aborting_wasm_policy_fails_closed(make_loket: Callable[..., Loket], sandbox: Any) -> None:

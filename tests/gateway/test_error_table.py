@@ -124,6 +124,7 @@ def test_a_policy_engine_failure_exits_4_from_loket_and_from_loket_policy(
         raise PolicyEngineError("engine crashed")
 
     monkeypatch.setenv("LOKET_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LOKET_POLICY_ENGINE", "embedded")  # the engine whose evaluate is broken here
     monkeypatch.setattr(EmbeddedPolicyEngine, "evaluate", broken)
     assert CliRunner().invoke(policy_app, ["eval"], input=json.dumps({})).exit_code == 4
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("{}"))
