@@ -201,7 +201,7 @@ def wasm_cmd(
         module = build_module(bundle)
     except LoketError as e:
         _err(f"cannot build the wasm module: {e.detail or e}")
-        raise typer.Exit(EXIT_ENGINE) from e
+        raise typer.Exit(exit_code_for(e)) from e
     report = {"dir": str(target), "revision": module.revision, "wasm_sha256": module.sha256}
     if check:
         try:
@@ -211,7 +211,7 @@ def wasm_cmd(
         identical = shipped is not None and shipped.wasm == module.wasm and shipped.meta() == module.meta()
         typer.echo(json.dumps({**report, "identical": identical}))
         if not identical:
-            raise typer.Exit(EXIT_FAILED)
+            raise typer.Exit(EXIT_CHECK_FAILED)
         return
     write_module_dir(target, module)
     typer.echo(json.dumps(report))
@@ -276,7 +276,7 @@ def replay_cmd(
         replayed = engine.evaluate(policy_input)
     except IntegrityError as e:
         _err(f"the stored policy.wasm does not verify: {e.detail}")
-        raise typer.Exit(EXIT_ENGINE) from e
+        raise typer.Exit(exit_code_for(e)) from e
     except PolicyEngineError as e:
         _err(f"policy engine failed: {e.detail}")
         raise typer.Exit(exit_code_for(e)) from e
