@@ -15,24 +15,14 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event, inspect, make_url
+from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+# One naming convention for the one schema: audit/ holds it (it needs nothing from the gateway),
+# the gateway's tables use the same.
+from audit.db import NAMING_CONVENTION, new_metadata  # noqa: F401 - re-exported for the models
 from gateway.core.errors import ConfigurationError
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def new_metadata() -> MetaData:
-    return MetaData(naming_convention=NAMING_CONVENTION)
-
 
 WRITE_LOCK_WAIT_S = 30.0  # as long as SQLite's own busy timeout
 
