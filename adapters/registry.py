@@ -94,13 +94,15 @@ async def fetch_all(
     bsn: str,
     *,
     traceparent: str | None = None,
+    traceparents: Mapping[str, str] | None = None,
 ) -> list[AgencyAnswer]:
     """Ask every ``(agency, fields)`` in parallel; one answer per request, in request order.
 
     Each adapter enforces its own deadline, so the whole call takes about as long as the
     slowest agency up to ``timeout_s``, not the sum. An agency without an adapter (no base URL
     configured) is answered ``unavailable`` / ``not_configured`` without any network call.
-    Never raises.
+    Never raises. ``traceparents`` gives an agency its own span (the dossier's child span for
+    that call, Logboek Dataverwerkingen 0.8); an agency not in it gets ``traceparent``.
     """
 
     async def one(agency: str, fields: Sequence[str]) -> AgencyAnswer:
@@ -108,7 +110,8 @@ async def fetch_all(
         if adapter is None:
             logger.warning("agency %s unavailable: %s", agency, AgencyErrorCode.NOT_CONFIGURED)
             return AgencyAnswer.unavailable(agency, AgencyErrorCode.NOT_CONFIGURED)
-        return await adapter.fetch(agency, bsn, fields, traceparent=traceparent)
+        own = traceparents.get(agency, traceparent) if traceparents else traceparent
+        return await adapter.fetch(agency, bsn, fields, traceparent=own)
 
     results = await asyncio.gather(
         *(one(agency, fields) for agency, fields in requests), return_exceptions=True

@@ -14,6 +14,11 @@ Leaf encoding (version 1, see docs/adr/0003-audit-log-format.md)::
     b"loket-audit-v1\\n" + JCS(record dict)        # RFC 8785 canonical JSON, UTF-8
 
 The canonical JSON contains no raw newline, so one leaf body is one line of text.
+
+Logboek Dataverwerkingen 0.8 added fields that v1 leaves written before it do not have:
+``parent_span_id``, ``foreign_operation`` and ``resource``. They are *optional members* of the
+v1 body: present only when set, so a record without them encodes to exactly the bytes it always
+did and every existing log keeps verifying; a decoder accepts a body with or without them.
 """
 
 from __future__ import annotations
@@ -72,6 +77,11 @@ class AuditEventKind(StrEnum):
     ACCESS_LOG_EXPORTED = "access_log:exported"
     #: The FG opened one record, a break-glass item or the unusual patterns (NEN 7513: a read).
     ACCESS_LOG_VIEWED = "access_log:viewed"
+    # Logboek Dataverwerkingen: one line per processing action. A dossier's call to one agency
+    # is a child span of the dossier's own record (parent_span_id = the dossier's span_id).
+    DOSSIER_AGENCY_CALL = "dossier:agency_call"
+    # Another gateway asked Loket's policy through the AuthZEN evaluation endpoint.
+    AUTHZEN_EVALUATED = "authzen:evaluated"
 
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
@@ -218,6 +228,30 @@ class Refusal:
         return {"agency": self.agency, "category": self.category, "code": self.code}
 
 
+@dataclass(frozen=True)
+class ForeignOperation:
+    """The caller's operation when its W3C ``traceparent`` came in (Logboek Dataverwerkingen
+    0.8, ``foreign_operation``: trace_id, span_id, entity — the URI of the calling party)."""
+
+    trace_id: str
+    span_id: str
+    entity: str
+
+    def __post_init__(self) -> None:
+        _pattern("foreign_operation.trace_id", self.trace_id, _HEX32, "32 lowercase hex digits")
+        _pattern("foreign_operation.span_id", self.span_id, _HEX16, "16 lowercase hex digits")
+        if self.trace_id == "0" * 32 or self.span_id == "0" * 16:
+            raise ValueError("foreign_operation ids must not be all zero (W3C Trace Context)")
+        _text("foreign_operation.entity", self.entity)
+        _pattern("foreign_operation.entity", self.entity, _URI, "a URI")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"trace_id": self.trace_id, "span_id": self.span_id, "entity": self.entity}
+
+
+MAX_RESOURCE_ENTRIES = 8
+
+
 @dataclass(frozen=True, kw_only=True)
 class AuditRecord:
     """One audit event. Construct with keywords; defaults fill ids and times."""
@@ -240,6 +274,10 @@ class AuditRecord:
         None  # defaults to the pseudonymiser's type when a subject is set
     )
     receiver: str | None = None  # receiving party; defaults to "<actor_role>:<actor_sub>"
+    # Logboek Dataverwerkingen 0.8, optional (absent from the leaf when None, see module doc)
+    parent_span_id: str | None = None  # the calling action within this trace
+    foreign_operation: ForeignOperation | None = None  # the caller's action at another party
+    resource: Mapping[str, str] | None = field(default=None, hash=False)  # service.name/.version
     # Loket's own
     record_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     case_id: str | None = None
@@ -270,6 +308,8 @@ class AuditRecord:
         set_(self, "refused", tuple(self.refused))
         set_(self, "unavailable", tuple(self.unavailable))
         set_(self, "extra", types.MappingProxyType(dict(sorted(dict(self.extra).items()))))
+        if self.resource is not None:
+            set_(self, "resource", types.MappingProxyType(dict(sorted(dict(self.resource).items()))))
         self._validate()
 
     def _validate(self) -> None:
@@ -322,6 +362,17 @@ class AuditRecord:
             raise ValueError("too many unavailable entries")
         for a in self.unavailable:
             _text("unavailable[]", a)
+        _pattern("parent_span_id", self.parent_span_id, _HEX16, "16 lowercase hex digits", optional=True)
+        if self.parent_span_id is not None and self.parent_span_id in ("0" * 16, self.span_id):
+            raise ValueError("parent_span_id must be another, non-zero span id")
+        if self.foreign_operation is not None and not isinstance(self.foreign_operation, ForeignOperation):
+            raise ValueError("foreign_operation must be a ForeignOperation")
+        if self.resource is not None:
+            if not self.resource or len(self.resource) > MAX_RESOURCE_ENTRIES:
+                raise ValueError(f"resource holds 1 to {MAX_RESOURCE_ENTRIES} attributes")
+            for k, v in self.resource.items():
+                _text("resource key", k, max_chars=64)
+                _text(f"resource[{k}]", v)
         if len(self.extra) > MAX_EXTRA_ENTRIES:
             raise ValueError(f"extra holds at most {MAX_EXTRA_ENTRIES} entries")
         for k, v in self.extra.items():
@@ -363,14 +414,25 @@ class AuditRecord:
             "unavailable": list(self.unavailable),
             "outcome": self.outcome,
             "extra": dict(self.extra),
+            **self._optional_dict(),
         }
+
+    def _optional_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.parent_span_id is not None:
+            out["parent_span_id"] = self.parent_span_id
+        if self.foreign_operation is not None:
+            out["foreign_operation"] = self.foreign_operation.to_dict()
+        if self.resource is not None:
+            out["resource"] = dict(self.resource)
+        return out
 
     def canonical_json(self) -> bytes:
         # The record's value space is fixed by _validate: strings, bools, None, lists and
         # objects of those, and one small int (status_code in 0..2). So the only thing that can
         # leave canonical_json's json.dumps fast path is a non-ASCII ``extra`` key; checking
         # that here skips the generic walk over the whole dict (the bulk of an append's CPU).
-        if all(k.isascii() for k in self.extra):
+        if all(k.isascii() for k in self.extra) and all(k.isascii() for k in self.resource or {}):
             try:
                 return json.dumps(
                     self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
@@ -390,10 +452,19 @@ class AuditRecord:
     def from_dict(cls, data: Mapping[str, Any]) -> AuditRecord:
         keys = set(data)
         expected = set(_FIELD_ORDER)
-        if keys != expected:
+        if not expected <= keys <= expected | set(OPTIONAL_FIELDS):
+            unknown = keys - expected - set(OPTIONAL_FIELDS)
             raise ValueError(
-                f"record fields differ: missing {sorted(expected - keys)}, unknown {sorted(keys - expected)}"
+                f"record fields differ: missing {sorted(expected - keys)}, unknown {sorted(unknown)}"
             )
+        foreign = data.get("foreign_operation")
+        if foreign is not None:
+            if not isinstance(foreign, dict) or set(foreign) != {"trace_id", "span_id", "entity"}:
+                raise ValueError("foreign_operation must be an object with trace_id, span_id, entity")
+            foreign = ForeignOperation(**foreign)
+        resource = data.get("resource")
+        if resource is not None and not isinstance(resource, dict):
+            raise ValueError("resource must be an object")
         if data["name"] != data["kind"]:
             raise ValueError("record name and kind differ")
         try:
@@ -443,6 +514,9 @@ class AuditRecord:
             unavailable=tuple(_list(data["unavailable"], "unavailable")),
             outcome=data["outcome"],
             extra=extra,
+            parent_span_id=data.get("parent_span_id"),
+            foreign_operation=foreign,
+            resource=resource,
         )
 
     @classmethod
@@ -471,6 +545,8 @@ _FIELD_ORDER = tuple(
     ).to_dict()
 )
 CSV_FIELDS = _FIELD_ORDER
+#: Members a v1 body may carry on top of _FIELD_ORDER (Logboek Dataverwerkingen 0.8).
+OPTIONAL_FIELDS = ("parent_span_id", "foreign_operation", "resource")
 
 
 def _list(value: object, name: str) -> list[Any]:

@@ -163,6 +163,10 @@ class LoggedDecisionRow(Base):
     input_json: Mapped[str] = mapped_column(Text)
     result_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Authorization Decision Log (migration 0006): NULL on rows written before it.
+    trace_id: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    adl_json: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class PageSession(Base):

@@ -30,6 +30,8 @@ KIND_LABELS_NL = {
     "access_log:searched": "De functionaris gegevensbescherming heeft uw gegevens in het logboek bekeken",
     "access_log:exported": "De functionaris gegevensbescherming heeft uw gegevens uit het logboek gehaald",
     "access_log:viewed": "De functionaris gegevensbescherming heeft een logregel over u bekeken",
+    "dossier:agency_call": "Gegevens opgevraagd bij een organisatie",
+    "authzen:evaluated": "Toegangsvraag van een andere gateway beantwoord",
 }
 
 ROLE_LABELS_NL = {

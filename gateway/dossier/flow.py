@@ -24,11 +24,12 @@ from audit.log import AppendReceipt, Companion
 from audit.record import AuditEventKind, AuditRecord
 from gateway.cases.service import load_own_case_facts
 from gateway.consents.grants import consent_facts
-from gateway.core.auditing import event_record
+from gateway.core.auditing import agency_call_record, event_record, processing_activity
 from gateway.core.context import Loket
 from gateway.core.errors import AuditWriteError, BadInput, PolicyEngineError
 from gateway.core.models import BreakGlassEvent, utcnow
 from gateway.core.tracing import TraceContext
+from gateway.dossier.adl import adl_record, engine_info, outcome_of
 from gateway.dossier.decision_log import record_decision
 from gateway.dossier.decisions import Decision, build_policy_input, parse_decision
 from gateway.dossier.disclosure import FilteredDossier, filter_answers
@@ -79,13 +80,31 @@ def parse_categories(raw: Sequence[str] | None, loket: Loket) -> list[tuple[str,
     return out
 
 
-async def _append(loket: Loket, record: AuditRecord, companion: Companion | None = None) -> AppendReceipt:
+async def _append(loket: Loket, records: Sequence[AuditRecord],
+                  companion: Companion | None = None) -> AppendReceipt:
+    """Append the records of one processing (the dossier span first, then its child spans) as
+    consecutive leaves in one transaction with ``companion``; the receipt of the first."""
     try:
-        return await anyio.to_thread.run_sync(partial(loket.audit.append, record, companion=companion))
+        receipts = await anyio.to_thread.run_sync(
+            partial(loket.audit.append_group, records, companion=companion))
     except AuditWriteError:
         raise
     except Exception as e:  # any other failure of the log is a failed write too
         raise AuditWriteError("audit record could not be written") from e
+    return receipts[0]
+
+
+def _adl(loket: Loket, *, decision_id: str, trace: TraceContext, revision: str, purpose: str,
+         policy_input: dict[str, object], decision: Decision | None,
+         error_code: str | None = None) -> dict[str, object]:
+    s = loket.settings
+    return adl_record(
+        decision_id=decision_id, decided_at=datetime.now(UTC), trace_id=trace.trace_id,
+        span_id=trace.span_id, policy_revision=revision, policy_input=policy_input,
+        decision=decision, engine=engine_info(s.policy_engine, s.opa_url if s.policy_engine == "opa" else None),
+        action="dossier:read", traceparent=trace.traceparent(),
+        processing_activity_id=processing_activity(purpose, loket.purposes), error_code=error_code,
+    )
 
 
 async def request_dossier(
@@ -148,8 +167,19 @@ async def request_dossier(
             case_id=case_id, data_subject=pseudonym, break_glass=break_glass,
             justification=justification,
         )
+        # An engine error is a decision too (ADL: one record per decision, errors included).
+        error_adl = _adl(loket, decision_id=decision_id, trace=trace, revision=revision,
+                         purpose=purpose, policy_input=policy_input, decision=None,
+                         error_code=err.code)
+
+        def error_row(conn: Connection) -> None:
+            record_decision(conn, decision_id=decision_id, case_id=case_id,
+                            policy_revision=revision, policy_input=policy_input,
+                            result={"error": err.code}, trace_id=trace.trace_id,
+                            outcome=str(error_adl["outcome"]), adl=error_adl)
+
         try:
-            await _append(loket, record)
+            await _append(loket, (record,), companion=error_row)
         except AuditWriteError:
             pass  # still no data; the 503 below is what the caller gets
         raise err from e
@@ -157,10 +187,14 @@ async def request_dossier(
     # Fetch only what was granted, from only the agencies that were granted.
     answers = []
     wanted_fields = decision.fields_by_agency()
+    # Each agency call is its own action (Logboek Dataverwerkingen 0.8): its own span, a child
+    # of the dossier's, sent to that agency as its traceparent so its log links back to ours.
+    calls = {agency: trace.child() for agency in wanted_fields}
     if wanted_fields:
         bsn = loket.vault.open(sealed_bsn, pseudonym)
         answers = await fetch_all(
-            loket.adapters, list(wanted_fields.items()), bsn, traceparent=trace.traceparent()
+            loket.adapters, list(wanted_fields.items()), bsn, traceparent=trace.traceparent(),
+            traceparents={agency: call.traceparent() for agency, call in calls.items()},
         )
         del bsn
     filtered = filter_answers(
@@ -190,10 +224,14 @@ async def request_dossier(
         decision=decision, filtered=filtered, break_glass=decision.break_glass,
         justification=justification if decision.break_glass else None, extra=extra,
     )
+    children = [agency_call_record(record, a, calls[a.agency].span_id) for a in answers]
+    adl = _adl(loket, decision_id=decision_id, trace=trace, revision=revision, purpose=purpose,
+               policy_input=policy_input, decision=decision)
 
     def decision_rows(conn: Connection) -> None:
         record_decision(conn, decision_id=decision_id, case_id=case_id,
-                        policy_revision=revision, policy_input=policy_input, result=raw)
+                        policy_revision=revision, policy_input=policy_input, result=raw,
+                        trace_id=trace.trace_id, outcome=outcome_of(decision).value, adl=adl)
         if break_glass and decision.break_glass:
             conn.execute(insert(BreakGlassEvent), {
                 "id": str(uuid.uuid4()), "case_id": case_id, "decision_id": decision_id,
@@ -206,7 +244,7 @@ async def request_dossier(
     # No disclosure without a durable record: the append returns only after commit, and the
     # decision-log entry (and a break-glass review item) commits in the same transaction, so
     # a failed write of either means no data.
-    receipt = await _append(loket, record, companion=decision_rows)
+    receipt = await _append(loket, (record, *children), companion=decision_rows)
     return DossierResult(
         case_id=case_id,
         purpose=purpose,

@@ -33,6 +33,11 @@ CITIZEN_ACCESS_KINDS = frozenset({
     AuditEventKind.SIGNAL_RECEIVED,
 })
 
+#: Child spans (Logboek Dataverwerkingen 0.8: one line per processing action): a dossier's call
+#: to one agency is a line of its own under the dossier's line. It is not another look, so the
+#: citizen's page and the FG's search show the dossier line only, unless the FG asks for this kind.
+CHILD_SPAN_KINDS = frozenset({AuditEventKind.DOSSIER_AGENCY_CALL})
+
 MAX_PAGE = 200
 #: Leaf indexes are 64-bit in the database: a larger number in a URL is a 422, not an overflow.
 MAX_LOG_INDEX = 2**62
@@ -201,7 +206,9 @@ class SearchQuery:
                            kind=self.kind, break_glass=self.break_glass)
 
     def matches(self, record: AuditRecord) -> bool:
-        """The part of the selection the database index does not cover (agency)."""
+        """The part of the selection the database index does not cover (agency, child spans)."""
+        if record.kind in CHILD_SPAN_KINDS and self.kind != record.kind:
+            return False
         if self.agency is None:
             return True
         return (any(d.agency == self.agency for d in record.disclosed)
@@ -251,7 +258,7 @@ def iter_selection(log: AuditLog, query: SearchQuery, *, stop: int | None = None
     """Every matching record below ``stop`` (default: the head now), oldest first (exports)."""
     stop = log.head().tree_size if stop is None else stop
     for stored in log.iter_records(query.audit_filter(), stop=stop):
-        if query.agency is None or query.matches(stored.record):
+        if query.matches(stored.record):
             yield stored
 
 

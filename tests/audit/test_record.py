@@ -253,3 +253,63 @@ def test_a_lone_surrogate_is_refused_at_construction_not_at_encoding(where: str)
         kw[where] = "a\ud800b"
     with pytest.raises(ValueError, match="not valid Unicode"):
         AuditRecord(**kw)  # type: ignore[arg-type]
+
+
+# --- Logboek Dataverwerkingen 0.8 optional members ------------------------------------------
+
+
+def _with_spans(**kw: Any) -> AuditRecord:
+    from audit.record import ForeignOperation
+
+    fields: dict[str, Any] = {
+        "foreign_operation": ForeignOperation("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7",
+                                              "urn:loket:organisatie:Gemeente"),
+        "resource": {"service.name": "loket-gateway", "service.version": "0.1.0"},
+        **kw,
+    }
+    return AuditRecord(
+        kind=AuditEventKind.DOSSIER_READ, actor_sub="cm-1", actor_role="casemanager", outcome="disclosed",
+        trace_id="4bf92f3577b34da6a3ce929d0e0e4736", span_id="a1b2c3d4e5f60718", **fields,
+    )
+
+
+def test_a_record_without_the_logboek_08_members_encodes_as_before() -> None:
+    r = AuditRecord(kind=AuditEventKind.CASE_OPENED, actor_sub="cm-1", actor_role="casemanager", outcome="opened")
+    body = json.loads(r.to_leaf().removeprefix(b"loket-audit-v1\n"))
+    assert not {"parent_span_id", "foreign_operation", "resource"} & set(body)
+    assert AuditRecord.from_leaf(r.to_leaf()) == r
+
+
+def test_logboek_08_members_round_trip_through_the_leaf() -> None:
+    r = _with_spans(parent_span_id="0102030405060708")
+    back = AuditRecord.from_leaf(r.to_leaf())
+    assert back == r and back.resource == r.resource
+    assert back.foreign_operation is not None and back.foreign_operation.span_id == "00f067aa0ba902b7"
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"parent_span_id": "0" * 16}, "parent_span_id"),
+    ({"parent_span_id": "a1b2c3d4e5f60718"}, "parent_span_id"),  # its own span
+    ({"parent_span_id": "XYZ"}, "parent_span_id"),
+    ({"resource": {}}, "resource"),
+    ({"resource": {"service.name": "123456789"}}, "BSN"),
+])
+def test_bad_logboek_08_members_are_refused(kw: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _with_spans(**kw)
+
+
+def test_a_foreign_operation_needs_w3c_ids_and_a_uri() -> None:
+    from audit.record import ForeignOperation
+
+    with pytest.raises(ValueError, match="all zero"):
+        ForeignOperation("4bf92f3577b34da6a3ce929d0e0e4736", "0" * 16, "urn:x:y")
+    with pytest.raises(ValueError, match="URI"):
+        ForeignOperation("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "no uri")
+
+
+def test_an_unknown_member_is_still_refused() -> None:
+    body = json.loads(_with_spans().to_leaf().removeprefix(b"loket-audit-v1\n"))
+    body["surprise"] = 1
+    with pytest.raises(ValueError, match="unknown"):
+        AuditRecord.from_dict(body)

@@ -88,7 +88,7 @@ def test_database_locked_beyond_the_busy_timeout(setup: tuple[Loket, TestClient,
     """Another process holds BEGIN EXCLUSIVE on the file while the record is appended."""
     loket, client, tok, case_id = setup
     with_short_busy_timeout(loket)
-    real_append = loket.audit.append
+    real_append = loket.audit.append_group  # the dossier appends its spans as one group
     held: list[bool] = []
 
     def append_while_locked(record: Any, **kw: Any) -> Any:
@@ -102,11 +102,11 @@ def test_database_locked_beyond_the_busy_timeout(setup: tuple[Loket, TestClient,
             other.close()
 
     before = log_state(loket)
-    loket.audit.append = append_while_locked  # type: ignore[method-assign]
+    loket.audit.append_group = append_while_locked  # type: ignore[method-assign]
     try:
         read_fails_closed(client, tok, case_id)
     finally:
-        loket.audit.append = real_append  # type: ignore[method-assign]
+        loket.audit.append_group = real_append  # type: ignore[method-assign]
     assert held, "the lock was taken during the append"
     assert_not_half_written(loket, before)
 
@@ -164,7 +164,7 @@ def test_connection_lost_before_commit(setup: tuple[Loket, TestClient, str, str]
     """The database connection dies after the leaf is inserted but before the commit."""
     loket, client, tok, case_id = setup
     armed: list[bool] = []
-    real_append = loket.audit.append
+    real_append = loket.audit.append_group  # the dossier appends its spans as one group
 
     @event.listens_for(loket.db, "commit")
     def _lose_connection(conn: Any) -> None:
@@ -178,11 +178,11 @@ def test_connection_lost_before_commit(setup: tuple[Loket, TestClient, str, str]
         return real_append(record, **kw)
 
     before = log_state(loket)
-    loket.audit.append = append_then_lose  # type: ignore[method-assign]
+    loket.audit.append_group = append_then_lose  # type: ignore[method-assign]
     try:
         read_fails_closed(client, tok, case_id)
     finally:
-        loket.audit.append = real_append  # type: ignore[method-assign]
+        loket.audit.append_group = real_append  # type: ignore[method-assign]
         event.remove(loket.db, "commit", _lose_connection)
     assert not armed, "the commit was reached and failed"
     assert_not_half_written(loket, before)

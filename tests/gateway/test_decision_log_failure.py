@@ -56,9 +56,9 @@ def test_a_failed_audit_write_leaves_no_decision_log_entry(loket: Loket, client:
 
     tok = token()
     case_id = open_case(client, tok, eva_bsn(sandbox))
-    real_append = loket.audit.append
+    real_append = loket.audit.append_group
 
-    def fail_after_companion(record: Any, **kw: Any) -> Any:
+    def fail_after_companion(records: Any, **kw: Any) -> Any:
         companion = kw.get("companion")
         with loket.db.begin() as conn:  # the companion's rows, then the write fails
             if companion is not None:
@@ -70,11 +70,11 @@ def test_a_failed_audit_write_leaves_no_decision_log_entry(loket: Loket, client:
             return int(session.scalar(select(func.count()).select_from(LoggedDecisionRow)
                                       .where(LoggedDecisionRow.case_id == case_id)) or 0)
 
-    loket.audit.append = fail_after_companion  # type: ignore[method-assign]
+    loket.audit.append_group = fail_after_companion  # type: ignore[method-assign]
     try:
         r = client.get(f"/v1/cases/{case_id}/dossier", headers=bearer(tok))
     finally:
-        loket.audit.append = real_append  # type: ignore[method-assign]
+        loket.audit.append_group = real_append  # type: ignore[method-assign]
     assert r.status_code == 503
     assert "fields" not in r.json()
     assert logged() == 0

@@ -74,16 +74,17 @@ def test_audit_record_is_committed_before_the_response(loket: Loket, client: Tes
     tok = token()
     case_id = open_case(client, tok, eva_bsn(sandbox))
     seen: list[int] = []
-    real_append = loket.audit.append
+    real_append = loket.audit.append_group  # a dossier appends its span and child spans
 
-    def spy(record: Any, **kw: Any) -> Any:
-        receipt = real_append(record, **kw)
-        # Read it back through a fresh connection: it is durable, not just buffered.
-        seen.append(receipt.index)
-        assert loket.audit.get_record(receipt.index).record.record_id == record.record_id
-        return receipt
+    def spy(records: Any, **kw: Any) -> Any:
+        receipts = real_append(records, **kw)
+        # Read them back through a fresh connection: durable, not just buffered.
+        for receipt, record in zip(receipts, records, strict=True):
+            seen.append(receipt.index)
+            assert loket.audit.get_record(receipt.index).record.record_id == record.record_id
+        return receipts
 
-    loket.audit.append = spy  # type: ignore[method-assign]
+    loket.audit.append_group = spy  # type: ignore[method-assign]
     r = client.get(f"/v1/cases/{case_id}/dossier", headers=bearer(tok))
     assert r.status_code == 200
     assert r.json()["audit"]["index"] in seen
@@ -191,7 +192,7 @@ def test_audit_write_failure_gives_503_and_no_data(loket: Loket, client: TestCli
     def fail(_record: Any, **_kw: Any) -> Any:
         raise AuditWriteError("disk full")
 
-    loket.audit.append = fail  # type: ignore[method-assign]
+    loket.audit.append_group = fail  # type: ignore[method-assign]
     r = client.get(f"/v1/cases/{case_id}/dossier", headers=bearer(tok))
     assert r.status_code == 503
     body = r.json()

@@ -103,7 +103,7 @@ def run_flows(loket: Loket, client: TestClient, sandbox: Any) -> FlowRun:
     # Failing paths: a bad BSN, the engine down, the log refusing writes.
     _record(run, client.post("/v1/cases", headers=cases.coordinator_headers(client),
                              json=cases.toewijzing(eva[:-1] + str((int(eva[-1]) + 1) % 10), "student_in_crisis")))
-    real_policy, real_append = loket.policy, loket.audit.append
+    real_policy, real_append = loket.policy, loket.audit.append_group
 
     class Down:
         revision = real_policy.revision
@@ -118,8 +118,8 @@ def run_flows(loket: Loket, client: TestClient, sandbox: Any) -> FlowRun:
     def refuse(_record_: Any, **_kw: Any) -> Any:
         raise AuditWriteError("disk full")
 
-    loket.audit.append = refuse  # type: ignore[method-assign]
+    loket.audit.append_group = refuse  # type: ignore[method-assign]
     _record(run, client.get(f"/v1/cases/{run.case_id}/dossier", headers=h(cm)))
-    loket.audit.append = real_append  # type: ignore[method-assign]
+    loket.audit.append_group = real_append  # type: ignore[method-assign]
     assert run.data_values, "the flows disclosed data (so the scan has values to look for)"
     return run
