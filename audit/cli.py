@@ -280,7 +280,10 @@ def verify_cmd(
 @audit_app.command("export")
 def export_cmd(
     out: Annotated[Path, typer.Option("--out", help="File to write.")],
-    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="jsonl, csv, or logboek (Logboek Dataverwerkingen 0.8 lines)."),
+    ] = "jsonl",
     since: Annotated[
         str | None, typer.Option(help="From this time (inclusive, ISO 8601; UTC if no offset).")
     ] = None,
@@ -292,12 +295,13 @@ def export_cmd(
     case: Annotated[str | None, typer.Option("--case")] = None,
     break_glass: Annotated[bool | None, typer.Option("--break-glass/--no-break-glass")] = None,
 ) -> None:
-    """Export records as JSONL (verifiable when unfiltered) or CSV, with filters."""
+    """Export records as JSONL (verifiable when unfiltered), CSV or Logboek lines, with filters."""
     from audit.export import write_csv, write_full_export, write_jsonl
+    from audit.logboek import write_logboek_jsonl
 
     with _errors():
-        if fmt not in ("jsonl", "csv"):
-            raise BadInput("--format must be jsonl or csv")
+        if fmt not in ("jsonl", "csv", "logboek"):
+            raise BadInput("--format must be jsonl, csv or logboek")
         flt = AuditFilter(
             since=_time(since, "since"),
             until=_time(until, "until"),
@@ -320,6 +324,11 @@ def export_cmd(
                      "kind": kind.value if kind else None, "case": case,
                      "break_glass": None if break_glass is None else str(break_glass).lower()}
         log.append(log_source().export_record(fmt, selection, data_subject=pseudonym))
+        if fmt == "logboek":
+            with out.open("wb") as f, _progress("exporting", log.count(flt, stop=stop)) as p:
+                n = write_logboek_jsonl(log, f, flt, progress=p, stop=stop)
+            typer.echo(f"wrote {n} Logboek Dataverwerkingen lines to {out}")
+            return
         if full:
             with out.open("wb") as f, _progress("exporting", stop) as p:
                 summary = write_full_export(log, f, progress=p, stop=stop)

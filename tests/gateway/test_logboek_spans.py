@@ -117,3 +117,30 @@ def test_child_spans_are_not_extra_looks_for_the_citizen_or_the_fg(
     r = client.post("/v1/fg/search", headers=bearer(fg), json={"bsn": bsn, "kind": "dossier:agency_call"})
     assert r.status_code == 200, r.text
     assert len(r.json()["records"]) == 3
+
+
+def test_every_line_of_a_real_log_exports_as_a_valid_logboek_record(
+        loket: Loket, client: TestClient, sandbox: Any, token: Callable[..., str]) -> None:
+    import io
+
+    from audit.logboek import write_logboek_jsonl
+    from tests.standards.logboek import logboek_errors
+
+    bsn = eva_bsn(sandbox)
+    tok = token()
+    case_id = open_case(client, tok, bsn, purpose=THREE_AGENCY_PURPOSE)
+    client.get(f"/v1/cases/{case_id}/dossier",
+               headers={**bearer(tok), "traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"})
+    client.get("/v1/cases/not-mine/dossier", headers=bearer(tok))  # an audited refusal
+    client.post("/v1/fg/search", headers=bearer(token(role="privacy_officer", sub="fg-001")),
+                json={"bsn": bsn})
+    out = io.BytesIO()
+    n = write_logboek_jsonl(loket.audit, out)
+    lines = [__import__("json").loads(x) for x in out.getvalue().splitlines()]
+    assert n == len(lines) == loket.audit.head().tree_size >= 7
+    for line in lines:
+        assert logboek_errors(line) == [], line
+    register = load_register()
+    for line in lines:
+        assert register.by_id(line["attributes"]["dpl.core.processing_activity_id"]) is not None, line
+    assert sum("foreign_operation" in x for x in lines) == 1
