@@ -8,6 +8,7 @@ missing file), 3 configuration (no data dir or database), 4 the engine failed.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -217,52 +218,15 @@ def wasm_cmd(
     typer.echo(json.dumps(report))
 
 
-@policy_app.command("replay")
-def replay_cmd(
-    decision_id: Annotated[str | None, typer.Argument(help="A logged decision id.")] = None,
-    from_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--from-file",
-            help="A logged decision as JSON: decision_id, policy_revision, input, result.",
-        ),
-    ] = None,
-) -> None:
-    """Re-evaluate a logged decision against the revision that made it; exit 1 if it differs."""
-    from gateway.core.settings import Settings
+_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _replay_one(settings: Any, decision_id: str | None, revision: str, policy_input: Any,
+                logged: Any) -> dict[str, Any]:
+    """Re-evaluate one logged decision against its own revision; raise typer.Exit on a bundle
+    or engine failure. ``identical`` is None for a logged engine error (nothing to compare)."""
     from gateway.policy.bundle import load_stored_bundle, store_dir_for
 
-    settings = Settings()
-    if not settings.data_dir.is_dir():
-        # The bundles that decided (and, by default, the decision log) live there.
-        e = ConfigurationError(f"no data dir at {settings.data_dir}: set LOKET_DATA_DIR to the gateway's")
-        _err(f"error: {e.detail}")
-        raise typer.Exit(exit_code_for(e))
-    if from_file is not None:
-        try:
-            record = json.loads(from_file.read_text("utf-8"))
-            revision, policy_input, logged = (
-                record["policy_revision"],
-                record["input"],
-                record["result"],
-            )
-            decision_id = record.get("decision_id", decision_id)
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            _err(f"cannot read the logged decision from {from_file}: {e}")
-            raise typer.Exit(EXIT_BAD_INPUT) from e
-    elif decision_id is not None:
-        from gateway.dossier.decision_log import load_logged_decision
-
-        try:
-            logged_decision = load_logged_decision(settings, decision_id)
-        except LoketError as e:
-            _err(f"no logged decision {decision_id}: {e.detail or e}")
-            raise typer.Exit(exit_code_for(e)) from e
-        revision = logged_decision.policy_revision
-        policy_input, logged = logged_decision.input, logged_decision.result
-    else:
-        _err("give a decision id or --from-file")
-        raise typer.Exit(EXIT_BAD_INPUT)
     try:
         bundle = load_stored_bundle(store_dir_for(settings.data_dir), revision)
     except (FileNotFoundError, ValueError) as e:
@@ -280,23 +244,105 @@ def replay_cmd(
     except PolicyEngineError as e:
         _err(f"policy engine failed: {e.detail}")
         raise typer.Exit(exit_code_for(e)) from e
+    head = {"decision_id": decision_id, "revision": revision, "engine": engine_name}
+    if isinstance(logged, dict) and set(logged) == {"error"}:
+        # The engine failed when this decision was made (ADL outcome "error"): show what the
+        # rules say now; there is no logged answer to compare with.
+        return {**head, "identical": None, "logged_error": logged["error"], "replayed": replayed}
     identical = replayed == logged  # compared as parsed JSON, never as text
-    typer.echo(
-        json.dumps(
-            {
-                "decision_id": decision_id,
-                "revision": revision,
-                "engine": engine_name,
-                "identical": identical,
-                **({} if identical else {"logged": logged, "replayed": replayed}),
-            },
-            indent=2,
-            ensure_ascii=False,
-            sort_keys=True,
-        )
-    )
+    return {**head, "identical": identical, **({} if identical else {"logged": logged, "replayed": replayed})}
+
+
+@policy_app.command("replay")
+def replay_cmd(
+    decision_id: Annotated[
+        str | None,
+        typer.Argument(help="A logged decision id, or a trace id (32 hex) to replay every "
+                            "decision of that trace."),
+    ] = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-file",
+            help="A logged decision as JSON: decision_id, policy_revision, input, result.",
+        ),
+    ] = None,
+) -> None:
+    """Re-evaluate logged decisions against the revision that made them; exit 1 if one differs."""
+    from gateway.core.settings import Settings
+
+    settings = Settings()
+    if not settings.data_dir.is_dir():
+        # The bundles that decided (and, by default, the decision log) live there.
+        e = ConfigurationError(f"no data dir at {settings.data_dir}: set LOKET_DATA_DIR to the gateway's")
+        _err(f"error: {e.detail}")
+        raise typer.Exit(exit_code_for(e))
+    trace_id: str | None = None
+    if from_file is not None:
+        try:
+            record = json.loads(from_file.read_text("utf-8"))
+            revision, policy_input, logged = (
+                record["policy_revision"],
+                record["input"],
+                record["result"],
+            )
+            decision_id = record.get("decision_id", decision_id)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            _err(f"cannot read the logged decision from {from_file}: {e}")
+            raise typer.Exit(EXIT_BAD_INPUT) from e
+        results = [_replay_one(settings, decision_id, revision, policy_input, logged)]
+    elif decision_id is not None and _TRACE_ID.match(decision_id):
+        from gateway.dossier.decision_log import load_decisions_in_trace
+
+        trace_id = decision_id
+        found = load_decisions_in_trace(settings, trace_id)
+        if not found:
+            _err(f"no logged decision in trace {trace_id}")
+            raise typer.Exit(EXIT_BAD_INPUT)
+        results = [_replay_one(settings, d.decision_id, d.policy_revision, d.input, d.result)
+                   for d in found]
+    elif decision_id is not None:
+        from gateway.dossier.decision_log import load_logged_decision
+
+        try:
+            logged_decision = load_logged_decision(settings, decision_id)
+        except LoketError as e:
+            _err(f"no logged decision {decision_id}: {e.detail or e}")
+            raise typer.Exit(exit_code_for(e)) from e
+        results = [_replay_one(settings, decision_id, logged_decision.policy_revision,
+                               logged_decision.input, logged_decision.result)]
+    else:
+        _err("give a decision id, a trace id or --from-file")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    identical = all(r["identical"] is not False for r in results)
+    body: dict[str, Any] = (results[0] if trace_id is None
+                            else {"trace_id": trace_id, "identical": identical, "decisions": results})
+    typer.echo(json.dumps(body, indent=2, ensure_ascii=False, sort_keys=True))
     if not identical:
         raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+@policy_app.command("adl-export")
+def adl_export_cmd(
+    out: Annotated[Path, typer.Option("--out", help="JSON Lines file to write.")],
+) -> None:
+    """Export the Authorization Decision Log: one ADL record per logged decision, oldest first."""
+    from gateway.core.db import create_db_engine, session_factory
+    from gateway.core.settings import Settings
+    from gateway.dossier.decision_log import adl_of, iter_decisions
+
+    settings = Settings()
+    engine = create_db_engine(settings.resolved_database_url())
+    count = 0
+    try:
+        with session_factory(engine)() as session, out.open("wb") as f:
+            for logged in iter_decisions(session):
+                f.write(json.dumps(adl_of(logged), sort_keys=True, separators=(",", ":"),
+                                   ensure_ascii=False).encode("utf-8") + b"\n")
+                count += 1
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps({"path": str(out), "records": count}))
 
 
 def _replay_engine(bundle: Any, store_dir: Path) -> tuple[str, Any]:
