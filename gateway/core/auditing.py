@@ -64,9 +64,11 @@ def processing_activity(purpose: str | None, purposes: Mapping[str, object],
                         kind: AuditEventKind | None = None) -> str:
     """The versioned register id of the activity this event belongs to (gateway/register)."""
     register = load_register()
-    activity = register.for_purpose(purpose) if purpose else None
-    if activity is None and kind is not None:
-        activity = register.for_kind(kind.value)
+    # An event kind with an activity of its own (the FG's supervision, answering another
+    # gateway) belongs to that activity whatever the purpose; the rest to their purpose's.
+    activity = register.for_kind(kind.value) if kind is not None else None
+    if activity is None and purpose:
+        activity = register.for_purpose(purpose)
     if activity is not None:
         return activity.id
     info = purposes.get(purpose or "")

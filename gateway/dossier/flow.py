@@ -107,6 +107,51 @@ def _adl(loket: Loket, *, decision_id: str, trace: TraceContext, revision: str, 
     )
 
 
+def load_case_input(
+    loket: Loket, principal: Principal, case_id: str, *, now: datetime, break_glass: bool,
+    categories: list[tuple[str, str]] | None,
+) -> tuple[str, str, str, bytes, dict[str, object]]:
+    """The caller's own case and the policy input for it (case id, purpose, citizen pseudonym,
+    sealed BSN, input). Raises NotFound/Forbidden for a case that is not the caller's."""
+    with loket.db.connect() as conn:
+        case = load_own_case_facts(conn, principal, case_id)
+        facts = consent_facts(conn, case.citizen_pseudonym, case.purpose)
+        policy_input = build_policy_input(
+            now=now,
+            subject_sub=principal.sub,
+            subject_role=principal.role.value,
+            case_id=case.id,
+            case_purpose=case.purpose,
+            case_casemanager=case.casemanager_sub,
+            citizen_pseudonym=case.citizen_pseudonym,
+            consents=facts,
+            break_glass=break_glass,
+            justification_given=break_glass,
+            categories=categories,
+            subject_team=principal.team,
+            case_team=case.team,
+            case_ground=case.ground_type,
+            pilot_unverified_bases=loket.settings.pilot_unverified_bases,
+        )
+        return case.id, case.purpose, case.citizen_pseudonym, case.citizen_bsn_sealed, policy_input
+
+
+async def decide(loket: Loket, policy_input: dict[str, object], *, decision_id: str,
+                 revision: str) -> tuple[dict[str, object], Decision]:
+    """One policy decision. Raises PolicyEngineError (a timeout included): the caller records
+    that as an error decision and gives no data."""
+    try:
+        with anyio.fail_after(loket.settings.policy_timeout_s + 1.0):
+            # abandon_on_cancel: without it the deadline waits for the thread, and a late
+            # answer was used as if it had come in time (tests/faults/test_policy_faults.py).
+            raw = await anyio.to_thread.run_sync(loket.policy.evaluate, policy_input,
+                                                 abandon_on_cancel=True)
+    except TimeoutError as e:
+        raise PolicyEngineError("policy engine timed out", code="policy-timeout") from e
+    decision = parse_decision(raw, decision_id=decision_id, policy_revision=revision, catalog=loket.catalog)
+    return raw, decision
+
+
 async def request_dossier(
     loket: Loket,
     principal: Principal,
@@ -122,45 +167,18 @@ async def request_dossier(
         justification = check_justification(justification, loket.settings.max_justification_chars)
     wanted = parse_categories(categories, loket)
 
-    def load() -> tuple[str, str, str, bytes, dict[str, object]]:
-        with loket.db.connect() as conn:
-            case = load_own_case_facts(conn, principal, case_id)
-            facts = consent_facts(conn, case.citizen_pseudonym, case.purpose)
-            policy_input = build_policy_input(
-                now=started,
-                subject_sub=principal.sub,
-                subject_role=principal.role.value,
-                case_id=case.id,
-                case_purpose=case.purpose,
-                case_casemanager=case.casemanager_sub,
-                citizen_pseudonym=case.citizen_pseudonym,
-                consents=facts,
-                break_glass=break_glass,
-                justification_given=break_glass,
-                categories=wanted,
-                subject_team=principal.team,
-                case_team=case.team,
-                case_ground=case.ground_type,
-                pilot_unverified_bases=loket.settings.pilot_unverified_bases,
-            )
-            return case.id, case.purpose, case.citizen_pseudonym, case.citizen_bsn_sealed, policy_input
-
-    case_id, purpose, pseudonym, sealed_bsn, policy_input = await anyio.to_thread.run_sync(load)
+    case_id, purpose, pseudonym, sealed_bsn, policy_input = await anyio.to_thread.run_sync(
+        partial(load_case_input, loket, principal, case_id, now=started, break_glass=break_glass,
+                categories=wanted))
     decision_id = str(uuid.uuid4())
     revision = loket.policy.revision
 
     # Decide. Any failure here is a refusal that is itself audited, then a 503.
     try:
-        with anyio.fail_after(loket.settings.policy_timeout_s + 1.0):
-            # abandon_on_cancel: without it the deadline waits for the thread, and a late
-            # answer was used as if it had come in time (tests/faults/test_policy_faults.py).
-            raw = await anyio.to_thread.run_sync(loket.policy.evaluate, policy_input,
-                                                 abandon_on_cancel=True)
-        decision = parse_decision(raw, decision_id=decision_id, policy_revision=revision, catalog=loket.catalog)
+        raw, decision = await decide(loket, policy_input, decision_id=decision_id, revision=revision)
     # fail-closed: a policy error, timeout or malformed decision means no data (503, dossier:error)
-    except (PolicyEngineError, TimeoutError) as e:
-        err = (e if isinstance(e, PolicyEngineError)
-               else PolicyEngineError("policy engine timed out", code="policy-timeout"))
+    except PolicyEngineError as e:
+        err = e
         record = event_record(
             kind=AuditEventKind.DOSSIER_ERROR, principal=principal, trace=trace, started=started,
             status_code=2, outcome=err.code, purposes=loket.purposes, purpose=purpose,

@@ -31,6 +31,8 @@ CITIZEN_ACCESS_KINDS = frozenset({
     # The FG looking at the log about this citizen is a look too (issue 16).
     AuditEventKind.ACCESS_LOG_SEARCHED, AuditEventKind.ACCESS_LOG_EXPORTED, AuditEventKind.ACCESS_LOG_VIEWED,
     AuditEventKind.SIGNAL_RECEIVED,
+    # Another gateway asked whether it may read: that reveals what Loket would share.
+    AuditEventKind.AUTHZEN_EVALUATED,
 })
 
 #: Child spans (Logboek Dataverwerkingen 0.8: one line per processing action): a dossier's call
