@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from gateway.core.auditing import processing_activity
 from gateway.core.errors import NotFound
 from gateway.identity.auth import public_jwk
 
@@ -31,9 +32,11 @@ def health() -> dict[str, str]:
 def purposes(request: Request) -> dict[str, Any]:
     """The purposes a case can be opened for, with their Dutch labels."""
     loket = request.app.state.loket
+    purposes = loket.purposes
+    # The id the log lines carry: the purpose's current version in the register.
     return {
-        pid: {"label_nl": p.get("label_nl"), "processing_activity_id": p.get("processing_activity")}
-        for pid, p in loket.purposes.items()
+        pid: {"label_nl": p.get("label_nl"), "processing_activity_id": processing_activity(pid, purposes)}
+        for pid, p in purposes.items()
     }
 
 

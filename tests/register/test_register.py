@@ -78,3 +78,10 @@ def test_the_register_is_served_read_only_with_every_version(client: TestClient)
     assert client.get("/v1/register/verwerkingen/student_in_crisis/v9-000000000000").status_code == 404
     assert client.get("/v1/register/verwerkingen/geen_activiteit").status_code == 404
     assert client.post("/v1/register/verwerkingen").status_code == 405
+
+
+def test_purposes_name_the_register_id_their_log_lines_carry(client: TestClient) -> None:
+    purposes = client.get("/v1/purposes").json()
+    register = load_register()
+    for pid, info in purposes.items():
+        assert info["processing_activity_id"] == register.for_purpose(pid).id  # type: ignore[union-attr]
