@@ -92,7 +92,7 @@ def test_the_consent_a_grant_rests_on_is_named_as_its_information_source(
     cm, citizen = token(), token(role="citizen", sub="burger-eva", bsn=bsn)
     case_id = open_case(client, cm, bsn)
     r = client.post("/v1/me/consents", headers=bearer(citizen), json={
-        "purpose": "student_in_crisis", "agency": "duo", "category": "studieschuld",
+        "purpose": "student_in_crisis", "agency": "duo", "category": "studieschuld", "team": "team-centrum",
         "valid_until": (datetime.now(UTC) + timedelta(days=30)).isoformat(), "explicit": True})
     assert r.status_code == 201, r.text
     consent_id = r.json()["id"]

@@ -14,8 +14,8 @@ from gateway.register import load_register
 from tests.conftest import bearer
 from tests.gateway.test_dossier_flow import eva_bsn, open_case
 
-# BRP, Toeslagen and schuldhulp all answer this purpose on a legal basis: three agency calls.
-THREE_AGENCY_PURPOSE = "toeslagen_terugvordering_schuldregeling"
+# BRP, the municipality's Wmo and CAK answer this purpose on a verified legal basis: three calls.
+THREE_AGENCY_PURPOSE = "wmo_na_ziekte"
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
 
@@ -38,7 +38,7 @@ def test_one_dossier_with_three_agencies_is_one_parent_and_three_child_spans(
     parent = parents[0]
     assert parent.kind == AuditEventKind.DOSSIER_READ and parent.record_id == body["audit"]["record_id"]
     children = [x for x in records if x.parent_span_id == parent.span_id]
-    assert sorted(c.extra["agency"] for c in children) == ["brp", "schuldhulp", "toeslagen"]
+    assert sorted(c.extra["agency"] for c in children) == ["brp", "cak", "gemeente_wmo"]
     assert {c.kind for c in children} == {AuditEventKind.DOSSIER_AGENCY_CALL}
     assert {c.trace_id for c in children} == {parent.trace_id}
     assert len({parent.span_id, *(c.span_id for c in children)}) == 4
