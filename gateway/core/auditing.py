@@ -48,11 +48,11 @@ def caller_entity(principal: Principal) -> str:
 
 
 def foreign_operation(trace: TraceContext, principal: Principal) -> ForeignOperation | None:
-    """Filled exactly when the caller sent a valid ``traceparent`` (then ``trace`` continues its
-    trace and ``parent_span_id`` is the caller's span)."""
-    if trace.parent_span_id is None:
+    """Filled exactly when the caller sent a valid ``traceparent`` (``trace.foreign``: the
+    caller's trace and span, kept by core/tracing.py only for a header that parsed)."""
+    if trace.foreign is None:
         return None
-    return ForeignOperation(trace_id=trace.trace_id, span_id=trace.parent_span_id,
+    return ForeignOperation(trace_id=trace.foreign.trace_id, span_id=trace.foreign.parent_id,
                             entity=caller_entity(principal))
 
 
