@@ -78,8 +78,13 @@ async def evaluation(body: EvaluationRequest, loket: LoketDep, principal: CaseMa
         raise
 
 
-@router.get("/.well-known/authzen-configuration")
-def pdp_metadata(loket: LoketDep) -> dict[str, str]:
+class PdpMetadata(BaseModel):
+    policy_decision_point: str
+    access_evaluation_endpoint: str
+
+
+@router.get("/.well-known/authzen-configuration", response_model=PdpMetadata)
+def pdp_metadata(loket: LoketDep) -> PdpMetadata:
     """AuthZEN Policy Decision Point metadata."""
     base = loket.settings.public_base_url.rstrip("/")
-    return {"policy_decision_point": base, "access_evaluation_endpoint": base + EVALUATION_PATH}
+    return PdpMetadata(policy_decision_point=base, access_evaluation_endpoint=base + EVALUATION_PATH)

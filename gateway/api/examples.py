@@ -112,6 +112,14 @@ REQUESTS: dict[str, Any] = {
 }
 
 #: operationId → example of the 2xx JSON body
+ACTIVITY: dict[str, Any] = {
+    "id": "https://loket.example/v1/register/verwerkingen/student_in_crisis/v1-58fafb706fb7",
+    "key": "student_in_crisis", "version": 1, "valid_from": "2026-12-01", "name_nl": "Student in een crisis",
+    "doel_nl": "Een student die ernstig ziek is of in de knel zit: studiefinanciering, inkomen en "
+               "ondersteuning op een rij.",
+    "purposes": ["student_in_crisis"], "grondslagen": ["avg_6_1_e_brp", "pw_64_1_i", "toestemming"],
+}
+
 RESPONSES: dict[str, Any] = {
     "listPurposes": {"student_in_crisis": {
         "label_nl": "Student in een crisis",
@@ -158,6 +166,12 @@ RESPONSES: dict[str, Any] = {
     "listAanmeldingen": [AANMELDING],
     "listSignals": [SIGNAL],
     "importSignals": [SIGNAL],
+    "listActivities": {"register": "Register van verwerkingsactiviteiten — 1 Loket (voorbeeldgemeente)",
+                       "verwerkingsverantwoordelijke":
+                           "College van burgemeester en wethouders van de voorbeeldgemeente",
+                       "base_uri": "https://loket.example/v1/register/verwerkingen/", "activities": [ACTIVITY]},
+    "listActivityVersions": {"key": "student_in_crisis", "current": ACTIVITY["id"], "versions": [ACTIVITY]},
+    "getActivityVersion": ACTIVITY,
     "listPatterns": {"many_citizens": [{"pattern": "many_citizens", "title": "Veel burgers in korte tijd",
                                         "explanation": "cm-001 bekeek 40 burgers binnen een uur.",
                                         "subject": "cm-001", "records": [12, 13, 14]}],

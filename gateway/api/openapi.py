@@ -103,6 +103,7 @@ TAGS: list[tuple[str, str, str]] = [
     (r"aanmeldingen", "aanmeldingen", "The citizen's own request for help (a ground for a case)."),
     (r"^/signals", "signals", "Early-warning (vroegsignalering) signals: a ground for a case."),
     (r"^/purposes", "purposes", "The purposes a case can be opened for."),
+    (r"^/register/", "register", "The register of processing activities (Logboek Dataverwerkingen)."),
     (r"^/log/", "transparency-log", "The log's public face: checkpoints and consistency proofs."),
 ]
 

@@ -102,6 +102,12 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ProblemType("reason-required", 400, "An assignment needs a written reason.", param="ground.reason"),
     ProblemType("bsn-mismatch", 400, "The BSN is not the citizen of this aanmelding or signal.",
                 param="burgerservicenummer"),
+    ProblemType("authzen-unknown-resource", 400, "AuthZEN: this decision point decides resource type dossier only.",
+                param="resource"),
+    ProblemType("authzen-unknown-action", 400, "AuthZEN: this decision point decides action dossier:read only.",
+                param="action"),
+    ProblemType("bad-categories", 400, "AuthZEN: resource.properties.categories is a list of agency.category.",
+                param="resource.properties.categories"),
     # 401/403: who you are and what your role may do
     ProblemType("missing-token", 401, "No bearer token (Authorization: Bearer <JWT>)."),
     ProblemType("invalid-token", 401, "The token's signature, issuer, audience or claims do not check out."),
@@ -115,6 +121,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ProblemType("coordinator-only", 403, "Only a coordinator opens cases and sees aanmeldingen and signals."),
     ProblemType("no-team", 403, "A coordinator token needs a team claim."),
     ProblemType("self-assignment", 403, "A coordinator cannot assign a case to themself."),
+    ProblemType("authzen-subject-mismatch", 403, "AuthZEN: a casemanager may only ask about themself."),
     # 404/405/409/413/415/422
     ProblemType("not-found", 404, "No such resource, or not one the caller may know exists."),
     ProblemType("http-404", 404, "No such path."),

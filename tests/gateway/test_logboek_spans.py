@@ -107,16 +107,16 @@ def test_child_spans_are_not_extra_looks_for_the_citizen_or_the_fg(
     citizen = token(role="citizen", sub="burger-eva", bsn=bsn)
     r = client.get("/v1/me/accesses", headers=bearer(citizen))
     assert r.status_code == 200, r.text
-    kinds = [a["kind"] for a in r.json()["accesses"]]
+    kinds = [a["kind"] for a in r.json()["items"]]
     assert kinds.count("dossier:read") == 1 and "dossier:agency_call" not in kinds
 
     fg = token(role="privacy_officer", sub="fg-001")
     r = client.post("/v1/fg/search", headers=bearer(fg), json={"bsn": bsn})
     assert r.status_code == 200, r.text
-    assert "dossier:agency_call" not in {x["record"]["kind"] for x in r.json()["records"]}
+    assert "dossier:agency_call" not in {x["record"]["kind"] for x in r.json()["items"]}
     r = client.post("/v1/fg/search", headers=bearer(fg), json={"bsn": bsn, "kind": "dossier:agency_call"})
     assert r.status_code == 200, r.text
-    assert len(r.json()["records"]) == 3
+    assert len(r.json()["items"]) == 3
 
 
 def test_every_line_of_a_real_log_exports_as_a_valid_logboek_record(
