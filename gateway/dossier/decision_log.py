@@ -132,7 +132,7 @@ def load_logged_decision(settings: Settings, decision_id: str) -> LoggedDecision
 
 
 def load_decisions_in_trace(settings: Settings, trace_id: str) -> list[LoggedDecision]:
-    engine = create_db_engine(settings.resolved_database_url())
+    engine = open_existing_database(settings.resolved_database_url(), tables=[LoggedDecisionRow.__tablename__])
     try:
         with session_factory(engine)() as session:
             return decisions_in_trace(session, trace_id)

@@ -295,7 +295,11 @@ def replay_cmd(
         from gateway.dossier.decision_log import load_decisions_in_trace
 
         trace_id = decision_id
-        found = load_decisions_in_trace(settings, trace_id)
+        try:
+            found = load_decisions_in_trace(settings, trace_id)
+        except LoketError as e:
+            _err(f"error: {e.detail or e}")
+            raise typer.Exit(exit_code_for(e)) from e
         if not found:
             _err(f"no logged decision in trace {trace_id}")
             raise typer.Exit(EXIT_BAD_INPUT)
@@ -327,12 +331,18 @@ def adl_export_cmd(
     out: Annotated[Path, typer.Option("--out", help="JSON Lines file to write.")],
 ) -> None:
     """Export the Authorization Decision Log: one ADL record per logged decision, oldest first."""
-    from gateway.core.db import create_db_engine, session_factory
+    from gateway.core.db import open_existing_database, session_factory
+    from gateway.core.models import LoggedDecisionRow
     from gateway.core.settings import Settings
     from gateway.dossier.decision_log import adl_of, iter_decisions
 
     settings = Settings()
-    engine = create_db_engine(settings.resolved_database_url())
+    try:
+        engine = open_existing_database(settings.resolved_database_url(),
+                                        tables=[LoggedDecisionRow.__tablename__])
+    except LoketError as e:
+        _err(f"error: {e.detail or e}")
+        raise typer.Exit(exit_code_for(e)) from e
     count = 0
     try:
         with session_factory(engine)() as session, out.open("wb") as f:
