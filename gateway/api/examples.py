@@ -166,7 +166,7 @@ RESPONSES: dict[str, Any] = {
     "listAanmeldingen": [AANMELDING],
     "listSignals": [SIGNAL],
     "importSignals": [SIGNAL],
-    "listActivities": {"register": "Register van verwerkingsactiviteiten — 1 Loket (voorbeeldgemeente)",
+    "listActivities": {"name": "Register van verwerkingsactiviteiten — 1 Loket (voorbeeldgemeente)",
                        "verwerkingsverantwoordelijke":
                            "College van burgemeester en wethouders van de voorbeeldgemeente",
                        "base_uri": "https://loket.example/v1/register/verwerkingen/", "activities": [ACTIVITY]},

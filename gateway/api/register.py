@@ -34,7 +34,7 @@ class ActivityPublic(BaseModel):
 
 
 class RegisterPublic(BaseModel):
-    register: str
+    name: str
     verwerkingsverantwoordelijke: str
     base_uri: str
     activities: list[ActivityPublic]
@@ -54,7 +54,7 @@ def _public(v: ActivityVersion) -> ActivityPublic:
 def list_activities() -> Any:
     """Every processing activity in its current version, with the id log lines carry."""
     register = load_register()
-    return RegisterPublic(register=register.name, verwerkingsverantwoordelijke=register.controller,
+    return RegisterPublic(name=register.name, verwerkingsverantwoordelijke=register.controller,
                           base_uri=register.base_uri, activities=[_public(v) for v in register.current_all()])
 
 

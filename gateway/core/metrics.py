@@ -80,6 +80,8 @@ class GatewayMetrics:
                 continue  # nothing was decided or disclosed under a record that is not in the log
             if record.kind in DECISION_KINDS:
                 self.decisions.labels(record.outcome).inc()
+            if record.kind is AuditEventKind.DOSSIER_AGENCY_CALL:
+                continue  # a child span repeats its dossier line's unavailable agency: count once
             for agency in record.unavailable:
                 self.agency_errors.labels(agency).inc()
 
