@@ -72,6 +72,13 @@ class AuditEventKind(StrEnum):
     ACCESS_LOG_EXPORTED = "access_log:exported"
     #: The FG opened one record, a break-glass item or the unusual patterns (NEN 7513: a read).
     ACCESS_LOG_VIEWED = "access_log:viewed"
+    # "Ik herken dit niet": a citizen's report about a line of their log, and the FG's answer.
+    ACCESS_REPORT_CREATED = "access_report:created"
+    ACCESS_REPORT_ANSWERED = "access_report:answered"
+    # Two-way requests to agencies (pause collection, payment plan, warm handover).
+    AGENCY_REQUEST_SENT = "agency_request:sent"
+    AGENCY_REQUEST_REFUSED = "agency_request:refused"
+    AGENCY_REQUEST_ANSWERED = "agency_request:answered"
 
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")

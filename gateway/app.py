@@ -10,8 +10,21 @@ import anyio
 from fastapi import FastAPI
 
 from adapters.registry import aclose_adapters
-from gateway.api import accesses, cases, consent_requests, consents, docs, intake, meta, privacy_officer, transparency
-from gateway.api.openapi import API_VERSION, install_openapi, operation_id
+from gateway.api import (
+    accesses,
+    cases,
+    consent_requests,
+    consents,
+    docs,
+    from gateway.api.openapi import API_VERSION,
+    install_openapi,
+    intake,
+    meta,
+    operation_id,
+    privacy_officer,
+    reports,
+    transparency,
+)
 from gateway.core.body_limit import BodyLimit
 from gateway.core.context import Loket, build_loket
 from gateway.core.headers import SecurityHeaders
@@ -80,6 +93,7 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
     app.include_router(consent_requests.router)
     app.include_router(accesses.router)
     app.include_router(privacy_officer.router)
+    app.include_router(reports.router)
     from gateway.web import install_web  # citizen and FG pages (issue 8)
 
     install_web(app, loket)

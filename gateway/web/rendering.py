@@ -48,6 +48,8 @@ ERROR_TEXTS_NL = {
     "unknown-team": "Kies een team dat uw zaak behandelt.",
     "audit-unavailable": "Dat lukte nu niet: het logboek is even niet bereikbaar. Er is niets veranderd.",
     "consent-declined": "U heeft hier nee op gezegd.",
+    "already-reported": "U heeft deze regel al gemeld. U ziet het antwoord bij de regel.",
+    "answer-required": "Schrijf een antwoord van minstens een zin voor de burger.",
 }
 
 
