@@ -16,15 +16,13 @@ from gateway.api import (
     consent_requests,
     consents,
     docs,
-    from gateway.api.openapi import API_VERSION,
-    install_openapi,
     intake,
     meta,
-    operation_id,
     privacy_officer,
     reports,
     transparency,
 )
+from gateway.api.openapi import API_VERSION, install_openapi, operation_id
 from gateway.core.body_limit import BodyLimit
 from gateway.core.context import Loket, build_loket
 from gateway.core.headers import SecurityHeaders
