@@ -52,8 +52,8 @@ ROLE_LABELS_NL = {
 
 @lru_cache(maxsize=1)
 def field_labels_nl() -> Mapping[str, Mapping[str, str]]:
-    """agency -> field path -> B1 name (policies/catalog/field_labels_nl.json)."""
-    raw = json.loads(resources.files("policies").joinpath("catalog/field_labels_nl.json").read_text("utf-8"))
+    """agency -> field path -> B1 name (gateway/dossier/field_labels_nl.json, beside the catalog's paths)."""
+    raw = json.loads(resources.files("gateway.dossier").joinpath("field_labels_nl.json").read_text("utf-8"))
     return {a: dict(fields) for a, fields in raw["fields"].items()}
 
 

@@ -1,5 +1,5 @@
 """Who to reach: the casemanager directory (named for the citizen) and the agencies' lines for
-professionals (the "professionallijn" in the overview). Data in policies/catalog/contacts.json:
+professionals (the "professionallijn" in the overview). Data in gateway/workspace/contacts.json:
 synthetic people in the sandbox, a municipality's own list in a pilot."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class ProfessionalLine:
 
 @lru_cache(maxsize=1)
 def _contacts() -> dict[str, dict[str, dict[str, str]]]:
-    raw = json.loads(resources.files("policies").joinpath("catalog/contacts.json").read_text("utf-8"))
+    raw = json.loads(resources.files("gateway.workspace").joinpath("contacts.json").read_text("utf-8"))
     return {"casemanagers": raw["casemanagers"], "professionallijnen": raw["professionallijnen"]}
 
 
