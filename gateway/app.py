@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from adapters.registry import aclose_adapters
 from gateway.api import (
     accesses,
+    agency_requests,
     cases,
     consent_requests,
     consents,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
     app.include_router(accesses.router)
     app.include_router(privacy_officer.router)
     app.include_router(reports.router)
+    app.include_router(agency_requests.router)
     from gateway.web import install_web  # citizen and FG pages (issue 8)
 
     install_web(app, loket)

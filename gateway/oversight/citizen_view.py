@@ -202,8 +202,11 @@ def my_looks(loket: Loket, principal: Principal, *, before: int | None, limit: i
         reviews = review_statuses(session, [i.record.decision_id or "" for i in items if i.record.break_glass])
         subs = sorted(set(session.scalars(select(Case.casemanager_sub).where(Case.citizen_pseudonym == pseudonym))))
     contacts = [c for c in (casemanager(s) for s in subs) if c is not None]
+    from gateway.workspace.agency_requests import requests_of_citizen
+
     return CitizenLooks(
         summary=month_summary(recent, ex, now or datetime.now(UTC)),
         looks=[look_view(i, ex, reviews.get(i.record.decision_id or ""), by_index.get(i.index)) for i in items],
         next_before=nxt, casemanagers=contacts, reports=reports,
+        agency_requests=requests_of_citizen(loket, pseudonym) if before is None else [],
     )

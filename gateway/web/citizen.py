@@ -47,6 +47,7 @@ from gateway.web.session import (
     sign_out_everywhere_form,
     sign_out_form,
 )
+from gateway.workspace.agency_requests import collect_answers
 from gateway.workspace.directory import casemanager
 
 router = APIRouter(prefix="/burger", include_in_schema=False, dependencies=[Depends(load_page_session)])
@@ -148,6 +149,8 @@ async def accesses_page(request: Request,
                         voor: Annotated[int | None, Query(ge=0)] = None) -> Response:
     loket = loket_of(request)
     principal = citizen_principal(request, loket)
+    if voor is None:  # answers that came in since anyone last looked
+        await collect_answers(loket, pseudonym=citizen_pseudonym(loket, principal))
     page = await anyio.to_thread.run_sync(lambda: my_looks(loket, principal, before=voor, limit=25))
     return render(request, "burger/toegang.html", {
         "title": "Wie bekeek mijn gegevens?", "summary": page.summary, "looks": page.looks,
