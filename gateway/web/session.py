@@ -237,6 +237,13 @@ def officer_principal(request: Request) -> Principal:
     return Principal(sub=s.sub, role=Role.PRIVACY_OFFICER, name=_name(request))
 
 
+def casemanager_principal(request: Request) -> Principal:
+    s = _current(request, Role.CASEMANAGER)
+    if s is None:
+        raise LoginRequired("casemanager")
+    return Principal(sub=s.sub, role=Role.CASEMANAGER, name=_name(request))
+
+
 async def sign_out_form(request: Request, loket: Loket, role: Role, area: str) -> Response:
     """The "Uitloggen" form of ``/{area}``: end this browser's session, then the login page.
 
