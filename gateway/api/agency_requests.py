@@ -4,7 +4,7 @@ of what was asked on their behalf."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Path
@@ -28,7 +28,7 @@ CaseId = Annotated[str, Path(max_length=64)]
 
 
 class AgencyRequestCreate(Strict):
-    type: Literal["pause_collection", "payment_plan", "warm_handover"] | str = Field(max_length=32)
+    type: str = Field(max_length=32, description="pause_collection | payment_plan | warm_handover")
     agency: str = Field(max_length=64)
     until_days: int | None = Field(default=None, ge=1, le=365, description="pause_collection: how long")
     monthly_amount: str | None = Field(default=None, max_length=12, pattern=r"^\d{1,5}([.,]\d{1,2})?$",
