@@ -26,7 +26,9 @@ FieldKey = tuple[str, str]  # (agency, field path)
 
 @lru_cache(maxsize=1)
 def load_rules() -> Mapping[str, Any]:
-    return json.loads(resources.files("gateway.dossier").joinpath("overview_rules.json").read_text("utf-8"))
+    rules: Mapping[str, Any] = json.loads(
+        resources.files("gateway.dossier").joinpath("overview_rules.json").read_text("utf-8"))
+    return rules
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,10 @@ def _refused_earlier(asked: Sequence[AskedBefore], agency: str, rtype: str | Non
 def _items_of_rule(rule: Mapping[str, Any], values: Mapping[FieldKey, Any], asked: Sequence[AskedBefore],
                    organisation: Callable[[str], str], today: date, horizon_days: int) -> list[ActionItem]:
     agency = str(rule["agency"])
-    get = lambda path: values.get((agency, path))  # noqa: E731
+
+    def get(path: str) -> Any:
+        return values.get((agency, path))
+
     base = {"rule": str(rule["id"]), "agency": agency, "organisation": organisation(agency)}
     out: list[ActionItem] = []
     if "list" in rule:  # one item per matching list element (signals)

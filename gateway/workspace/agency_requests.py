@@ -46,7 +46,8 @@ STATUS_NL = {SENT: "Verstuurd, wacht op antwoord.", ACCEPTED: "Geaccepteerd.", R
 
 
 def _data(loket: Loket) -> dict[str, Any]:
-    data = loket.policy.bundle.data if hasattr(loket.policy, "bundle") else {}  # type: ignore[attr-defined]
+    bundle = getattr(loket.policy, "bundle", None)
+    data: dict[str, Any] = bundle.data if bundle is not None else {}
     found = (data.get("loket_data", {}) or {}).get("agency_requests")
     if not found:
         import json

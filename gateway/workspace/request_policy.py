@@ -43,7 +43,7 @@ def _embedded(loket: Loket) -> Any:
     """An embedded engine compiled for this entrypoint, once per bundle revision."""
     from gateway.policy.embedded import EmbeddedPolicyEngine
 
-    key = ("agency_request_engine", loket.policy.revision)
+    key = f"agency_request_engine:{loket.policy.revision}"
     with _lock:
         engine = loket.extra.get(key)
         if engine is None:
