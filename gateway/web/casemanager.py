@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Path
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from gateway.cases.service import my_case, my_cases
+from gateway.cases.service import my_case
 from gateway.consents import service as consent_service
 from gateway.core.context import Loket
 from gateway.core.errors import LoketError
@@ -45,6 +45,7 @@ from gateway.workspace.agency_requests import (
     request_types,
     send_request,
 )
+from gateway.workspace.caseload import my_caseload
 from gateway.workspace.directory import casemanager as directory_entry
 from gateway.workspace.directory import casemanagers
 from gateway.workspace.overview import case_overview
@@ -114,7 +115,8 @@ async def login_submit(request: Request) -> Response:
     if not loket.settings.dev_issuer or person is None:
         flash(request, "Kies een casemanager om in te loggen.", "error")
         return RedirectResponse("/casemanager/inloggen", status_code=303)
-    await login(request, loket, role=Role.CASEMANAGER, sub=person.sub, name=person.name)
+    await login(request, loket, role=Role.CASEMANAGER, sub=person.sub, name=person.name,
+                team=person.team_id or None)
     return RedirectResponse("/casemanager/zaken", status_code=303)
 
 
@@ -135,11 +137,9 @@ async def logout_everywhere_submit(request: Request) -> Response:
 async def cases_page(request: Request) -> Response:
     loket = loket_of(request)
     principal = casemanager_principal(request)
-    ex = Explainer.of(loket)
-    cases = await anyio.to_thread.run_sync(my_cases, loket, principal)
-    rows = [{"id": c.id, "ref": c.id[:8], "purpose": ex.purpose_label(c.purpose), "opened": c.created_at,
-             "status": c.status} for c in cases]
-    return render(request, "cm/zaken.html", {"title": "Mijn zaken", "cases": rows,
+    rows = await anyio.to_thread.run_sync(my_caseload, loket, principal)
+    return render(request, "cm/zaken.html", {"title": "Mijn zaken", "new": [r for r in rows if r.new],
+                                             "cases": [r for r in rows if not r.new],
                                              "me": directory_entry(principal.sub)}, area=AREA)
 
 

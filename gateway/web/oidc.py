@@ -215,7 +215,10 @@ async def _sign_in(request: Request, loket: Loket, provider: Provider, claims: d
     roles = granted if isinstance(granted, list) else [granted]
     if provider.role_value not in roles:
         raise LoginFailed("role-not-granted")
-    await login(request, loket, role=provider.role, sub=sub, name=(name or sub)[:80])
+    team = claims.get("team") if provider.role is Role.CASEMANAGER else None
+    if team is not None and (not isinstance(team, str) or not 0 < len(team) <= 64 or not team.isprintable()):
+        raise LoginFailed("bad-team")
+    await login(request, loket, role=provider.role, sub=sub, name=(name or sub)[:80], team=team)
 
 
 def _failed(request: Request, area: str, error: BaseException) -> Response:

@@ -19,6 +19,7 @@ class CaseManagerContact:
     phone: str
     email: str
     hours: str
+    team_id: str = ""  # the token claim ``team`` of this casemanager (a case belongs to a team)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ def casemanager(sub: str) -> CaseManagerContact | None:
         return None
     return CaseManagerContact(sub=sub, name=info["name"], team=info["team"],
                               organisation=info.get("organisation", ""), phone=info.get("phone", ""),
-                              email=info.get("email", ""), hours=info.get("hours", ""))
+                              email=info.get("email", ""), hours=info.get("hours", ""),
+                              team_id=info.get("team_id", ""))
 
 
 def casemanagers() -> list[CaseManagerContact]:

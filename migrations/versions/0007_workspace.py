@@ -1,14 +1,14 @@
 """workspace: access reports ("Ik herken dit niet"), agency requests, incremental patterns
 
 Revision ID: 0007_workspace
-Revises: 0004_verify_runs
+Revises: 0005_case_grounds
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_workspace"
-down_revision = "0004_verify_runs"
+down_revision = "0005_case_grounds"
 branch_labels = None
 depends_on = None
 

@@ -64,8 +64,8 @@ agency_allowed(purpose, rtype, agency) if {
 	a == agency
 }
 
-# A case without a recorded ground (from before grounds existed) passes only while the data
-# says grounds are not yet required.
+# A case without a recorded ground (from before grounds existed) passes only if the data says
+# grounds are not required (they are: require_ground is true since every case has one).
 ground_allowed(_, ground, _) if {
 	ground == null
 	data.loket_data.agency_requests.require_ground == false

@@ -43,6 +43,11 @@ test_unknown_request_type_is_refused if {
 	ar.refusals("casemanager", "cm-001", "cm-001", "schuldhulp_intake", "aanmelding", "kwijtschelding", "cjib") == ["ground_not_allowed", "request_type_not_allowed", "unknown_request_type"]
 }
 
-test_case_without_ground_passes_only_while_grounds_are_not_required if {
-	ar.refusals("casemanager", "cm-001", "cm-001", "schuldhulp_intake", null, "pause_collection", "cjib") == []
+test_case_without_a_ground_may_not_ask_agencies if {
+	ar.refusals("casemanager", "cm-001", "cm-001", "schuldhulp_intake", null, "pause_collection", "cjib") == ["ground_not_allowed"]
+}
+
+test_signal_ground_allows_a_pause_at_the_cak_for_early_signals if {
+	ar.refusals("casemanager", "cm-001", "cm-001", "vroegsignalering_achterstand", "signaal", "pause_collection", "cak") == []
+	ar.refusals("casemanager", "cm-001", "cm-001", "vroegsignalering_achterstand", "toewijzing", "pause_collection", "cak") == ["ground_not_allowed"]
 }

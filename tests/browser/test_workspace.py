@@ -13,10 +13,18 @@ from typing import Any
 import pytest
 
 from adapters.sandbox.requests import DESK
+from gateway.core.context import Loket
 from tests.browser.conftest import AXE_JS, eva, login_citizen, login_fg
 from tests.browser.test_accessibility import check
 
 pytestmark = pytest.mark.browser
+
+@pytest.fixture
+def loket(make_loket: Callable[..., Loket]) -> Loket:
+    """The debt-help legal bases (Wgs) are still ``verified: false``: they release data only in a
+    pilot that switched LOKET_PILOT_UNVERIFIED_BASES on (a banner on every page says so)."""
+    return make_loket(pilot_unverified_bases=True)
+
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from audit.log import AuditFilter
@@ -16,6 +17,13 @@ from tests.conftest import bearer
 from tests.web.conftest import eva_bsn, login_citizen, login_fg, other_bsn, post_form
 
 RAW_PATH = re.compile(r"\b[a-z]+\.[a-z]+[A-Z][A-Za-z]+\b")  # e.g. inkomen.brutoMaand
+
+@pytest.fixture
+def loket(make_loket: Callable[..., Loket]) -> Loket:
+    """The debt-help legal bases (Wgs) are still ``verified: false``: they release data only in a
+    pilot that switched LOKET_PILOT_UNVERIFIED_BASES on (a banner on every page says so)."""
+    return make_loket(pilot_unverified_bases=True)
+
 
 
 def _kinds(loket: Loket, kind: AuditEventKind) -> list[Any]:

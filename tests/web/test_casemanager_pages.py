@@ -4,7 +4,7 @@ refusals, "vraag toestemming" from a refusal, agency requests with status, break
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +15,13 @@ from gateway.core.context import Loket
 from tests.web.conftest import csrf_of, eva_bsn, post_form
 
 JUSTIFICATION = "Uitzetting dreigt morgen, verhuurder heeft de deurwaarder gebeld."
+
+@pytest.fixture
+def loket(make_loket: Callable[..., Loket]) -> Loket:
+    """The debt-help legal bases (Wgs) are still ``verified: false``: they release data only in a
+    pilot that switched LOKET_PILOT_UNVERIFIED_BASES on (a banner on every page says so)."""
+    return make_loket(pilot_unverified_bases=True)
+
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +56,7 @@ def test_from_my_cases_through_the_overview_to_a_pause_request_and_a_consent_req
     login_cm(web)
     cases = web.get("/casemanager/zaken").text
     assert f"/casemanager/zaken/{case}" in cases and other not in cases
+    assert "Nieuw aan u toegewezen (1)" in cases and "Toegewezen door de teamleider" in cases
     assert web.get(f"/casemanager/zaken/{other}").status_code == 404
 
     overview = web.get(f"/casemanager/zaken/{case}").text
@@ -66,6 +74,7 @@ def test_from_my_cases_through_the_overview_to_a_pause_request_and_a_consent_req
     assert "Invordering pauzeren bij Centraal Justitieel Incassobureau" in requests_page
     assert "Geaccepteerd." in requests_page
     assert "gepauzeerd tot" in web.get(f"/casemanager/zaken/{case}").text
+    assert "Mijn lopende zaken (1)" in web.get("/casemanager/zaken").text  # looked at: no longer new
 
     dossier = web.get(f"/casemanager/zaken/{case}/dossier").text
     assert "Opgehaald op" in dossier and "bruto inkomen per maand" in dossier
@@ -97,3 +106,23 @@ def test_break_glass_form_needs_a_reason_and_shows_the_emergency_set(
     page = web.get(f"/casemanager/zaken/{case}/noodtoegang").text
     r = web.post(f"/casemanager/zaken/{case}/noodtoegang", data={"reden": JUSTIFICATION, "csrf_token": csrf_of(page)})
     assert r.status_code == 200 and "Dossier met noodtoegang" in r.text
+
+
+def test_my_cases_shows_a_new_aanmelding_in_the_citizens_words(
+        web: TestClient, sandbox: Any, token: Callable[..., str]) -> None:
+    from tests.cases import coordinator_headers
+    from tests.conftest import bearer
+
+    bsn = eva_bsn(sandbox)
+    r = web.post("/v1/me/aanmeldingen", json={"purpose": "schuldhulp_intake",
+                                             "message": "Ik krijg de rekeningen niet meer betaald."},
+                 headers=bearer(token(role="citizen", sub="eva", bsn=bsn)))
+    assert r.status_code == 201, r.text
+    ground = {"type": "aanmelding", "id": r.json()["id"], "casemanager": "cm-001"}
+    r = web.post("/v1/cases", json={"burgerservicenummer": bsn, "purpose": "schuldhulp_intake", "ground": ground},
+                 headers=coordinator_headers(web))
+    assert r.status_code == 201, r.text
+    login_cm(web)
+    page = web.get("/casemanager/zaken").text
+    assert "Nieuw aan u toegewezen (1)" in page and "Aanmelding door de burger" in page
+    assert "Ik krijg de rekeningen niet meer betaald." in page

@@ -21,6 +21,13 @@ from tests.web.conftest import eva_bsn, login_citizen
 
 DEBT = "schuldhulp_intake"
 
+@pytest.fixture
+def loket(make_loket: Callable[..., Loket]) -> Loket:
+    """The debt-help legal bases (Wgs) are still ``verified: false``: they release data only in a
+    pilot that switched LOKET_PILOT_UNVERIFIED_BASES on (a banner on every page says so)."""
+    return make_loket(pilot_unverified_bases=True)
+
+
 
 @pytest.fixture(autouse=True)
 def quick_agencies() -> Iterator[None]:
