@@ -255,6 +255,7 @@ class PatternEvent(Base):
 
     log_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(64))
+    #: Who looked; for ``case:opened`` the casemanager the case was assigned to.
     actor_sub: Mapped[str] = mapped_column(String(128), index=True)
     actor_role: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)

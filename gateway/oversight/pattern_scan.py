@@ -14,8 +14,8 @@ one of them commits and the other's work is dropped.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -45,6 +45,7 @@ class _EventRecord:
     start_time: str
     break_glass: bool
     refused: tuple[str, ...]
+    extra: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,11 @@ def held_fields(loket: Loket, record: AuditRecord) -> int:
 def event_row(loket: Loket, index: int, r: AuditRecord) -> PatternEvent:
     refused_something = r.kind is AuditEventKind.DOSSIER_REFUSED or (
         r.kind is AuditEventKind.DOSSIER_READ and bool(r.refused))
+    # A case is opened by a coordinator for the casemanager it assigns (grounds): the patterns
+    # count the assignee, as gateway/oversight/patterns.py does with the record itself.
+    actor = r.extra.get("casemanager") or r.actor_sub if r.kind is AuditEventKind.CASE_OPENED else r.actor_sub
     return PatternEvent(
-        log_index=index, kind=r.kind.value, actor_sub=r.actor_sub, actor_role=r.actor_role,
+        log_index=index, kind=r.kind.value, actor_sub=actor, actor_role=r.actor_role,
         subject=r.data_subject_id, purpose=r.purpose, start_time=r.start_time, break_glass=r.break_glass,
         refused_something=refused_something, disclosed_fields=sum(len(d.fields) for d in r.disclosed),
         held_fields=held_fields(loket, r) if r.kind in DOSSIER_KINDS else 0,

@@ -93,3 +93,12 @@ def test_search_results_show_disclosed_and_refused_organisations_apart(
     record = web.get(f"/fg/records/{index}").text
     assert "Gegevens gedeeld" in record and "<dd>disclosed</dd>" not in record
     assert "<summary>De volledige regel (JSON)</summary>" in record
+
+
+def test_cases_opened_by_a_coordinator_count_for_the_casemanager_assigned(loket: Loket) -> None:
+    opened = [AuditRecord(kind=AuditEventKind.CASE_OPENED, actor_sub="co-001", actor_role="coordinator",
+                          outcome="opened", start_time=utc_timestamp(NIGHT), data_subject_id=f"{9:064x}",
+                          extra={"casemanager": cm}) for cm in ("cm-1", "cm-2", "cm-3")]
+    loket.audit.append_group(opened)
+    (finding,) = refresh(loket).findings["many_casemanagers_one_citizen"]
+    assert "cm-1, cm-2, cm-3" in finding.explanation_nl
