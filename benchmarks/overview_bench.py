@@ -47,18 +47,25 @@ def _timed(client: httpx.Client, url: str, n: int) -> list[float]:
 
 def run(requests: int = 300) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, sandbox_process() as sandbox:
-        config = GatewayConfig(data_dir=Path(tmp) / "gw", agency_urls=sandbox.agency_urls)
+        # The Wgs bases of the debt-help purpose are still unverified: a pilot releases them only
+        # with the switch on (as the overview's debt rules need).
+        config = GatewayConfig(data_dir=Path(tmp) / "gw", agency_urls=sandbox.agency_urls,
+                               extra={"LOKET_PILOT_UNVERIFIED_BASES": "true"})
         with gateway_process(config) as gw:
             token = config.token()
-            (case,) = open_cases(gw.base_url, token, [sandbox.eva], purpose=PURPOSE)
+            (case,) = open_cases(gw.base_url, config.token(sub="co-001", role="coordinator"), [sandbox.eva],
+                                 purpose=PURPOSE)
             with httpx.Client(base_url=gw.base_url, trust_env=False, timeout=30,
                               headers={"Authorization": f"Bearer {token}"}) as c:
                 first = c.get(f"/v1/cases/{case}/overview").json()
                 dossier = c.get(f"/v1/cases/{case}/dossier").json()
                 kinds = {load_catalog().agencies[f["agency"]].adapter for f in dossier["fields"]}
                 _timed(c, f"/v1/cases/{case}/overview", 20)  # warm up
-                overview_ms = _timed(c, f"/v1/cases/{case}/overview", requests)
-                dossier_ms = _timed(c, f"/v1/cases/{case}/dossier", requests)
+                overview_ms: list[float] = []
+                dossier_ms: list[float] = []
+                for _ in range(requests):  # interleaved, so machine load hits both alike
+                    overview_ms += _timed(c, f"/v1/cases/{case}/overview", 1)
+                    dossier_ms += _timed(c, f"/v1/cases/{case}/dossier", 1)
     result = {
         "machine": machine(), "purpose": PURPOSE, "requests": requests,
         "adapter_kinds_asked": sorted(_kinds_in_scope()), "adapter_kinds_with_data": sorted(kinds),
