@@ -160,20 +160,37 @@ def _items_of_rule(rule: Mapping[str, Any], values: Mapping[FieldKey, Any], aske
     out: list[ActionItem] = []
     if "list" in rule:  # one item per matching list element (signals)
         spec = rule["list"]
-        kinds = _list(get(spec["kind"]))
-        amounts = _list(get(spec.get("amount", ""))) if spec.get("amount") else []
-        dates = _list(get(spec.get("date", ""))) if spec.get("date") else []
         if get(spec["kind"]) is None:
             return []
+        kinds = _list(get(spec["kind"]))
+
+        def column(key: str, *, aligned: bool = True) -> list[Any]:
+            values = _list(get(spec[key])) if spec.get(key) and get(spec[key]) is not None else []
+            # A list whose elements lack a key comes back shorter: it cannot be lined up.
+            return values if len(values) == len(kinds) or not aligned else []
+
+        amounts, dates, creditors, months = column("amount"), column("date"), column("creditor"), column("months")
+        nexts, next_dates = column("next"), column("next_date")
         for i, kind in enumerate(kinds):
             if str(kind) not in rule["match"]:
                 continue
-            amount = money(amounts[i]) if i < len(amounts) else None
-            when = _date(dates[i]) if i < len(dates) else None
-            fill = {"amount": euro(amount), "kind": str(kind), "date": date_nl(when)}
+            amount = money(amounts[i]) if amounts else None
+            when = _date(next_dates[i]) if next_dates else None
+            signalled = _date(dates[i]) if dates else None
+            extra = []
+            if creditors:
+                extra.append(f"Schuldeiser: {creditors[i]}.")
+            if isinstance(months[i] if months else None, int):
+                extra.append(f"Achterstand van {months[i]} maanden.")
+            if nexts and when:
+                extra.append(f"Aangekondigd: {nexts[i]} op {date_nl(when)}.")
+            elif signalled:
+                extra.append(f"Gesignaleerd op {date_nl(signalled)}.")
+            fill = {"amount": euro(amount), "kind": str(kind), "date": date_nl(when or signalled)}
             out.append(ActionItem(**base, rank=int(rule["rank"]), title_nl=_fill(rule["title_nl"], **fill),
-                                  why_nl=rule["why_nl"], next_nl=rule["next_nl"], amount=amount, when=when,
-                                  suggest=rule.get("suggest")))
+                                  why_nl=rule["why_nl"], next_nl=rule["next_nl"], amount=amount,
+                                  when=when or signalled, suggest=rule.get("suggest"),
+                                  note_nl=" ".join(extra) or None))
         return out
     if rule.get("unless") and get(rule["unless"]) is True:
         return []
@@ -188,6 +205,19 @@ def _items_of_rule(rule: Mapping[str, Any], values: Mapping[FieldKey, Any], aske
         when = _date(get(rule["date"]))
         if when is None or not 0 <= (when - today).days <= horizon_days:
             return []
+    note = None
+    if rule.get("when"):  # an optional date: the earliest one coming
+        whens = sorted(d for d in (_date(v) for v in _list(get(rule["when"]))) if d is not None)
+        upcoming = [d for d in whens if d >= today] or whens
+        when = upcoming[0] if upcoming else None
+        if when is not None and rule.get("when_what"):
+            what = _list(get(rule["when_what"]))
+            idx = [_date(v) for v in _list(get(rule["when"]))].index(when)
+            if idx < len(what) and what[idx]:
+                note = f"Volgende stap: {what[idx]} op {date_nl(when)}."
+        elif when is not None:
+            note = (f"Uiterlijk betalen: {date_nl(when)}." if when >= today
+                    else f"Betaaldatum verstreken: {date_nl(when)}.")
     texts = rule
     rank = int(rule["rank"])
     paused = _paused(asked, agency) if rule.get("when_paused") else None
@@ -200,7 +230,7 @@ def _items_of_rule(rule: Mapping[str, Any], values: Mapping[FieldKey, Any], aske
     return [ActionItem(**base, rank=rank, title_nl=_fill(texts["title_nl"], **fill), why_nl=texts["why_nl"],
                        next_nl=texts["next_nl"], amount=amount, when=when, suggest=suggest,
                        note_nl=(f"Eerder gevraagd en geweigerd: {refused.reason}" if refused and refused.reason
-                                else None))]
+                                else None) if refused else (note if paused is None else None))]
 
 
 def action_items(values: Mapping[FieldKey, Any], asked: Sequence[AskedBefore], organisation: Callable[[str], str],
@@ -213,6 +243,11 @@ def action_items(values: Mapping[FieldKey, Any], asked: Sequence[AskedBefore], o
     return sorted(items, key=lambda i: (i.rank, i.when or date.max, i.title_nl))
 
 
+def _aligned(values: Mapping[FieldKey, Any], agency: str, path: str, n: int) -> list[Any]:
+    col = _list(values.get((agency, path))) if path else []
+    return col if len(col) == n else [None] * n
+
+
 def arrears(values: Mapping[FieldKey, Any], organisation: Callable[[str], str],
             rules: Mapping[str, Any] | None = None) -> tuple[list[ArrearsLine], Decimal]:
     rules = rules or load_rules()
@@ -220,15 +255,20 @@ def arrears(values: Mapping[FieldKey, Any], organisation: Callable[[str], str],
     for spec in rules["arrears"]:
         agency = str(spec["agency"])
         if "list" in spec:
-            kinds = values.get((agency, spec["list"]["kind"]))
-            amounts = values.get((agency, spec["list"]["amount"]))
-            if kinds is None or amounts is None:
+            kinds = _list(values.get((agency, spec["list"]["kind"])))
+            amounts = _list(values.get((agency, spec["list"]["amount"])))
+            if values.get((agency, spec["list"]["kind"])) is None or len(amounts) != len(kinds):
                 continue
-            for kind, raw in zip(_list(kinds), _list(amounts), strict=False):
+
+            month_col, creditor_col = (_aligned(values, agency, spec["list"].get(k, ""), len(kinds))
+                                       for k in ("months", "creditor"))
+            for kind, raw, months, creditor in zip(kinds, amounts, month_col, creditor_col, strict=True):
                 amount = money(raw)
                 if amount and amount > 0:
-                    lines.append(ArrearsLine(agency, organisation(agency), _fill(spec["label_nl"], kind=str(kind)),
-                                             amount))
+                    label = _fill(spec["label_nl"], kind=str(kind),
+                                  creditor=f" ({creditor})" if isinstance(creditor, str) and creditor else "")
+                    lines.append(ArrearsLine(agency, organisation(agency), label, amount,
+                                             months if isinstance(months, int) else None))
             continue
         amount = money(values.get((agency, spec["amount"])))
         if amount and amount > 0:

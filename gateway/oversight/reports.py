@@ -17,7 +17,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from audit.record import AuditEventKind
-from gateway.consents.requests import check_free_text
 from gateway.consents.service import citizen_pseudonym
 from gateway.core.auditing import event_record
 from gateway.core.context import Loket
@@ -26,6 +25,7 @@ from gateway.core.models import AccessReport, utcnow
 from gateway.core.tracing import TraceContext
 from gateway.core.unit_of_work import commit_with_record
 from gateway.identity.auth import Principal
+from gateway.identity.free_text import check_free_text
 from gateway.oversight.access_log import CITIZEN_ACCESS_KINDS, own_record, time_nl
 
 MAX_REPORT_CHARS = 1000

@@ -1,6 +1,6 @@
-"""Who to reach: the casemanager directory (named for the citizen) and the agencies' lines for
-professionals (the "professionallijn" in the overview). Data in gateway/workspace/contacts.json:
-synthetic people in the sandbox, a municipality's own list in a pilot."""
+"""Who to reach: the casemanager directory (named for the citizen; gateway/workspace/contacts.json:
+synthetic people in the sandbox, a municipality's own list in a pilot) and the agencies' lines for
+professionals (the catalog's ``professionallijn``, shown in the overview)."""
 
 from __future__ import annotations
 
@@ -28,12 +28,13 @@ class ProfessionalLine:
     name: str
     phone: str
     hours: str
+    email: str = ""
 
 
 @lru_cache(maxsize=1)
 def _contacts() -> dict[str, dict[str, dict[str, str]]]:
     raw = json.loads(resources.files("gateway.workspace").joinpath("contacts.json").read_text("utf-8"))
-    return {"casemanagers": raw["casemanagers"], "professionallijnen": raw["professionallijnen"]}
+    return {"casemanagers": raw["casemanagers"]}
 
 
 def casemanager(sub: str) -> CaseManagerContact | None:
@@ -58,7 +59,11 @@ def display_name(sub: str) -> str:
 
 
 def professional_line(agency: str) -> ProfessionalLine | None:
-    info = _contacts()["professionallijnen"].get(agency)
+    from adapters.catalog import load_catalog
+
+    found = load_catalog().agencies.get(agency)
+    info = found.professionallijn if found is not None else None
     if info is None:
         return None
-    return ProfessionalLine(agency=agency, name=info["name"], phone=info["phone"], hours=info.get("hours", ""))
+    return ProfessionalLine(agency=agency, name=info.naam, phone=info.telefoon, hours=info.bereikbaar,
+                            email=info.email)

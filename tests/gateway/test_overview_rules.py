@@ -92,3 +92,33 @@ def test_overview_lists_sections_in_the_agreed_order() -> None:
     ov = build_overview(values=MIX, not_seen=[], asked=[], contacts=[], organisation=org, today=TODAY)
     assert ov.sections == ("acties", "achterstanden", "vertegenwoordiging", "contact", "gevraagd")
     assert "bewindvoerder" in ov.representatives_nl
+
+
+def test_signals_carry_creditor_months_and_the_announced_next_step() -> None:
+    values = {("schuldhulp", "signalen.soort"): ["energie"], ("schuldhulp", "signalen.achterstand"): ["186.20"],
+              ("schuldhulp", "signalen.schuldeiser"): ["Eneco"], ("schuldhulp", "signalen.maandenAchterstand"): [2],
+              ("schuldhulp", "signalen.vervolgstap"): ["afsluiting aangekondigd"],
+              ("schuldhulp", "signalen.vervolgstapDatum"): ["2026-12-02"],
+              ("schuldhulp", "signalen.datum"): ["2026-10-01"]}
+    (item,) = action_items(values, [], org, TODAY)
+    assert item.when == date(2026, 12, 2)
+    assert item.note_nl == ("Schuldeiser: Eneco. Achterstand van 2 maanden. "
+                            "Aangekondigd: afsluiting aangekondigd op 2 december 2026.")
+    (line,), _ = arrears(values, org)
+    assert line.label_nl == "Achterstand energie (Eneco)" and line.months == 2
+
+
+def test_next_steps_a_list_shorter_than_the_signals_is_not_lined_up_wrongly() -> None:
+    values = {("schuldhulp", "signalen.soort"): ["zorgverzekering", "energie"],
+              ("schuldhulp", "signalen.achterstand"): ["412.50", "186.20"],
+              ("schuldhulp", "signalen.vervolgstap"): ["afsluiting aangekondigd"],  # only the energy signal has one
+              ("schuldhulp", "signalen.vervolgstapDatum"): ["2026-12-02"]}
+    assert all(i.note_nl is None or "Aangekondigd" not in i.note_nl for i in action_items(values, [], org, TODAY))
+
+
+def test_the_cjib_fine_names_its_next_surcharge_and_date() -> None:
+    values = {**MIX, ("cjib", "boetes.zaken.volgendeStap.datum"): ["2026-12-28"],
+              ("cjib", "boetes.zaken.volgendeStap.soort"): ["tweede aanmaning (+100.00)"]}
+    cjib = next(i for i in action_items(values, [], org, TODAY) if i.rule == "cjib_boete")
+    assert cjib.when == date(2026, 12, 28)
+    assert cjib.note_nl == "Volgende stap: tweede aanmaning (+100.00) op 28 december 2026."

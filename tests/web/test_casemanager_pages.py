@@ -62,8 +62,8 @@ def test_from_my_cases_through_the_overview_to_a_pause_request_and_a_consent_req
     overview = web.get(f"/casemanager/zaken/{case}").text
     assert "Eva Maria de Boer" in overview
     first, second = overview.index("1. Termijnen en dreigingen"), overview.index("2. Openstaande achterstanden")
-    assert first < overview.index("Boete van € 109,00 bij het CJIB") < second
-    assert "Waarom dit telt:" in overview and "Volgende stap:" in overview and "€ 1.119,70" in overview
+    assert first < overview.index("Boete van € 159,00 bij het CJIB") < second
+    assert "Waarom dit telt:" in overview and "Volgende stap:" in overview and "€ 1.169,70" in overview
     assert "Invordering pauzeren: vraag het Centraal Justitieel Incassobureau" in overview
 
     r = post_form(web, f"/casemanager/zaken/{case}", f"/casemanager/zaken/{case}/verzoeken",

@@ -60,7 +60,7 @@ def test_overview_orders_action_first_and_is_audited_as_a_look(
     rules = [i["rule"] for i in ov["deadlines_and_threats"]]
     assert rules.index("energie_water_achterstand") < rules.index("cjib_boete") < rules.index(
         "toeslagen_terugvordering")
-    assert ov["arrears"]["total"] == "1119.70"
+    assert ov["arrears"]["total"] == "1169.70"
     assert ov["representatives"]["known"] is False
     assert any(c["agency"] == "cjib" and c["phone"] for c in ov["contacts"])
     (record,) = [s.record for s in loket.audit.find(AuditFilter(case_id=case, kind=AuditEventKind.DOSSIER_READ))]
