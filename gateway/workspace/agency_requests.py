@@ -196,7 +196,7 @@ async def send_request(loket: Loket, principal: Principal, trace: TraceContext, 
         session.add(row)
         return row
 
-    # The record first: no request leaves without one (as no data leaves without one).
+    # fail-closed: no request leaves for an agency before its agency_request:sent record committed
     await anyio.to_thread.run_sync(commit_with_record, loket.audit, record, add)
     adapter = loket.adapters.get(new.agency)
     try:

@@ -72,6 +72,7 @@ def _raw(loket: Loket, value: Mapping[str, Any]) -> Any:
 
 
 def decide(loket: Loket, value: Mapping[str, Any]) -> RequestDecision:
+    # fail-closed: an engine error or an answer off the contract means the request is not sent (503)
     raw = _raw(loket, value)
     try:
         allow = raw["allow"]

@@ -156,3 +156,20 @@ def test_request_to_an_agency_that_does_not_answer_is_marked_failed_with_a_recor
     assert r.status_code == 201 and r.json()["status"] == "failed"
     (answer,) = _records(loket, AuditEventKind.AGENCY_REQUEST_ANSWERED)
     assert answer.outcome == "failed" and answer.extra["failure"] == "http_503"
+
+
+def test_policy_engine_failure_sends_no_agency_request(
+        web: TestClient, sandbox: Any, casemanager: Any, loket: Loket, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.core.errors import PolicyEngineError
+    from gateway.workspace import request_policy
+
+    def broken(*_: Any) -> Any:
+        raise PolicyEngineError("engine down")
+
+    cm = casemanager()
+    case = cm.open(eva_bsn(sandbox), purpose=DEBT)
+    seen = len(DESK.seen)
+    monkeypatch.setattr(request_policy, "_raw", broken)
+    r = web.post(f"/v1/cases/{case}/requests", json={"type": "pause_collection", "agency": "cjib"}, headers=cm.headers)
+    assert r.status_code == 503
+    assert len(DESK.seen) == seen and _records(loket, AuditEventKind.AGENCY_REQUEST_SENT) == []
