@@ -122,3 +122,14 @@ def test_the_cjib_fine_names_its_next_surcharge_and_date() -> None:
     cjib = next(i for i in action_items(values, [], org, TODAY) if i.rule == "cjib_boete")
     assert cjib.when == date(2026, 12, 28)
     assert cjib.note_nl == "Volgende stap: tweede aanmaning (+100.00) op 28 december 2026."
+
+
+def test_every_catalog_field_has_a_human_name() -> None:
+    """The citizen never reads a raw path: every field the catalog knows has a B1 name."""
+    from adapters.catalog import load_catalog
+    from gateway.dossier.explain import field_labels_nl
+
+    labels = field_labels_nl()
+    missing = [f"{a.id}:{f}" for a in load_catalog().agencies.values() for c in a.categories.values()
+               for f in c.fields if not labels.get(a.id, {}).get(f)]
+    assert missing == []
