@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Path
-from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from gateway.api.deps import CaseManager, Citizen, LoketDep, TraceDep
 from gateway.api.schemas import Strict
+from gateway.api.workspace_schemas import AgencyRequestList, AgencyRequestPublic, OverviewPublic
 from gateway.consents.service import citizen_pseudonym
 from gateway.workspace.agency_requests import (
     NewAgencyRequest,
@@ -35,20 +35,20 @@ class AgencyRequestCreate(Strict):
                                        description="payment_plan: euros per month")
 
 
-@router.post("/v1/cases/{case_id}/requests", status_code=201)
-async def post_agency_request(case_id: CaseId, body: AgencyRequestCreate, loket: LoketDep,
-                              principal: CaseManager, trace: TraceDep) -> JSONResponse:
+@router.post("/v1/cases/{case_id}/requests", status_code=201, response_model=AgencyRequestPublic)
+async def create_agency_request(case_id: CaseId, body: AgencyRequestCreate, loket: LoketDep,
+                                principal: CaseManager, trace: TraceDep) -> dict[str, Any]:
     """Ask an agency, on the citizen's behalf, to pause collection, agree a payment plan or take
     over warmly. Decided by the policy (purpose and ground); a refusal is 403, recorded, and
     nothing is sent. The agency answers later: see ``GET`` on the same path."""
     new = NewAgencyRequest(request_type=body.type, agency=body.agency, until_days=body.until_days,
                            monthly_amount=body.monthly_amount.replace(",", ".") if body.monthly_amount else None)
     view = await send_request(loket, principal, trace, case_id, new)
-    return JSONResponse(view.as_json(), status_code=201, headers={"Cache-Control": "no-store"})
+    return view.as_json()
 
 
-@router.get("/v1/cases/{case_id}/requests")
-async def get_agency_requests(case_id: CaseId, loket: LoketDep, principal: CaseManager) -> dict[str, Any]:
+@router.get("/v1/cases/{case_id}/requests", response_model=AgencyRequestList)
+async def list_agency_requests(case_id: CaseId, loket: LoketDep, principal: CaseManager) -> dict[str, Any]:
     views = await anyio.to_thread.run_sync(my_case_requests, loket, principal, case_id)  # 404 first
     if any(v.status == "sent" for v in views):
         await collect_answers(loket, case_id=case_id)
@@ -56,8 +56,8 @@ async def get_agency_requests(case_id: CaseId, loket: LoketDep, principal: CaseM
     return {"requests": [v.as_json() for v in views]}
 
 
-@router.get("/v1/me/agency-requests")
-async def get_my_agency_requests(loket: LoketDep, principal: Citizen) -> dict[str, Any]:
+@router.get("/v1/me/agency-requests", response_model=AgencyRequestList)
+async def list_my_agency_requests(loket: LoketDep, principal: Citizen) -> dict[str, Any]:
     """What casemanagers asked agencies on my behalf, and the answers."""
     pseudonym = citizen_pseudonym(loket, principal)
     await collect_answers(loket, pseudonym=pseudonym)
@@ -65,12 +65,12 @@ async def get_my_agency_requests(loket: LoketDep, principal: Citizen) -> dict[st
     return {"requests": [v.as_json() for v in views]}
 
 
-@router.get("/v1/cases/{case_id}/overview")
+@router.get("/v1/cases/{case_id}/overview", response_model=OverviewPublic)
 async def get_case_overview(case_id: CaseId, loket: LoketDep, principal: CaseManager,
-                            trace: TraceDep) -> JSONResponse:
+                            trace: TraceDep) -> dict[str, Any]:
     """What needs action first in this case, computed only from what the decision disclosed:
     deadlines and threats, open arrears per agency with the total, who may act for the citizen,
     the agencies' lines for professionals, and what was already asked. The look is audited as
     any dossier request is; what could not be seen is listed with the reason."""
     result = await case_overview(loket, principal, trace, case_id)
-    return JSONResponse(overview_json(result), headers={"Cache-Control": "no-store"})
+    return overview_json(result)

@@ -100,6 +100,10 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ProblemType("bad-casemanager", 400, "The assignment's casemanager is not a valid user id.",
                 param="ground.casemanager"),
     ProblemType("reason-required", 400, "An assignment needs a written reason.", param="ground.reason"),
+    ProblemType("unknown-request-type", 400, "No such request type to an agency.", param="type"),
+    ProblemType("bad-pause-length", 400, "A pause of collection lasts 1 to 90 days.", param="until_days"),
+    ProblemType("bad-amount", 400, "A monthly amount is a number of euros.", param="monthly_amount"),
+    ProblemType("answer-required", 400, "An answer to a citizen's report needs a sentence or more.", param="answer"),
     ProblemType("bsn-mismatch", 400, "The BSN is not the citizen of this aanmelding or signal.",
                 param="burgerservicenummer"),
     # 401/403: who you are and what your role may do
@@ -114,6 +118,9 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ProblemType("break-glass-refused", 403, "Break-glass is not available for this case's purpose."),
     ProblemType("coordinator-only", 403, "Only a coordinator opens cases and sees aanmeldingen and signals."),
     ProblemType("no-team", 403, "A coordinator token needs a team claim."),
+    ProblemType("agency-request-refused", 403,
+                "The policy does not allow this request to this agency for the case's purpose and ground; "
+                "nothing was sent (the reasons are in detail)."),
     ProblemType("self-assignment", 403, "A coordinator cannot assign a case to themself."),
     # 404/405/409/413/415/422
     ProblemType("not-found", 404, "No such resource, or not one the caller may know exists."),
@@ -123,6 +130,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ProblemType("already-assigned", 409, "The aanmelding or signal was already assigned to a case."),
     ProblemType("already-answered", 409, "The consent request was already answered."),
     ProblemType("already-revoked", 409, "The consent was already revoked."),
+    ProblemType("already-reported", 409, "The citizen already reported this access record."),
     ProblemType("already-reviewed", 409, "The break-glass access was already reviewed."),
     ProblemType("request-too-large", 413, "The request body is over the limit."),
     ProblemType("purpose-mismatch", 422, "The purpose is not the one the citizen asked help for.", param="purpose"),

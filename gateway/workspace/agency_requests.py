@@ -174,8 +174,7 @@ async def send_request(loket: Loket, principal: Principal, trace: TraceContext, 
                               purpose=case.purpose, case_id=case.id, data_subject=case.citizen_pseudonym,
                               extra={**base_extra, "reasons": codes})
         await anyio.to_thread.run_sync(loket.audit.append, record)
-        raise Denied("; ".join(r.reason_nl for r in decision.reasons) or "refused",
-                     code=decision.reasons[0].code.replace("_", "-") if decision.reasons else "denied")
+        raise Denied(" ".join(r.reason_nl for r in decision.reasons) or "refused", code="agency-request-refused")
     request_id = str(uuid.uuid4())
     bsn = loket.vault.open(case.citizen_bsn_sealed, case.citizen_pseudonym)
     try:

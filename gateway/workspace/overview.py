@@ -85,7 +85,7 @@ def overview_json(o: CaseOverview) -> dict[str, Any]:
         "deadlines_and_threats": [
             {"rule": i.rule, "agency": i.agency, "organisation": i.organisation, "title": i.title_nl,
              "why": i.why_nl, "next_step": i.next_nl, "amount": _amount(i.amount),
-             "date": i.when.isoformat() if i.when else None, "suggested_request": i.suggest, "note": i.note_nl}
+             "when": i.when.isoformat() if i.when else None, "suggested_request": i.suggest, "note": i.note_nl}
             for i in ov.actions],
         "arrears": {"per_agency": [{"agency": x.agency, "organisation": x.organisation, "label": x.label_nl,
                                     "amount": _amount(x.amount), "months": x.months} for x in ov.arrears],
