@@ -39,25 +39,24 @@ def policy_input(*, sub: str, role: str, purpose: str, casemanager: str, ground:
             "request": {"type": request_type, "agency": agency}}
 
 
-def _embedded(loket: Loket) -> Any:
-    """An embedded engine compiled for this entrypoint, once per bundle revision."""
+def _embedded(loket: Loket, bundle: Any) -> Any:
+    """regopy compiled for this entrypoint from the gateway's own bundle, once per revision. The
+    Wasm module is compiled for ``loket/decision`` only, so with the Wasm engine agency requests
+    are decided by regopy over the same bundle (the same revision in the record)."""
     from gateway.policy.embedded import EmbeddedPolicyEngine
 
     key = f"agency_request_engine:{loket.policy.revision}"
     with _lock:
         engine = loket.extra.get(key)
         if engine is None:
-            engine = EmbeddedPolicyEngine(loket.policy.bundle, entrypoints=(ENTRYPOINT,))  # type: ignore[attr-defined]
+            engine = EmbeddedPolicyEngine(bundle, entrypoints=(ENTRYPOINT,))
             loket.extra[key] = engine
     return engine
 
 
 def _raw(loket: Loket, value: Mapping[str, Any]) -> Any:
-    from gateway.policy.embedded import EmbeddedPolicyEngine
     from gateway.policy.opa import OpaServerPolicyEngine
 
-    if isinstance(loket.policy, EmbeddedPolicyEngine):
-        return _embedded(loket).query(ENTRYPOINT, value)
     if isinstance(loket.policy, OpaServerPolicyEngine):
         try:
             response = loket.policy._client.query_rule(  # the same client and timeout as the dossier
@@ -68,6 +67,9 @@ def _raw(loket: Loket, value: Mapping[str, Any]) -> Any:
         if not isinstance(response, dict) or "result" not in response:
             raise PolicyEngineError("OPA answered undefined for data.loket.agency_request.decision")
         return response["result"]
+    bundle = getattr(loket.policy, "bundle", None)  # embedded regopy and Wasm both carry theirs
+    if bundle is not None:
+        return _embedded(loket, bundle).query(ENTRYPOINT, value)
     raise PolicyEngineError("this policy engine cannot decide agency requests")
 
 
