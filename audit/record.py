@@ -82,6 +82,13 @@ class AuditEventKind(StrEnum):
     DOSSIER_AGENCY_CALL = "dossier:agency_call"
     # Another gateway asked Loket's policy through the AuthZEN evaluation endpoint.
     AUTHZEN_EVALUATED = "authzen:evaluated"
+    # "Ik herken dit niet": a citizen's report about a line of their log, and the FG's answer.
+    ACCESS_REPORT_CREATED = "access_report:created"
+    ACCESS_REPORT_ANSWERED = "access_report:answered"
+    # Two-way requests to agencies (pause collection, payment plan, warm handover).
+    AGENCY_REQUEST_SENT = "agency_request:sent"
+    AGENCY_REQUEST_REFUSED = "agency_request:refused"
+    AGENCY_REQUEST_ANSWERED = "agency_request:answered"
 
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from adapters.registry import aclose_adapters
 from gateway.api import (
     accesses,
+    agency_requests,
     authzen,
     cases,
     consent_requests,
@@ -21,6 +22,7 @@ from gateway.api import (
     meta,
     privacy_officer,
     register,
+    reports,
     transparency,
 )
 from gateway.api.openapi import API_VERSION, install_openapi, operation_id
@@ -94,6 +96,8 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
     app.include_router(privacy_officer.router)
     app.include_router(register.router)
     app.include_router(authzen.router)
+    app.include_router(reports.router)
+    app.include_router(agency_requests.router)
     from gateway.web import install_web  # citizen and FG pages (issue 8)
 
     install_web(app, loket)

@@ -1,6 +1,6 @@
-"""Write screenshots of the citizen and FG pages to docs/screenshots/.
+"""Write screenshots of the citizen, casemanager and FG pages to docs/screenshots/.
 
-Runs the browser accessibility walk (tests/browser/test_accessibility.py), which visits every
+Runs the browser accessibility walks (tests/browser/test_accessibility.py and test_workspace.py), which visit every
 page against a live gateway + sandbox with synthetic data, with LOKET_SCREENSHOTS set so each
 page is also saved as a full-page PNG. Needs /usr/bin/chromium and the ``test`` extra.
 
@@ -24,7 +24,7 @@ def main() -> int:
     args = parser.parse_args()
     env = dict(os.environ, LOKET_SCREENSHOTS=str(Path(args.out).resolve()))
     cmd = [sys.executable, "-m", "pytest", "-q", "-m", "browser",
-           "tests/browser/test_accessibility.py"]
+           "tests/browser/test_accessibility.py", "tests/browser/test_workspace.py"]
     return subprocess.call(cmd, cwd=ROOT, env=env)
 
 

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from adapters.catalog import Catalog, load_catalog
 from adapters.fields import FieldPathError, minimise, parse_path
 from adapters.sandbox.citizens import Citizen, _passes_elfproef
+from adapters.sandbox.requests import mount_requests
 from adapters.sandbox.signals import install_signal_feed
 
 logger = logging.getLogger("loket.sandbox")
@@ -225,6 +226,7 @@ def create_agency_app(
         )
         return JSONResponse({"personen": personen})
 
+    mount_requests(app, records, faults=faults)  # two-way requests (adapters/sandbox/requests.py)
     return app
 
 

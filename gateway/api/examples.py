@@ -195,3 +195,66 @@ def apply(op: dict[str, Any]) -> None:
 
 def apply_schemas(schemas: dict[str, Any]) -> None:
     """Nothing at schema level yet: examples live with the operations."""
+
+
+# --- the casemanager's workspace and "Ik herken dit niet" (issue 13) ------------------------
+
+REPORT: dict[str, Any] = {
+    "id": "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "record_index": 2, "case_id": CASE,
+    "message": "Ik ken deze casemanager niet.", "status": "answered",
+    "status_text": "De functionaris gegevensbescherming heeft uw melding beantwoord.",
+    "answer": "Dit was uw casemanager Sanne Visser, na uw aanmelding.", "created_at": AT,
+    "answered_at": "2026-11-26T09:00:00Z"}
+AGENCY_REQUEST: dict[str, Any] = {
+    "id": "2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a", "case_id": CASE, "agency": "cjib",
+    "organisation": "Centraal Justitieel Incassobureau", "type": "pause_collection", "label": "Invordering pauzeren",
+    "status": "accepted", "status_text": "Geaccepteerd.",
+    "reason": "Wij pauzeren de invordering tot en met 2026-12-25.",
+    "sent": {"type": "pause_collection", "reference": "2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a", "until": "2026-12-25"},
+    "created_at": AT, "answered_at": "2026-11-25T12:11:07Z"}
+OVERVIEW: dict[str, Any] = {
+    "case_id": CASE, "purpose": "schuldhulp_intake", "purpose_label": "Intake en plan voor schuldhulp",
+    "decision_id": DECISION, "audit": {"index": 2},
+    "deadlines_and_threats": [{
+        "rule": "cjib_boete", "agency": "cjib", "organisation": "Centraal Justitieel Incassobureau",
+        "title": "Boete van € 159,00 bij het CJIB staat open",
+        "why": "Het CJIB verhoogt een boete die niet op tijd betaald is.",
+        "next_step": "Vraag het CJIB de invordering te pauzeren. Daarna: een betalingsregeling.",
+        "amount": "159.00", "when": "2026-12-28", "suggested_request": "pause_collection",
+        "note": "Volgende stap: tweede aanmaning (+100.00) op 28 december 2026."}],
+    "arrears": {"per_agency": [{"agency": "cjib", "organisation": "Centraal Justitieel Incassobureau",
+                                "label": "Boetes", "amount": "159.00", "months": None}],
+                "total": "159.00", "total_text": "€ 159,00"},
+    "representatives": {"known": False, "text": "Loket weet nog niet wie namens de burger mag optreden."},
+    "contacts": [{"agency": "cjib", "organisation": "Centraal Justitieel Incassobureau",
+                  "name": "CJIB, lijn voor schuldhulpverleners", "phone": "088-555 20 00",
+                  "hours": "werkdagen 8.00-17.00"}],
+    "already_asked": [{"what": "Invordering pauzeren bij Centraal Justitieel Incassobureau", "status": "accepted",
+                       "status_text": "Geaccepteerd."}],
+    "could_not_see": [{"organisation": "Dienst Uitvoering Onderwijs", "what": "Studieschuld",
+                       "reason": "Hiervoor is toestemming van de burger nodig."}]}
+MINIMISATION_ROW: dict[str, Any] = {"key": "schuldhulp_intake", "looks": 12, "disclosed_fields": 96,
+                                    "held_fields": 540, "ratio": 0.1778, "refusals": 8}
+
+REQUESTS.update({
+    "createAccessReport": {"message": "Ik ken deze casemanager niet."},
+    "answerAccessReport": {"answer": "Dit was uw casemanager Sanne Visser, na uw aanmelding."},
+    "createAgencyRequest": {"type": "pause_collection", "agency": "cjib", "until_days": 30},
+})
+RESPONSES.update({
+    "createAccessReport": REPORT | {"status": "open", "status_text": "De functionaris gegevensbescherming bekijkt "
+                                    "uw melding.", "answer": None, "answered_at": None},
+    "listMyAccessReports": {"reports": [REPORT]},
+    "listAccessReports": {"reports": [REPORT | {"actor_sub": "cm-001", "answered_by": "fg-001",
+                                                "data_subject_id": PSEUDONYM}]},
+    "getAccessReport": REPORT | {"actor_sub": "cm-001", "answered_by": "fg-001", "data_subject_id": PSEUDONYM},
+    "answerAccessReport": REPORT | {"actor_sub": "cm-001", "answered_by": "fg-001", "data_subject_id": PSEUDONYM},
+    "createAgencyRequest": AGENCY_REQUEST | {"status": "sent", "status_text": "Verstuurd, wacht op antwoord.",
+                                             "reason": None, "answered_at": None},
+    "listAgencyRequests": {"requests": [AGENCY_REQUEST]},
+    "listMyAgencyRequests": {"requests": [AGENCY_REQUEST]},
+    "getCaseOverview": OVERVIEW,
+    "getMinimisation": {"per_purpose": [MINIMISATION_ROW], "per_casemanager": [MINIMISATION_ROW | {"key": "cm-001"}]},
+    "listPatterns": {"findings": RESPONSES["listPatterns"], "scanned_until": 4, "tree_size": 4,
+                     "updated_at": AT},
+})

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -41,9 +41,8 @@ from gateway.oversight.access_log import (
     search,
 )
 from gateway.oversight.integrity import verify_runs
-from gateway.oversight.patterns import Finding, all_findings
+from gateway.oversight.patterns import Finding
 from gateway.oversight.service import (
-    PATTERN_WINDOW_RECORDS,
     Export,
     break_glass_queue,
     build_query,
@@ -52,6 +51,7 @@ from gateway.oversight.service import (
     record_log_access,
     review_break_glass,
     view_break_glass,
+    view_minimisation,
     view_patterns,
 )
 
@@ -260,9 +260,47 @@ def finding_json(f: Finding) -> dict[str, Any]:
             "subject": f.subject, "records": list(f.indexes)}
 
 
-@router.get("/patterns", response_model=dict[str, list[FindingPublic]])
-async def get_patterns(loket: LoketDep, principal: PrivacyOfficer, trace: TraceDep,
-                       window: Annotated[int, Query(ge=1, le=100_000)] = PATTERN_WINDOW_RECORDS) -> dict[str, Any]:
-    """Unusual patterns (a)–(d) over the newest ``window`` records, each with its records."""
-    records = await anyio.to_thread.run_sync(view_patterns, loket, principal, trace, window)
-    return {name: [finding_json(f) for f in found] for name, found in all_findings(records).items()}
+class PatternsPublic(BaseModel):
+    findings: dict[str, list[FindingPublic]]
+    scanned_until: int = Field(description="Records [0, scanned_until) are in (below tree_size: catching up).")
+    tree_size: int
+    updated_at: str | None = None
+
+
+class MinimisationRowPublic(BaseModel):
+    key: str = Field(description="The purpose id or the casemanager sub.")
+    looks: int
+    disclosed_fields: int
+    held_fields: int = Field(description="Catalog fields of every agency the requests reached or were refused at.")
+    ratio: float
+    refusals: int
+
+
+class MinimisationPublic(BaseModel):
+    per_purpose: list[MinimisationRowPublic]
+    per_casemanager: list[MinimisationRowPublic]
+
+
+@router.get("/patterns", response_model=PatternsPublic)
+async def get_patterns(loket: LoketDep, principal: PrivacyOfficer, trace: TraceDep) -> dict[str, Any]:
+    """Unusual patterns (a)–(d) over the whole log, each with its records, kept up to date
+    incrementally; ``scanned_until`` < ``tree_size`` while a first scan of a big log catches up."""
+    report = await anyio.to_thread.run_sync(view_patterns, loket, principal, trace)
+    fresh = report.freshness
+    return {"findings": {name: [finding_json(f) for f in found] for name, found in report.findings.items()},
+            "scanned_until": fresh.scanned_until, "tree_size": fresh.tree_size,
+            "updated_at": fresh.updated_at.isoformat() if fresh.updated_at else None}
+
+
+@router.get("/minimisation", response_model=MinimisationPublic)
+async def get_minimisation(loket: LoketDep, principal: PrivacyOfficer, trace: TraceDep) -> dict[str, Any]:
+    """Fields disclosed ÷ fields the agencies involved hold (catalog), and refusals, per purpose
+    and per casemanager, over the whole log."""
+    tables = await anyio.to_thread.run_sync(view_minimisation, loket, principal, trace)
+
+    def rows(by: str) -> list[dict[str, Any]]:
+        return [{"key": r.key, "looks": r.looks, "disclosed_fields": r.disclosed_fields,
+                 "held_fields": r.held_fields, "ratio": round(r.ratio, 4), "refusals": r.refusals}
+                for r in tables[by]]
+
+    return {"per_purpose": rows("purpose"), "per_casemanager": rows("casemanager")}

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 # One naming convention for the one schema: audit/ holds it (it needs nothing from the gateway),
 # the gateway's tables use the same.
-from audit.db import NAMING_CONVENTION, new_metadata  # noqa: F401 - re-exported for the models
+from audit.db import NAMING_CONVENTION as NAMING_CONVENTION
+from audit.db import new_metadata as new_metadata  # re-exported for the models
 from gateway.core.errors import ConfigurationError
 
 WRITE_LOCK_WAIT_S = 30.0  # as long as SQLite's own busy timeout

@@ -206,3 +206,78 @@ class VerifyRun(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AccessReport(Base):
+    """"Ik herken dit niet": a citizen's report about one line of their access log, for the FG
+    (gateway/oversight/reports.py). The message is the citizen's own words (checked for a BSN);
+    the audit record carries only its SHA-256."""
+
+    __tablename__ = "access_reports"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    citizen_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    record_index: Mapped[int] = mapped_column(Integer)
+    record_id: Mapped[str] = mapped_column(String(36))
+    case_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    actor_sub: Mapped[str] = mapped_column(String(128))
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class AgencyRequest(Base):
+    """A request *to* an agency on the citizen's behalf (pause collection, payment plan, warm
+    handover; gateway/workspace/agency_requests.py). ``sent`` holds what went to the agency,
+    minus the BSN, so the citizen and the FG can see exactly what was asked."""
+
+    __tablename__ = "agency_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    citizen_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    casemanager_sub: Mapped[str] = mapped_column(String(128))
+    agency: Mapped[str] = mapped_column(String(64))
+    request_type: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="sent", index=True)
+    sent: Mapped[dict[str, Any]] = mapped_column(JSON)
+    agency_reference: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class PatternEvent(Base):
+    """One access-log record as the pattern detectors and the minimisation figures need it,
+    copied once when the incremental scan passes it (gateway/oversight/pattern_scan.py).
+    Metadata only, like the record it comes from."""
+
+    __tablename__ = "pattern_events"
+
+    log_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(64))
+    #: Who looked; for ``case:opened`` the casemanager the case was assigned to.
+    actor_sub: Mapped[str] = mapped_column(String(128), index=True)
+    actor_role: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    purpose: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    start_time: Mapped[str] = mapped_column(String(32))
+    break_glass: Mapped[bool] = mapped_column(Boolean, default=False)
+    refused_something: Mapped[bool] = mapped_column(Boolean, default=False)
+    disclosed_fields: Mapped[int] = mapped_column(Integer, default=0)
+    held_fields: Mapped[int] = mapped_column(Integer, default=0)
+    refusals: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PatternState(Base):
+    """How far the incremental pattern scan got, and its findings at that point."""
+
+    __tablename__ = "pattern_state"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scanned_until: Mapped[int] = mapped_column(Integer, default=0)
+    findings_json: Mapped[str] = mapped_column(Text, default="{}")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

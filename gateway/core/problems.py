@@ -100,6 +100,10 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ProblemType("bad-casemanager", 400, "The assignment's casemanager is not a valid user id.",
                 param="ground.casemanager"),
     ProblemType("reason-required", 400, "An assignment needs a written reason.", param="ground.reason"),
+    ProblemType("unknown-request-type", 400, "No such request type to an agency.", param="type"),
+    ProblemType("bad-pause-length", 400, "A pause of collection lasts 1 to 90 days.", param="until_days"),
+    ProblemType("bad-amount", 400, "A monthly amount is a number of euros.", param="monthly_amount"),
+    ProblemType("answer-required", 400, "An answer to a citizen's report needs a sentence or more.", param="answer"),
     ProblemType("bsn-mismatch", 400, "The BSN is not the citizen of this aanmelding or signal.",
                 param="burgerservicenummer"),
     ProblemType("authzen-unknown-resource", 400, "AuthZEN: this decision point decides resource type dossier only.",
@@ -120,6 +124,9 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ProblemType("break-glass-refused", 403, "Break-glass is not available for this case's purpose."),
     ProblemType("coordinator-only", 403, "Only a coordinator opens cases and sees aanmeldingen and signals."),
     ProblemType("no-team", 403, "A coordinator token needs a team claim."),
+    ProblemType("agency-request-refused", 403,
+                "The policy does not allow this request to this agency for the case's purpose and ground; "
+                "nothing was sent (the reasons are in detail)."),
     ProblemType("self-assignment", 403, "A coordinator cannot assign a case to themself."),
     ProblemType("authzen-subject-mismatch", 403, "AuthZEN: a casemanager may only ask about themself."),
     # 404/405/409/413/415/422
@@ -130,6 +137,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ProblemType("already-assigned", 409, "The aanmelding or signal was already assigned to a case."),
     ProblemType("already-answered", 409, "The consent request was already answered."),
     ProblemType("already-revoked", 409, "The consent was already revoked."),
+    ProblemType("already-reported", 409, "The citizen already reported this access record."),
     ProblemType("already-reviewed", 409, "The break-glass access was already reviewed."),
     ProblemType("request-too-large", 413, "The request body is over the limit."),
     ProblemType("purpose-mismatch", 422, "The purpose is not the one the citizen asked help for.", param="purpose"),

@@ -7,8 +7,12 @@ back to the id itself rather than to an invented text.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 from adapters.catalog import Catalog
@@ -32,6 +36,11 @@ KIND_LABELS_NL = {
     "access_log:viewed": "De functionaris gegevensbescherming heeft een logregel over u bekeken",
     "dossier:agency_call": "Gegevens opgevraagd bij een organisatie",
     "authzen:evaluated": "Toegangsvraag van een andere gateway beantwoord",
+    "access_report:created": "Melding: burger herkent een toegang niet",
+    "access_report:answered": "Melding beantwoord door de privacy-functionaris",
+    "agency_request:sent": "Verzoek aan een organisatie verstuurd",
+    "agency_request:refused": "Verzoek aan een organisatie niet toegestaan",
+    "agency_request:answered": "Organisatie beantwoordde een verzoek",
 }
 
 ROLE_LABELS_NL = {
@@ -41,6 +50,25 @@ ROLE_LABELS_NL = {
     "privacy_officer": "Functionaris gegevensbescherming",
     "admin": "Beheerder",
 }
+
+
+@lru_cache(maxsize=1)
+def field_labels_nl() -> Mapping[str, Mapping[str, str]]:
+    """agency -> field path -> B1 name (gateway/dossier/field_labels_nl.json, beside the catalog's paths)."""
+    raw = json.loads(resources.files("gateway.dossier").joinpath("field_labels_nl.json").read_text("utf-8"))
+    return {a: dict(fields) for a, fields in raw["fields"].items()}
+
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def readable_path(path: str) -> str:
+    """The fallback for a field without a label: ``inkomen.brutoMaand`` -> "inkomen: bruto maand".
+    Never the raw path: a citizen should not have to read camelCase and dots."""
+    parts = [_CAMEL.sub(" ", p).lower() for p in path.split(".") if p]
+    if not parts:
+        return path
+    return parts[0] if len(parts) == 1 else f"{parts[0]}: {' '.join(parts[1:])}"
 
 
 @dataclass(frozen=True)
@@ -82,6 +110,32 @@ class Explainer:
         a = self.catalog.agencies.get(agency)
         c = a.categories.get(category) if a is not None else None
         return c.label_nl if c is not None else category
+
+    def field_label(self, agency: str, path: str) -> str:
+        label = field_labels_nl().get(agency, {}).get(path)
+        return label if label else readable_path(path)
+
+    def field_labels(self, agency: str, paths: Any) -> list[str]:
+        return [self.field_label(agency, p) for p in paths]
+
+    def basis_label(self, basis_type: str, basis_id: str) -> str:
+        """The short name of a basis, without its citation (for a compact line)."""
+        if basis_type == "consent":
+            return "Uw toestemming"
+        if basis_type == "break_glass":
+            return "Noodtoegang"
+        info = self.legal_bases.get(basis_id)
+        if isinstance(info, Mapping):
+            return str(info.get("label_nl") or basis_id)
+        return basis_id
+
+    def basis_citation(self, basis_type: str, basis_id: str) -> tuple[str, bool | None]:
+        """(citation, verified) of a legal basis; empty for consent and break-glass."""
+        info = self.legal_bases.get(basis_id) if basis_type == "legal_basis" else None
+        if isinstance(info, Mapping):
+            verified = info.get("verified")
+            return str(info.get("citation") or ""), (None if verified is None else bool(verified))
+        return "", None
 
     def basis_text(self, basis_type: str, basis_id: str) -> str:
         if basis_type == "consent":

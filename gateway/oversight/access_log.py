@@ -276,20 +276,53 @@ class RecordSummary:
     purpose_label: str
     case_id: str | None
     subject: str | None
-    agencies: list[str] = field(default_factory=list)
+    agencies: list[str] = field(default_factory=list)  # every organisation involved (disclosed or refused)
     break_glass: bool = False
     outcome: str = ""
+    disclosed_by: list[str] = field(default_factory=list)  # organisations whose data left the gateway
+    refused_by: list[str] = field(default_factory=list)  # organisations with a refused category
+    unavailable_by: list[str] = field(default_factory=list)
+
+
+#: The record's ``outcome`` in words for the FG (the code stays visible in the raw record).
+OUTCOMES_NL = {
+    "disclosed": "Gegevens gedeeld",
+    "nothing_disclosed": "Niets gedeeld",
+    "opened": "Zaak geopend",
+    "granted": "Toestemming gegeven",
+    "revoked": "Toestemming ingetrokken",
+    "requested": "Om toestemming gevraagd",
+    "answered": "Beantwoord",
+    "searched": "Logboek doorzocht",
+    "exported": "Logboek geëxporteerd",
+    "justified": "Terecht",
+    "not_justified": "Niet terecht",
+    "reported": "Gemeld door de burger",
+    "sent": "Verstuurd",
+    "accepted": "Geaccepteerd",
+    "refused": "Geweigerd",
+    "denied": "Geweigerd",
+}
+
+
+def outcome_nl(outcome: str) -> str:
+    return OUTCOMES_NL.get(outcome, "Mislukt of geweigerd (" + outcome + ")" if outcome else "")
 
 
 def summarise(item: IndexedRecord, ex: Explainer) -> RecordSummary:
     r = item.record
-    agencies = sorted({d.agency for d in r.disclosed} | {x.agency for x in r.refused if x.agency != "*"})
+    disclosed = sorted({d.agency for d in r.disclosed})
+    refused_only = sorted({x.agency for x in r.refused if x.agency != "*"})
+    agencies = sorted(set(disclosed) | set(refused_only))
     return RecordSummary(
         index=item.index, at_nl=time_nl(parse_record_time(r.start_time)), kind=r.kind.value,
         action_nl=ex.kind_label(r.kind.value), actor=f"{ex.role_label(r.actor_role, for_citizen=False)} {r.actor_sub}",
         purpose_label=ex.purpose_label(r.purpose) if r.purpose else "", case_id=r.case_id,
         subject=r.data_subject_id, agencies=[ex.organisation(a) for a in agencies],
         break_glass=r.break_glass, outcome=r.outcome,
+        disclosed_by=[ex.organisation(a) for a in disclosed],
+        refused_by=[ex.organisation(a) for a in refused_only],
+        unavailable_by=[ex.organisation(a) for a in r.unavailable],
     )
 
 

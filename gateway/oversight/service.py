@@ -28,11 +28,9 @@ from gateway.core.unit_of_work import commit_with_record
 from gateway.dossier.break_glass import QueueItem, check_review, load_event, queue, review
 from gateway.identity.auth import Principal
 from gateway.identity.bsn import require_valid_bsn
-from gateway.oversight.access_log import IndexedRecord, SearchQuery, iter_selection, parse_day
+from gateway.oversight.access_log import SearchQuery, iter_selection, parse_day
 from gateway.oversight.integrity import checkpoint_status
-
-#: How many of the newest records the pattern detectors look at per request.
-PATTERN_WINDOW_RECORDS = 10_000
+from gateway.oversight.pattern_scan import MinimisationRow, PatternReport, minimisation, refresh
 
 
 def build_query(loket: Loket, *, since: str | None, until: str | None, casemanager: str | None,
@@ -154,14 +152,6 @@ def integrity_json(loket: Loket) -> dict[str, Any]:
     }
 
 
-def recent_records(loket: Loket, window: int = PATTERN_WINDOW_RECORDS) -> list[IndexedRecord]:
-    size = loket.audit.head().tree_size
-    start = max(0, size - window)
-    return [IndexedRecord.of(s) for s in loket.audit.iter_records(start=start, stop=size)]
-
-
-
-
 # --- the FG's reads are logged too (NEN 7513: looking at the log is an action) ---------------
 
 
@@ -189,8 +179,18 @@ def view_break_glass(loket: Loket, principal: Principal, trace: TraceContext, ev
     return item
 
 
-def view_patterns(loket: Loket, principal: Principal, trace: TraceContext,
-                  window: int = PATTERN_WINDOW_RECORDS) -> list[IndexedRecord]:
-    records = recent_records(loket, window)
-    _record_view(loket, principal, trace, what="patterns", extra={"window": str(window)})
-    return records
+def view_patterns(loket: Loket, principal: Principal, trace: TraceContext) -> PatternReport:
+    """The unusual patterns over the whole log (gateway/oversight/pattern_scan.py, kept
+    incrementally); the look is logged."""
+    report = refresh(loket)
+    _record_view(loket, principal, trace, what="patterns",
+                 extra={"scanned_until": str(report.freshness.scanned_until)})
+    return report
+
+
+def view_minimisation(loket: Loket, principal: Principal, trace: TraceContext) -> dict[str, list[MinimisationRow]]:
+    """Minimisation per purpose and per casemanager, as fresh as the pattern scan; logged."""
+    refresh(loket)
+    out = {"purpose": minimisation(loket, by="purpose"), "casemanager": minimisation(loket, by="casemanager")}
+    _record_view(loket, principal, trace, what="minimisation")
+    return out

@@ -28,7 +28,7 @@ from gateway.web.session import (
 
 def install_web(app: FastAPI, loket: Loket) -> None:
     """Add the pages, their session cookie and static files to the gateway app."""
-    from gateway.web import citizen, common, officer
+    from gateway.web import casemanager, citizen, common, officer
 
     app.add_middleware(
         SessionMiddleware,
@@ -43,6 +43,7 @@ def install_web(app: FastAPI, loket: Loket) -> None:
     app.include_router(common.router)
     app.include_router(citizen.router)
     app.include_router(officer.router)
+    app.include_router(casemanager.router)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:

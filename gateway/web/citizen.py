@@ -33,8 +33,9 @@ from gateway.core.tracing import TraceContext
 from gateway.dossier.explain import Explainer
 from gateway.identity.auth import Principal, Role
 from gateway.identity.bsn import require_valid_bsn
-from gateway.oversight.access_log import time_nl
-from gateway.oversight.citizen_view import my_accesses, my_proof
+from gateway.oversight.access_log import MAX_LOG_INDEX, time_nl
+from gateway.oversight.citizen_view import my_accesses, my_looks, my_proof
+from gateway.oversight.reports import report_access
 from gateway.web.rendering import error_text_nl, render
 from gateway.web.session import (
     BSN_FIELD,
@@ -46,6 +47,8 @@ from gateway.web.session import (
     sign_out_everywhere_form,
     sign_out_form,
 )
+from gateway.workspace.agency_requests import collect_answers
+from gateway.workspace.directory import casemanager
 
 router = APIRouter(prefix="/burger", include_in_schema=False, dependencies=[Depends(load_page_session)])
 
@@ -87,9 +90,13 @@ def dev_citizens(loket: Loket) -> list[tuple[str, str]]:
 def home(request: Request) -> Response:
     loket = loket_of(request)
     principal = citizen_principal(request, loket)
+    pseudonym = citizen_pseudonym(loket, principal)
     with loket.sessions() as session:
-        n_requests = len([r for r in _open_request_rows(session, citizen_pseudonym(loket, principal))])
-    return render(request, "burger/home.html", {"title": "Mijn Loket", "open_requests": n_requests}, area=AREA)
+        n_requests = len([r for r in _open_request_rows(session, pseudonym)])
+        subs = sorted(set(session.scalars(select(Case.casemanager_sub).where(Case.citizen_pseudonym == pseudonym))))
+    contacts = [c for c in (casemanager(s) for s in subs) if c is not None]
+    return render(request, "burger/home.html", {"title": "Mijn Loket", "open_requests": n_requests,
+                                                "casemanagers": contacts}, area=AREA)
 
 
 @router.get("/inloggen", response_class=HTMLResponse)
@@ -142,11 +149,48 @@ async def accesses_page(request: Request,
                         voor: Annotated[int | None, Query(ge=0)] = None) -> Response:
     loket = loket_of(request)
     principal = citizen_principal(request, loket)
-    views, nxt = await anyio.to_thread.run_sync(
-        lambda: my_accesses(loket, principal, before=voor, limit=25))
+    if voor is None:  # answers that came in since anyone last looked
+        await collect_answers(loket, pseudonym=citizen_pseudonym(loket, principal))
+    page = await anyio.to_thread.run_sync(lambda: my_looks(loket, principal, before=voor, limit=25))
     return render(request, "burger/toegang.html", {
-        "title": "Wie bekeek mijn gegevens?", "accesses": views, "next_before": nxt, "paged": voor is not None,
+        "title": "Wie bekeek mijn gegevens?", "summary": page.summary, "looks": page.looks,
+        "casemanagers": page.casemanagers, "agency_requests": page.agency_requests,
+        "next_before": page.next_before, "paged": voor is not None,
     }, area=AREA)
+
+
+async def _one_look(loket: Loket, principal: Principal, index: int) -> Any:
+    page = await anyio.to_thread.run_sync(lambda: my_looks(loket, principal, before=index + 1, limit=1))
+    return page.looks[0] if page.looks and page.looks[0].index == index else None
+
+
+@router.get("/toegang/{index}/melden", response_class=HTMLResponse)
+async def report_page(request: Request, index: Annotated[int, Path(ge=0, le=MAX_LOG_INDEX)]) -> Response:
+    """"Ik herken dit niet": the look once more, and a form to tell the FG."""
+    loket = loket_of(request)
+    principal = citizen_principal(request, loket)
+    look = await _one_look(loket, principal, index)
+    if look is None:
+        return render(request, "error.html", {"title": "Niet gevonden", "message": error_text_nl("not-found")},
+                      status_code=404, area=AREA)
+    return render(request, "burger/melden.html", {"title": "Ik herken dit niet", "l": look}, area=AREA)
+
+
+@router.post("/toegang/{index}/melden")
+async def report_submit(request: Request, index: Annotated[int, Path(ge=0, le=MAX_LOG_INDEX)]) -> Response:
+    loket = loket_of(request)
+    principal = citizen_principal(request, loket)
+    form = await checked_form(request, loket)
+    try:
+        await anyio.to_thread.run_sync(report_access, loket, principal, _trace(request), index,
+                                       str(form.get("toelichting") or ""))
+    except LoketError as e:
+        flash(request, error_text_nl(e.code), "error")
+        target = "/burger/toegang" if e.code in ("already-reported", "not-found") else f"/burger/toegang/{index}/melden"
+        return RedirectResponse(target, status_code=303)
+    flash(request, "Bedankt. Uw melding is verstuurd naar de functionaris gegevensbescherming. "
+          "U ziet het antwoord hier bij deze regel.")
+    return RedirectResponse(f"/burger/toegang#blik-{index}", status_code=303)
 
 
 @router.get("/toegang/{index}", response_class=HTMLResponse)

@@ -24,9 +24,11 @@ from gateway.core.tracing import TraceContext
 from gateway.dossier.break_glass import VERDICT_NL
 from gateway.dossier.explain import Explainer
 from gateway.identity.auth import Role
-from gateway.oversight.access_log import MAX_LOG_INDEX, IndexedRecord, SearchQuery, search, summarise
+from gateway.oversight.access_log import MAX_LOG_INDEX, IndexedRecord, SearchQuery, outcome_nl, search, summarise
 from gateway.oversight.integrity import verify_runs
-from gateway.oversight.patterns import PATTERN_TITLES_NL, all_findings
+from gateway.oversight.pattern_scan import minimisation
+from gateway.oversight.patterns import PATTERN_TITLES_NL
+from gateway.oversight.reports import answer_report, load_report, report_queue
 from gateway.oversight.service import (
     break_glass_queue,
     build_query,
@@ -38,6 +40,7 @@ from gateway.oversight.service import (
     view_patterns,
     view_record,
 )
+from gateway.web.charts import minimisation_chart
 from gateway.web.rendering import error_text_nl, render
 from gateway.web.session import (
     BSN_FIELD,
@@ -200,6 +203,7 @@ async def record_page(request: Request, index: Annotated[int, Path(ge=0)]) -> Re
     item = IndexedRecord.of(stored)
     return render(request, "fg/record.html", {
         "title": f"Logregel {index}", "row": summarise(item, Explainer.of(loket)),
+        "outcome_nl": outcome_nl(item.record.outcome),
         "record_json": json.dumps(item.record.to_dict(), indent=2, ensure_ascii=False),
         "leaf_hash": stored.leaf_hash.hex(),
     }, area=AREA)
@@ -308,9 +312,55 @@ async def verify_status(request: Request, job_id: Annotated[str, Path(max_length
 async def patterns_page(request: Request) -> Response:
     loket = loket_of(request)
     principal = officer_principal(request)
-    records = await anyio.to_thread.run_sync(view_patterns, loket, principal, _trace(request))
-    findings = all_findings(records)
+    report = await anyio.to_thread.run_sync(view_patterns, loket, principal, _trace(request))
+    ex = Explainer.of(loket)
+    per_purpose = await anyio.to_thread.run_sync(lambda: minimisation(loket, by="purpose"))
+    per_cm = await anyio.to_thread.run_sync(lambda: minimisation(loket, by="casemanager"))
     return render(request, "fg/patronen.html", {
-        "title": "Opvallende patronen", "findings": findings, "titles": PATTERN_TITLES_NL,
-        "scanned": len(records),
+        "title": "Opvallende patronen", "findings": report.findings, "titles": PATTERN_TITLES_NL,
+        "fresh": report.freshness, "per_purpose": per_purpose, "per_cm": per_cm,
+        "purpose_label": ex.purpose_label, "chart": minimisation_chart(per_purpose, ex.purpose_label),
     }, area=AREA)
+
+
+# --- "Ik herken dit niet": reports from citizens -------------------------------------------
+
+
+@router.get("/meldingen", response_class=HTMLResponse)
+async def reports_page(request: Request) -> Response:
+    loket = loket_of(request)
+    officer_principal(request)
+    pending = await anyio.to_thread.run_sync(lambda: report_queue(loket, open_only=True))
+    done = [m for m in await anyio.to_thread.run_sync(lambda: report_queue(loket, open_only=False))
+            if m.status != "open"][:25]
+    return render(request, "fg/meldingen.html", {"title": "Meldingen van burgers", "pending": pending,
+                                                 "done": done}, area=AREA)
+
+
+@router.get("/meldingen/{report_id}", response_class=HTMLResponse)
+async def report_detail(request: Request, report_id: Annotated[str, Path(max_length=36)]) -> Response:
+    loket = loket_of(request)
+    officer_principal(request)
+    try:
+        m = await anyio.to_thread.run_sync(load_report, loket, report_id)
+        stored = await anyio.to_thread.run_sync(loket.audit.get_record, m.record_index)
+    except LoketError as e:
+        return render(request, "error.html", {"title": "Niet gevonden", "message": error_text_nl(e.code)},
+                      status_code=e.status, area=AREA)
+    row = summarise(IndexedRecord.of(stored), Explainer.of(loket))
+    return render(request, "fg/melding.html", {"title": "Melding van een burger", "m": m, "row": row}, area=AREA)
+
+
+@router.post("/meldingen/{report_id}")
+async def report_answer_submit(request: Request, report_id: Annotated[str, Path(max_length=36)]) -> Response:
+    loket = loket_of(request)
+    principal = officer_principal(request)
+    form = await checked_form(request, loket)
+    try:
+        await anyio.to_thread.run_sync(answer_report, loket, principal, _trace(request), report_id,
+                                       str(form.get("antwoord") or ""))
+    except LoketError as e:
+        flash(request, error_text_nl(e.code), "error")
+        return RedirectResponse(f"/fg/meldingen/{report_id}", status_code=303)
+    flash(request, "Uw antwoord is verstuurd. De burger ziet het bij de gemelde regel.")
+    return RedirectResponse("/fg/meldingen", status_code=303)

@@ -50,6 +50,10 @@ LEEWAY_S = 30
 PROVIDER_TIMEOUT_S = 5.0
 #: How long a sub claim may be before it is refused (it becomes the session's subject).
 MAX_SUB_CHARS = 128
+#: Casemanagers sign in through the same organisation provider as the FG
+#: (``LOKET_OIDC_OFFICER_*``) and must carry this value in the same role claim. A constant until
+#: it can be a setting (gateway/core/settings.py is owned elsewhere).
+CASEMANAGER_ROLE_VALUE = "loket-casemanager"
 
 
 class LoginFailed(Exception):
@@ -62,7 +66,7 @@ class LoginFailed(Exception):
 
 @dataclass(frozen=True)
 class Provider:
-    area: str  # "burger" | "fg": the pages it signs in to
+    area: str  # "burger" | "fg" | "casemanager": the pages it signs in to
     role: Role
     metadata_url: str
     client_id: str
@@ -98,6 +102,12 @@ def providers(settings: Settings) -> list[Provider]:
             client_id=settings.oidc_officer_client_id, client_secret=_secret(settings.oidc_officer_client_secret),
             scope=settings.oidc_officer_scope, role_claim=settings.oidc_officer_role_claim,
             role_value=settings.oidc_officer_role_value,
+        ))
+        out.append(Provider(
+            area="casemanager", role=Role.CASEMANAGER, metadata_url=settings.oidc_officer_metadata_url,
+            client_id=settings.oidc_officer_client_id, client_secret=_secret(settings.oidc_officer_client_secret),
+            scope=settings.oidc_officer_scope, role_claim=settings.oidc_officer_role_claim,
+            role_value=CASEMANAGER_ROLE_VALUE,
         ))
     return out
 
@@ -205,7 +215,10 @@ async def _sign_in(request: Request, loket: Loket, provider: Provider, claims: d
     roles = granted if isinstance(granted, list) else [granted]
     if provider.role_value not in roles:
         raise LoginFailed("role-not-granted")
-    await login(request, loket, role=Role.PRIVACY_OFFICER, sub=sub, name=(name or sub)[:80])
+    team = claims.get("team") if provider.role is Role.CASEMANAGER else None
+    if team is not None and (not isinstance(team, str) or not 0 < len(team) <= 64 or not team.isprintable()):
+        raise LoginFailed("bad-team")
+    await login(request, loket, role=provider.role, sub=sub, name=(name or sub)[:80], team=team)
 
 
 def _failed(request: Request, area: str, error: BaseException) -> Response:

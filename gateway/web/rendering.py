@@ -48,6 +48,14 @@ ERROR_TEXTS_NL = {
     "unknown-team": "Kies een team dat uw zaak behandelt.",
     "audit-unavailable": "Dat lukte nu niet: het logboek is even niet bereikbaar. Er is niets veranderd.",
     "consent-declined": "U heeft hier nee op gezegd.",
+    "already-reported": "U heeft deze regel al gemeld. U ziet het antwoord bij de regel.",
+    "bad-amount": "Schrijf een bedrag in euro's, bijvoorbeeld 45 of 45,50.",
+    "bad-pause-length": "Kies een pauze van 1 tot 90 dagen.",
+    "unknown-request-type": "Dit soort verzoek kennen wij niet.",
+    "justification-required": "Schrijf waarom het een noodgeval is, in minstens 20 tekens.",
+    "justification-too-long": "De reden is te lang.",
+    "no-categories": "Kies minstens één onderdeel.",
+    "answer-required": "Schrijf een antwoord van minstens een zin voor de burger.",
 }
 
 
@@ -55,10 +63,17 @@ def error_text_nl(code: str) -> str:
     return ERROR_TEXTS_NL.get(code, "Dat lukte niet. Probeer het opnieuw of neem contact met ons op.")
 
 
+def _euro(amount: Any) -> str:
+    from gateway.dossier.overview import euro
+
+    return euro(amount)
+
+
 def _build_env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["tijd"] = time_nl
+    env.filters["euro"] = _euro
     return env
 
 

@@ -156,7 +156,7 @@ async def load_page_session(request: Request) -> None:
 
 
 async def login(request: Request, loket: Loket, *, role: Role, sub: str, name: str,
-                pseudonym: str | None = None, sealed_bsn: bytes | None = None) -> None:
+                pseudonym: str | None = None, sealed_bsn: bytes | None = None, team: str | None = None) -> None:
     """Start a fresh session (new id, new CSRF token): nothing from before the login survives,
     and the browser's previous server session, if any, is revoked."""
     previous = request.session.get("sid")
@@ -165,6 +165,10 @@ async def login(request: Request, loket: Loket, *, role: Role, sub: str, name: s
         pseudonym=pseudonym, bsn_sealed=sealed_bsn, replaces=previous))
     request.session.clear()
     request.session.update({"sid": session_id, "name": name, "csrf": secrets.token_urlsafe(32)})
+    if team:
+        # A casemanager's team, as their token would carry it: in the signed cookie (not secret;
+        # itsdangerous makes it tamper-evident), read only together with the server session.
+        request.session["team"] = team
 
 
 async def logout(request: Request, loket: Loket) -> None:
@@ -235,6 +239,15 @@ def officer_principal(request: Request) -> Principal:
     if s is None:
         raise LoginRequired("fg")
     return Principal(sub=s.sub, role=Role.PRIVACY_OFFICER, name=_name(request))
+
+
+def casemanager_principal(request: Request) -> Principal:
+    s = _current(request, Role.CASEMANAGER)
+    if s is None:
+        raise LoginRequired("casemanager")
+    team = request.session.get("team")
+    return Principal(sub=s.sub, role=Role.CASEMANAGER, name=_name(request),
+                     team=team if isinstance(team, str) and team else None)
 
 
 async def sign_out_form(request: Request, loket: Loket, role: Role, area: str) -> Response:

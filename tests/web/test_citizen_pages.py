@@ -137,7 +137,7 @@ def test_dossier_access_shows_on_the_citizen_page_with_a_verifiable_proof(
     index = dossier["audit"]["index"]
     login_citizen(web, bsn)
     page = web.get("/burger/toegang").text
-    assert "Gegevens bekeken" in page and "Student in een crisis" in page
+    assert "Bekeek gegevens van" in page and "Student in een crisis" in page
     assert f'href="/burger/toegang/{index}"' in page
     assert "DUO" in page  # the organisation that shared, by name
 
