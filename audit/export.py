@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from audit.checkpoint import parse_checkpoint_body
 from audit.errors import IntegrityError, NotFound
@@ -97,6 +97,22 @@ def record_line(rec: StoredRecord) -> bytes:
     )
 
 
+T = TypeVar("T")
+
+
+def write_each(items: Iterable[T], write: Callable[[T], object], progress: Callable[[int], None] | None) -> int:
+    """Write every item, reporting progress every 1,000 and at the end; return the count."""
+    count = 0
+    for item in items:
+        write(item)
+        count += 1
+        if progress is not None and count % 1000 == 0:
+            progress(count)
+    if progress is not None:
+        progress(count)
+    return count
+
+
 def write_full_export(
     log: AuditLog, out: IO[bytes], *, progress: Progress | None = None, stop: int | None = None
 ) -> ExportSummary:
@@ -114,14 +130,7 @@ def write_full_export(
     out.write(_header(log, tree_size=n, checkpoints=len(notes), complete=True))
     for note in notes:
         out.write(json.dumps({"checkpoint": note}, separators=(",", ":")).encode() + b"\n")
-    count = 0
-    for rec in log.iter_records(stop=n):
-        out.write(record_line(rec))
-        count += 1
-        if progress is not None and count % 1000 == 0:
-            progress(count)
-    if progress is not None:
-        progress(count)
+    count = write_each(log.iter_records(stop=n), lambda rec: out.write(record_line(rec)), progress)
     return ExportSummary(count, n, len(notes), True)
 
 
@@ -133,14 +142,7 @@ def write_jsonl(
     among the first ``stop`` records (default: all)."""
     stop = log.head().tree_size if stop is None else stop
     out.write(_header(log, tree_size=stop, checkpoints=0, complete=False))
-    count = 0
-    for rec in log.iter_records(flt, stop=stop):
-        out.write(record_line(rec))
-        count += 1
-        if progress is not None and count % 1000 == 0:
-            progress(count)
-    if progress is not None:
-        progress(count)
+    count = write_each(log.iter_records(flt, stop=stop), lambda rec: out.write(record_line(rec)), progress)
     return ExportSummary(count, stop, 0, False)
 
 
@@ -203,14 +205,7 @@ def write_csv(
     stop = log.head().tree_size if stop is None else stop
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
-    count = 0
-    for rec in log.iter_records(flt, stop=stop):
-        w.writerow(csv_row(rec))
-        count += 1
-        if progress is not None and count % 1000 == 0:
-            progress(count)
-    if progress is not None:
-        progress(count)
+    count = write_each(log.iter_records(flt, stop=stop), lambda rec: w.writerow(csv_row(rec)), progress)
     return ExportSummary(count, stop, 0, False)
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from audit.export import write_each
 from audit.log import AuditFilter, AuditLog
 from audit.record import AuditRecord
 
@@ -73,12 +74,9 @@ def write_logboek_jsonl(log: AuditLog, out: IO[bytes], flt: AuditFilter | None =
                         progress: Progress | None = None, stop: int | None = None) -> int:
     """One Logboek line per record below ``stop`` (default: the head now), oldest first, as
     JSON Lines; returns the count."""
-    count = 0
-    for line in iter_logboek(log, flt, stop=stop):
-        out.write(json.dumps(line, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() + b"\n")
-        count += 1
-        if progress is not None and count % 1000 == 0:
-            progress(count)
-    if progress is not None:
-        progress(count)
-    return count
+    return write_each(
+        iter_logboek(log, flt, stop=stop),
+        lambda line: out.write(json.dumps(line, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+                               + b"\n"),
+        progress,
+    )
