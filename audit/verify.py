@@ -378,6 +378,18 @@ def _unhex(value: object, what: str) -> bytes:
     return out
 
 
+def _bundle_checkpoint(bundle: Mapping[str, Any], verifier: Verifier, origin: str | None, tree_size: int, *,
+                       bundle_name: str, what: str) -> Checkpoint:
+    """The bundle's signed checkpoint, opened with the trusted key(s), for exactly its tree size."""
+    note = bundle.get("checkpoint")
+    if not isinstance(note, str):
+        raise IntegrityError(f"{bundle_name}: checkpoint is missing")
+    cp = open_checkpoint(note, verifier, origin=origin)
+    if cp.tree_size != tree_size:
+        raise IntegrityError(f"checkpoint at tree size {cp.tree_size}: the {what} is for tree size {tree_size}")
+    return cp
+
+
 def verify_proof_bundle(
     bundle: Mapping[str, Any], verifier: Verifier, *, origin: str | None = None
 ) -> ProofReport:
@@ -413,14 +425,7 @@ def verify_proof_bundle(
     if not isinstance(proof_hex, list):
         raise IntegrityError("proof bundle: inclusion_proof is missing")
     proof = [_unhex(h, "inclusion proof hash") for h in proof_hex]
-    note = bundle.get("checkpoint")
-    if not isinstance(note, str):
-        raise IntegrityError("proof bundle: checkpoint is missing")
-    cp = open_checkpoint(note, verifier, origin=origin)
-    if cp.tree_size != tree_size:
-        raise IntegrityError(
-            f"checkpoint at tree size {cp.tree_size}: the proof is for tree size {tree_size}"
-        )
+    cp = _bundle_checkpoint(bundle, verifier, origin, tree_size, bundle_name="proof bundle", what="proof")
     try:
         merkle.verify_inclusion(index, tree_size, lh, proof, cp.root_hash)
     except merkle.ProofError as e:
@@ -500,14 +505,8 @@ def verify_completeness_bundle(
     pseudonym, tree_size = bundle.get("data_subject_id"), bundle.get("tree_size")
     if not isinstance(pseudonym, str) or type(tree_size) is not int:
         raise IntegrityError("completeness bundle: data_subject_id and tree_size are required")
-    note = bundle.get("checkpoint")
-    if not isinstance(note, str):
-        raise IntegrityError("completeness bundle: checkpoint is missing")
-    cp = open_checkpoint(note, verifier, origin=origin)
-    if cp.tree_size != tree_size:
-        raise IntegrityError(
-            f"checkpoint at tree size {cp.tree_size}: the bundle is for tree size {tree_size}"
-        )
+    cp = _bundle_checkpoint(bundle, verifier, origin, tree_size, bundle_name="completeness bundle",
+                            what="bundle")
     root = subjects.root_of_extensions(cp.extensions)
     if root is None:
         raise IntegrityError(f"checkpoint at tree size {cp.tree_size} carries no subject map root")
