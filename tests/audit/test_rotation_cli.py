@@ -126,8 +126,10 @@ def test_rotate_key_without_a_signing_key_fails_and_writes_nothing(
     assert not target.exists()
 
 
-def _vkey(name: str = ORIGIN) -> str:
-    return NoteVerifier.for_private_key(name, Ed25519PrivateKey.generate()).vkey()
+def _vkey(name: str = ORIGIN, seed: int | None = None) -> str:
+    """A verifier key; with a seed the same on every collection (pytest-xdist workers compare ids)."""
+    key = Ed25519PrivateKey.generate() if seed is None else Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32)
+    return NoteVerifier.for_private_key(name, key).vkey()
 
 
 @pytest.mark.parametrize("env_value", ["json", "comma"])
@@ -145,10 +147,11 @@ def test_retired_vkeys_are_read_as_a_json_list_or_comma_separated(
     ("bad", "message"),
     [
         ("not-a-vkey", "entry 2 is not a usable verifier key"),
-        (_vkey()[:-4] + "AAA=", "entry 2 is not a usable verifier key"),
-        (ORIGIN + "+00000000+" + _vkey().split("+", 2)[2], "key id does not match"),
-        (_vkey("other.example/log"), "is for key name 'other.example/log'"),
+        (_vkey(seed=1)[:-4] + "AAA=", "entry 2 is not a usable verifier key"),
+        (ORIGIN + "+00000000+" + _vkey(seed=2).split("+", 2)[2], "key id does not match"),
+        (_vkey("other.example/log", seed=3), "is for key name 'other.example/log'"),
     ],
+    ids=["garbage", "truncated-key", "wrong-key-id", "other-key-name"],
 )
 def test_a_bad_retired_vkey_fails_at_start_up_with_a_clear_error(
     bad: str, message: str, configured: AuditLog, monkeypatch: pytest.MonkeyPatch,

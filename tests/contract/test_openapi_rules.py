@@ -46,6 +46,7 @@ def lint(doc: dict[str, Any], tmp_path: Path) -> list[dict[str, Any]]:
     return results
 
 
+@pytest.mark.slow  # Spectral is a Node process (~15 s); CI runs it in the marked step
 def test_logius_ruleset_reports_no_errors(document: dict[str, Any], tmp_path: Path) -> None:
     results = lint(document, tmp_path)
     errors = [f"{r['code']} at {'.'.join(map(str, r['path']))}: {r['message']}" for r in results if r["severity"] == 0]
@@ -54,6 +55,7 @@ def test_logius_ruleset_reports_no_errors(document: dict[str, Any], tmp_path: Pa
     assert warnings <= EXPLAINED_WARNINGS, f"explain these in docs/contracts.md: {warnings - EXPLAINED_WARNINGS}"
 
 
+@pytest.mark.slow
 def test_the_linter_sees_what_the_issue_reported_without_the_contract_shaping(tmp_path: Path,
                                                                               api: TestClient) -> None:
     """The gate is real: FastAPI's unshaped document fails the same ruleset."""
