@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from gateway.core.context import Loket
+from gateway.core.refusals import record_refusal
 from gateway.web.rendering import STATIC_DIR, render
 from gateway.web.session import (
     SESSION_COOKIE,
@@ -22,6 +23,7 @@ from gateway.web.session import (
     BsnInForm,
     CsrfRejected,
     LoginRequired,
+    RefusalNotRecorded,
     session_secret,
 )
 
@@ -49,8 +51,14 @@ def install_web(app: FastAPI, loket: Loket) -> None:
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
         return RedirectResponse(f"/{exc.area}/inloggen", status_code=303)
 
+    @app.exception_handler(RefusalNotRecorded)
+    async def _refusal_not_recorded(request: Request, exc: RefusalNotRecorded) -> Response:
+        return _unavailable(request)
+
     @app.exception_handler(CsrfRejected)
     async def _csrf(request: Request, exc: CsrfRejected) -> Response:
+        if not await record_refusal(request, 403, "csrf-rejected"):  # signed in: recorded like any refusal
+            return _unavailable(request)
         return render(request, "error.html", {
             "title": "Formulier niet geaccepteerd",
             "message": ("Dit formulier is verlopen of kwam niet van deze website. "
@@ -59,9 +67,20 @@ def install_web(app: FastAPI, loket: Loket) -> None:
 
     @app.exception_handler(BsnInForm)
     async def _bsn_in_form(request: Request, exc: BsnInForm) -> Response:
+        if not await record_refusal(request, 422, "bsn-in-free-text"):
+            return _unavailable(request)
         # Nothing of the form is shown again: the text held a BSN.
         return render(request, "error.html", {
             "title": "Formulier niet verstuurd",
             "message": ("Er stond een burgerservicenummer in de tekst. Dat mag niet, want de tekst "
                         "wordt bewaard. Ga terug, haal het nummer weg en verstuur het opnieuw."),
         }, status_code=422)
+
+
+def _unavailable(request: Request) -> Response:
+    """fail-closed: a refusal that could not be recorded is not shown; the page answers 503."""
+    return render(request, "error.html", {
+        "title": "Het lukt nu even niet",
+        "message": ("Er ging iets mis bij het bewaren van wat er gebeurde. Er is niets veranderd. "
+                    "Probeer het over een paar minuten opnieuw."),
+    }, status_code=503)

@@ -34,6 +34,7 @@ from gateway.web.session import (
     flash,
     load_page_session,
     login,
+    record_page_refusal,
     sign_out_everywhere_form,
     sign_out_form,
 )
@@ -153,6 +154,7 @@ async def overview_page(request: Request, case_id: CaseId) -> Response:
     try:
         result = await case_overview(loket, principal, _trace(request), case_id)
     except LoketError as e:
+        await record_page_refusal(request, e)
         return _not_found(request, e)
     allowed = allowed_for_purpose(loket, result.purpose)
     return render(request, "cm/overzicht.html", {
@@ -171,6 +173,7 @@ async def _dossier_page(request: Request, case_id: str, justification: str | Non
     try:
         result = await request_dossier(loket, principal, case_id, trace=_trace(request), justification=justification)
     except LoketError as e:
+        await record_page_refusal(request, e)
         if e.code in ("not-found",):
             return _not_found(request, e)
         flash(request, error_text_nl(e.code) if e.code in ("justification-required", "bsn-in-free-text")
@@ -214,6 +217,7 @@ async def consent_request_submit(request: Request, case_id: CaseId) -> Response:
             loket, principal, _trace(request), case_id, categories=categories, message=message,
             valid_days=CONSENT_DAYS))
     except LoketError as e:
+        await record_page_refusal(request, e)
         flash(request, error_text_nl(e.code), "error")
         return RedirectResponse(f"/casemanager/zaken/{case_id}/dossier", status_code=303)
     flash(request, "Uw vraag om toestemming is naar de burger gestuurd. U ziet het antwoord in het overzicht.")
@@ -230,6 +234,7 @@ async def requests_page(request: Request, case_id: CaseId) -> Response:
     try:
         case = await anyio.to_thread.run_sync(my_case, loket, principal, case_id)
     except LoketError as e:
+        await record_page_refusal(request, e)
         return _not_found(request, e)
     await collect_answers(loket, case_id=case.id)
     views = await anyio.to_thread.run_sync(my_case_requests, loket, principal, case.id)
@@ -261,6 +266,7 @@ async def request_submit(request: Request, case_id: CaseId) -> Response:
                                monthly_amount=amount_raw or None)
         view = await send_request(loket, principal, _trace(request), case_id, new)
     except LoketError as e:
+        await record_page_refusal(request, e)
         flash(request, e.detail if e.status == 403 and e.detail else error_text_nl(e.code), "error")
         return RedirectResponse(target, status_code=303)
     except (ValueError, ArithmeticError):
@@ -281,6 +287,7 @@ async def break_glass_page(request: Request, case_id: CaseId) -> Response:
     try:
         case = await anyio.to_thread.run_sync(my_case, loket, principal, case_id)
     except LoketError as e:
+        await record_page_refusal(request, e)
         return _not_found(request, e)
     return render(request, "cm/noodtoegang.html", {
         "title": "Noodtoegang", "tab": "noodtoegang", "case_id": case.id,

@@ -44,6 +44,7 @@ from gateway.web.session import (
     flash,
     load_page_session,
     login,
+    record_page_refusal,
     sign_out_everywhere_form,
     sign_out_form,
 )
@@ -119,6 +120,7 @@ async def login_submit(request: Request) -> Response:
     try:
         require_valid_bsn(bsn)
     except LoketError as e:
+        await record_page_refusal(request, e)
         flash(request, error_text_nl(e.code), "error")
         return RedirectResponse("/burger/inloggen", status_code=303)
     pseudonym = loket.pseudonymiser.pseudonym_for(bsn)
@@ -185,6 +187,7 @@ async def report_submit(request: Request, index: Annotated[int, Path(ge=0, le=MA
         await anyio.to_thread.run_sync(report_access, loket, principal, _trace(request), index,
                                        str(form.get("toelichting") or ""))
     except LoketError as e:
+        await record_page_refusal(request, e)
         flash(request, error_text_nl(e.code), "error")
         target = "/burger/toegang" if e.code in ("already-reported", "not-found") else f"/burger/toegang/{index}/melden"
         return RedirectResponse(target, status_code=303)
@@ -213,6 +216,7 @@ async def access_detail(request: Request, index: Annotated[int, Path(ge=0)]) -> 
     try:
         view, bundle, problem, report = await anyio.to_thread.run_sync(load)
     except LoketError as e:
+        await record_page_refusal(request, e)
         return render(request, "error.html", {"title": "Niet gevonden", "message": error_text_nl(e.code)},
                       status_code=e.status, area=AREA)
     return render(request, "burger/bewijs.html", {
@@ -228,6 +232,7 @@ async def proof_download(request: Request, index: Annotated[int, Path(ge=0)]) ->
     try:
         bundle = await anyio.to_thread.run_sync(my_proof, loket, principal, index)
     except LoketError as e:
+        await record_page_refusal(request, e)
         return render(request, "error.html", {"title": "Niet gevonden", "message": error_text_nl(e.code)},
                       status_code=e.status, area=AREA)
     return Response(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n", media_type="application/json",
@@ -292,6 +297,7 @@ async def help_submit(request: Request) -> Response:
             intake.create_aanmelding, loket, principal, _trace(request),
             purpose=str(form.get("purpose") or ""), message=str(form.get("message") or "")))
     except LoketError as e:
+        await record_page_refusal(request, e)
         flash(request, error_text_nl(e.code), "error")
         return RedirectResponse("/burger/hulp", status_code=303)
     flash(request, "Bedankt. Wij zoeken een casemanager voor u. Die neemt contact met u op.")
@@ -355,6 +361,7 @@ async def revoke_submit(request: Request, consent_id: Annotated[str, Path(max_le
     try:
         await anyio.to_thread.run_sync(consent_service.revoke, loket, principal, _trace(request), consent_id)
     except LoketError as e:
+        await record_page_refusal(request, e)
         flash(request, error_text_nl(e.code), "error")
         return RedirectResponse("/burger/toestemmingen", status_code=303)
     flash(request, "De toestemming is ingetrokken. Vanaf nu geldt zij niet meer.")
@@ -397,6 +404,7 @@ async def request_answer(request: Request, request_id: Annotated[str, Path(max_l
         result = await anyio.to_thread.run_sync(consent_service.answer_request, loket, principal, _trace(request),
                                                 request_id, answers)
     except LoketError as e:
+        await record_page_refusal(request, e)
         flash(request, error_text_nl(e.code), "error")
         gone = e.code in ("not-found", "already-answered")
         target = "/burger/toestemmingen" if gone else f"/burger/verzoeken/{request_id}"

@@ -49,6 +49,7 @@ from gateway.web.session import (
     load_page_session,
     login,
     officer_principal,
+    record_page_refusal,
     sign_out_everywhere_form,
     sign_out_form,
 )
@@ -172,6 +173,7 @@ async def search_submit(request: Request) -> Response:
         await anyio.to_thread.run_sync(record_log_access, loket, principal, _trace(request),
                                        AuditEventKind.ACCESS_LOG_SEARCHED, query)
     except LoketError as e:
+        await record_page_refusal(request, e)
         return _results_page(request, loket, None, [], None, error=error_text_nl(e.code), form_values=safe_values)
     return _results_page(request, loket, query, items, nxt, form_values=safe_values)
 
@@ -184,6 +186,7 @@ async def export_submit(request: Request) -> Response:
     try:
         query = _query_from_form(loket, form)
     except LoketError as e:
+        await record_page_refusal(request, e)
         return _results_page(request, loket, None, [], None, error=error_text_nl(e.code))
     fmt = "csv" if form.get("format") == "csv" else "jsonl"
     export = await anyio.to_thread.run_sync(logged_export, loket, principal, _trace(request), query, fmt)
@@ -232,6 +235,7 @@ async def break_glass_detail(request: Request, event_id: Annotated[str, Path(max
     try:
         item = await anyio.to_thread.run_sync(view_break_glass, loket, principal, _trace(request), event_id)
     except LoketError as e:
+        await record_page_refusal(request, e)
         return render(request, "error.html", {"title": "Niet gevonden", "message": error_text_nl(e.code)},
                       status_code=e.status, area=AREA)
     from audit.log import AuditFilter
@@ -254,6 +258,7 @@ async def break_glass_review_submit(request: Request, event_id: Annotated[str, P
         await anyio.to_thread.run_sync(review_break_glass, loket, principal, _trace(request), event_id,
                                        str(form.get("verdict") or ""), str(form.get("note") or ""))
     except LoketError as e:
+        await record_page_refusal(request, e)
         flash(request, error_text_nl(e.code), "error")
         return RedirectResponse(f"/fg/noodtoegang/{event_id}", status_code=303)
     flash(request, "Uw beoordeling is vastgelegd.")
@@ -345,6 +350,7 @@ async def report_detail(request: Request, report_id: Annotated[str, Path(max_len
         m = await anyio.to_thread.run_sync(load_report, loket, report_id)
         stored = await anyio.to_thread.run_sync(loket.audit.get_record, m.record_index)
     except LoketError as e:
+        await record_page_refusal(request, e)
         return render(request, "error.html", {"title": "Niet gevonden", "message": error_text_nl(e.code)},
                       status_code=e.status, area=AREA)
     row = summarise(IndexedRecord.of(stored), Explainer.of(loket))
@@ -360,6 +366,7 @@ async def report_answer_submit(request: Request, report_id: Annotated[str, Path(
         await anyio.to_thread.run_sync(answer_report, loket, principal, _trace(request), report_id,
                                        str(form.get("antwoord") or ""))
     except LoketError as e:
+        await record_page_refusal(request, e)
         flash(request, error_text_nl(e.code), "error")
         return RedirectResponse(f"/fg/meldingen/{report_id}", status_code=303)
     flash(request, "Uw antwoord is verstuurd. De burger ziet het bij de gemelde regel.")

@@ -27,7 +27,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from gateway.core.context import Loket
-from gateway.core.errors import BadInput
+from gateway.core.errors import BadInput, LoketError
+from gateway.core.problems import status_of
+from gateway.core.refusals import record_refusal
 from gateway.identity import page_sessions
 from gateway.identity.auth import Principal, Role
 from gateway.identity.bsn import contains_bsn
@@ -61,6 +63,20 @@ class LoginRequired(Exception):
 
 class CsrfRejected(Exception):
     """A form POST without a valid CSRF token or from a foreign origin (403)."""
+
+
+class RefusalNotRecorded(Exception):
+    """A page could not write the ``access:denied`` record of a refusal it was about to show (503)."""
+
+
+async def record_page_refusal(request: Request, e: LoketError) -> None:
+    """Record a refusal a page shows (flashed or as its error page), as the API's problem handler
+    records every 4xx: the same ``access:denied`` record, once per error.
+
+    fail-closed: a page refusal whose record cannot be written answers 503 (RefusalNotRecorded),
+    never the refusal page (tests/web/test_page_refusals_are_recorded.py)."""
+    if not await record_refusal(request, status_of(e), e.code, e):
+        raise RefusalNotRecorded(e.code)
 
 
 def session_secret(loket: Loket) -> str:
@@ -218,6 +234,12 @@ def _name(request: Request) -> str:
     return name if isinstance(name, str) else ""
 
 
+def _signed_in_as(request: Request, principal: Principal) -> Principal:
+    """The page's principal, also on ``request.state`` where the refusal recorder finds it (as the API's)."""
+    request.state.principal = principal
+    return principal
+
+
 def citizen_principal(request: Request, loket: Loket) -> Principal:
     """The logged-in citizen, with the BSN unsealed in memory for this request only."""
     s = _current(request, Role.CITIZEN)
@@ -231,14 +253,14 @@ def citizen_principal(request: Request, loket: Loket) -> Principal:
         # A session sealed with another vault key (key rotation).
         request.session.clear()
         raise LoginRequired("burger") from None
-    return Principal(sub=s.sub, role=Role.CITIZEN, name=_name(request), bsn=bsn)
+    return _signed_in_as(request, Principal(sub=s.sub, role=Role.CITIZEN, name=_name(request), bsn=bsn))
 
 
 def officer_principal(request: Request) -> Principal:
     s = _current(request, Role.PRIVACY_OFFICER)
     if s is None:
         raise LoginRequired("fg")
-    return Principal(sub=s.sub, role=Role.PRIVACY_OFFICER, name=_name(request))
+    return _signed_in_as(request, Principal(sub=s.sub, role=Role.PRIVACY_OFFICER, name=_name(request)))
 
 
 def casemanager_principal(request: Request) -> Principal:
@@ -246,8 +268,8 @@ def casemanager_principal(request: Request) -> Principal:
     if s is None:
         raise LoginRequired("casemanager")
     team = request.session.get("team")
-    return Principal(sub=s.sub, role=Role.CASEMANAGER, name=_name(request),
-                     team=team if isinstance(team, str) and team else None)
+    return _signed_in_as(request, Principal(sub=s.sub, role=Role.CASEMANAGER, name=_name(request),
+                                            team=team if isinstance(team, str) and team else None))
 
 
 async def sign_out_form(request: Request, loket: Loket, role: Role, area: str) -> Response:
