@@ -140,8 +140,22 @@ def make_loket(tmp_path: Path, sandbox: Any) -> Iterator[Callable[..., Loket]]:
 
 
 @pytest.fixture
-def loket(make_loket: Callable[..., Loket]) -> Loket:
-    return make_loket()
+def loket(make_loket: Callable[..., Loket], request: pytest.FixtureRequest) -> Loket:
+    """A gateway on the sandbox. In a module marked ``pilot``, one whose legal bases that are still
+    ``verified: false`` (the debt-help Wgs bases) release data: a pilot that switched
+    LOKET_PILOT_UNVERIFIED_BASES on (a banner on every page says so)."""
+    return make_loket(pilot_unverified_bases=True) if request.node.get_closest_marker("pilot") else make_loket()
+
+
+@pytest.fixture
+def quick_agencies(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The sandbox desk answers agency requests after ``AGENCY_ANSWER_S`` of the module (0.2 s), not minutes."""
+    from adapters.sandbox.requests import DESK
+
+    before = DESK.answer_after_s
+    DESK.answer_after_s = getattr(request.module, "AGENCY_ANSWER_S", 0.2)
+    yield
+    DESK.answer_after_s = before
 
 
 @pytest.fixture

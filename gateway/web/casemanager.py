@@ -22,11 +22,12 @@ from gateway.cases.service import my_case
 from gateway.consents import service as consent_service
 from gateway.core.context import Loket
 from gateway.core.errors import LoketError
+from gateway.core.models import Case
 from gateway.core.tracing import TraceContext
 from gateway.dossier.explain import Explainer
 from gateway.dossier.flow import request_dossier
 from gateway.dossier.overview import date_nl, euro
-from gateway.identity.auth import Role
+from gateway.identity.auth import Principal, Role
 from gateway.web.rendering import error_text_nl, render
 from gateway.web.session import (
     casemanager_principal,
@@ -72,6 +73,15 @@ def _not_found(request: Request, e: LoketError | None = None) -> Response:
     return render(request, "error.html", {"title": "Niet gevonden",
                                           "message": error_text_nl(e.code if e else "not-found")},
                   status_code=e.status if e else 404, area=AREA)
+
+
+async def _own_case(request: Request, loket: Loket, principal: Principal, case_id: str) -> Case | Response:
+    """The casemanager's own case, or the recorded "not found" page (someone else's case looks absent)."""
+    try:
+        return await anyio.to_thread.run_sync(my_case, loket, principal, case_id)
+    except LoketError as e:
+        await record_page_refusal(request, e)
+        return _not_found(request, e)
 
 
 def value_nl(value: Any) -> str:
@@ -229,13 +239,10 @@ async def consent_request_submit(request: Request, case_id: CaseId) -> Response:
 
 @router.get("/zaken/{case_id}/verzoeken", response_class=HTMLResponse)
 async def requests_page(request: Request, case_id: CaseId) -> Response:
-    loket = loket_of(request)
-    principal = casemanager_principal(request)
-    try:
-        case = await anyio.to_thread.run_sync(my_case, loket, principal, case_id)
-    except LoketError as e:
-        await record_page_refusal(request, e)
-        return _not_found(request, e)
+    loket, principal = loket_of(request), casemanager_principal(request)
+    case = await _own_case(request, loket, principal, case_id)
+    if isinstance(case, Response):
+        return case
     await collect_answers(loket, case_id=case.id)
     views = await anyio.to_thread.run_sync(my_case_requests, loket, principal, case.id)
     ex = Explainer.of(loket)
@@ -282,13 +289,10 @@ async def request_submit(request: Request, case_id: CaseId) -> Response:
 
 @router.get("/zaken/{case_id}/noodtoegang", response_class=HTMLResponse)
 async def break_glass_page(request: Request, case_id: CaseId) -> Response:
-    loket = loket_of(request)
-    principal = casemanager_principal(request)
-    try:
-        case = await anyio.to_thread.run_sync(my_case, loket, principal, case_id)
-    except LoketError as e:
-        await record_page_refusal(request, e)
-        return _not_found(request, e)
+    loket, principal = loket_of(request), casemanager_principal(request)
+    case = await _own_case(request, loket, principal, case_id)
+    if isinstance(case, Response):
+        return case
     return render(request, "cm/noodtoegang.html", {
         "title": "Noodtoegang", "tab": "noodtoegang", "case_id": case.id,
         "max_chars": loket.settings.max_justification_chars,

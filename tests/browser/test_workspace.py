@@ -6,33 +6,18 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from adapters.sandbox.requests import DESK
-from gateway.core.context import Loket
 from tests.browser.conftest import AXE_JS, eva, login_citizen, login_fg
 from tests.browser.test_accessibility import check
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.pilot, pytest.mark.usefixtures("quick_agencies")]
 
-@pytest.fixture
-def loket(make_loket: Callable[..., Loket]) -> Loket:
-    """The debt-help legal bases (Wgs) are still ``verified: false``: they release data only in a
-    pilot that switched LOKET_PILOT_UNVERIFIED_BASES on (a banner on every page says so)."""
-    return make_loket(pilot_unverified_bases=True)
-
-
-
-@pytest.fixture(autouse=True)
-def quick_agencies() -> Iterator[None]:
-    before = DESK.answer_after_s
-    DESK.answer_after_s = 0.3
-    yield
-    DESK.answer_after_s = before
+AGENCY_ANSWER_S = 0.3  # the page shows the request waiting first
 
 
 @pytest.fixture

@@ -4,32 +4,19 @@ refusals, "vraag toestemming" from a refusal, agency requests with status, break
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from adapters.sandbox.requests import DESK
 from gateway.core.context import Loket
 from tests.web.conftest import csrf_of, eva_bsn, post_form
 
 JUSTIFICATION = "Uitzetting dreigt morgen, verhuurder heeft de deurwaarder gebeld."
 
-@pytest.fixture
-def loket(make_loket: Callable[..., Loket]) -> Loket:
-    """The debt-help legal bases (Wgs) are still ``verified: false``: they release data only in a
-    pilot that switched LOKET_PILOT_UNVERIFIED_BASES on (a banner on every page says so)."""
-    return make_loket(pilot_unverified_bases=True)
-
-
-
-@pytest.fixture(autouse=True)
-def quick_agencies() -> Iterator[None]:
-    before = DESK.answer_after_s
-    DESK.answer_after_s = 0.2
-    yield
-    DESK.answer_after_s = before
+# The debt-help legal bases (Wgs) are still ``verified: false``: a pilot (tests/conftest.py).
+pytestmark = [pytest.mark.pilot, pytest.mark.usefixtures("quick_agencies")]
 
 
 def login_cm(client: TestClient, sub: str = "cm-001") -> None:

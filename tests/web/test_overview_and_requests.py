@@ -4,7 +4,7 @@ the real sandbox agencies."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,20 +21,8 @@ from tests.web.conftest import eva_bsn, login_citizen
 
 DEBT = "schuldhulp_intake"
 
-@pytest.fixture
-def loket(make_loket: Callable[..., Loket]) -> Loket:
-    """The debt-help legal bases (Wgs) are still ``verified: false``: they release data only in a
-    pilot that switched LOKET_PILOT_UNVERIFIED_BASES on (a banner on every page says so)."""
-    return make_loket(pilot_unverified_bases=True)
-
-
-
-@pytest.fixture(autouse=True)
-def quick_agencies() -> Iterator[None]:
-    before = DESK.answer_after_s
-    DESK.answer_after_s = 0.2
-    yield
-    DESK.answer_after_s = before
+# The debt-help legal bases (Wgs) are still ``verified: false``: a pilot (tests/conftest.py).
+pytestmark = [pytest.mark.pilot, pytest.mark.usefixtures("quick_agencies")]
 
 
 def _records(loket: Loket, kind: AuditEventKind) -> list[Any]:
