@@ -20,6 +20,7 @@ from gateway.core.context import Loket, audit_log_for, retired_verifiers
 from gateway.core.errors import ConfigurationError
 from gateway.core.keys import load_ed25519
 from gateway.core.settings import Settings
+from tests import cli
 
 from .conftest import ORIGIN, cli_log, record
 
@@ -29,15 +30,8 @@ runner = CliRunner()
 def run_loket(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     """`loket ...` in process through gateway.cli.main: the errors audit/ does not own (the
     gateway's configuration) get their exit code from the gateway's one table."""
-    from gateway.cli import main
-
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    return code, capsys.readouterr().err
+    code, _, err = cli.run_loket(capsys, *args)
+    return code, err
 
 
 @pytest.fixture

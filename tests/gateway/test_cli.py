@@ -16,6 +16,7 @@ from sqlalchemy import inspect
 
 from gateway.core.db import create_db_engine
 from gateway.core.keys import load_ed25519
+from tests.cli import run_loket
 
 
 def run(args: list[str], cwd: Path, env_extra: dict[str, str] | None = None,
@@ -36,21 +37,13 @@ def loket_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     empty directory with no LOKET_* settings: (exit code, stdout, stderr)."""
     import os
 
-    from gateway.cli import main
 
     for name in [k for k in os.environ if k.startswith("LOKET_")]:
         monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
 
     def loket(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as e:
-            code = int(e.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
+        return run_loket(capsys, *args)
 
     return loket
 

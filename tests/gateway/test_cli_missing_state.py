@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
 from gateway.core.errors import EXIT_CONFIGURATION
+from tests.cli import run_loket
 
 # Verbs that need the gateway's data dir or database. `demo`, `serve` and `db upgrade` create
 # them; `policy eval/test/bundle/purposes` read only the packaged policies.
@@ -30,14 +30,7 @@ VERBS = [
 
 
 def _loket(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        main(args)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_loket(capsys, *args)
 
 
 @pytest.fixture

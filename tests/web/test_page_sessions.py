@@ -21,6 +21,7 @@ from gateway.core.context import Loket
 from gateway.core.models import PageSession
 from gateway.identity import page_sessions
 from gateway.web.session import SESSION_COOKIE, session_secret
+from tests.cli import run_loket
 from tests.web.conftest import eva_bsn, login_citizen, login_fg, other_bsn, post_form
 
 CITIZEN_PAGE = "/burger/toegang"
@@ -328,17 +329,8 @@ def test_sign_in_purges_ended_sessions(web: TestClient, new_client: Callable[[],
 
 def run_cli(args: list[str], loket: Loket, monkeypatch: pytest.MonkeyPatch,
             capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from gateway.cli import main
-
     monkeypatch.setenv("LOKET_DATABASE_URL", loket.settings.resolved_database_url())
-    capsys.readouterr()
-    try:
-        main(args)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_loket(capsys, *args)
 
 
 def test_cli_revoke_sub_ends_that_subjects_sessions_only(

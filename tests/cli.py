@@ -1,0 +1,19 @@
+"""`loket ...` run in process, as the tests of the CLI need it."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.cli import main  # at import: it registers the gateway's log source with audit/cli.py
+
+
+def run_loket(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run ``loket *args`` through gateway.cli.main; its exit code, stdout and stderr."""
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
