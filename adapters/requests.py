@@ -34,37 +34,36 @@ async def _json(adapter: AgencyAdapter, response: aiohttp.ClientResponse) -> dic
     return doc
 
 
+async def _exchange(adapter: AgencyAdapter, method: str, url: str, ok: tuple[int, ...], *,
+                    body: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
+                    ) -> dict[str, Any]:
+    """One call to the agency within the adapter's timeout; its JSON object or AgencyFetchError."""
+    try:
+        async with asyncio.timeout(adapter.timeout_s):
+            async with adapter.client.request(method, url, json=None if body is None else dict(body),
+                                              headers=dict(headers or {}), allow_redirects=False) as r:
+                if r.status not in ok:
+                    raise AgencyFetchError(http_error_code(r.status))
+                return await _json(adapter, r)
+    except TimeoutError as e:
+        raise AgencyFetchError(AgencyErrorCode.TIMEOUT) from e
+    except (aiohttp.ClientError, OSError) as e:
+        raise AgencyFetchError(AgencyErrorCode.CONNECTION_ERROR) from e
+
+
 async def send_agency_request(adapter: AgencyAdapter, agency: str, body: Mapping[str, Any], *,
                               traceparent: str | None = None) -> str:
     """POST the request; returns the agency's status (``sent`` while it is being handled)."""
     headers = {"traceparent": traceparent} if traceparent else {}
     url = f"{adapter.agency_urls[agency]}/{agency}/verzoeken"
-    try:
-        async with asyncio.timeout(adapter.timeout_s):
-            async with adapter.client.post(url, json=dict(body), headers=headers, allow_redirects=False) as r:
-                if r.status not in (200, 201, 202):
-                    raise AgencyFetchError(http_error_code(r.status))
-                doc = await _json(adapter, r)
-    except TimeoutError as e:
-        raise AgencyFetchError(AgencyErrorCode.TIMEOUT) from e
-    except (aiohttp.ClientError, OSError) as e:
-        raise AgencyFetchError(AgencyErrorCode.CONNECTION_ERROR) from e
+    doc = await _exchange(adapter, "POST", url, (200, 201, 202), body=body, headers=headers)
     return ANSWER_STATUSES.get(str(doc.get("status")), "sent")
 
 
 async def agency_request_answer(adapter: AgencyAdapter, agency: str, reference: str) -> tuple[str, str | None]:
     """(status, reason): ``sent`` while pending, then ``accepted`` or ``refused``."""
     url = f"{adapter.agency_urls[agency]}/{agency}/verzoeken/{reference}"
-    try:
-        async with asyncio.timeout(adapter.timeout_s):
-            async with adapter.client.get(url, allow_redirects=False) as r:
-                if r.status != 200:
-                    raise AgencyFetchError(http_error_code(r.status))
-                doc = await _json(adapter, r)
-    except TimeoutError as e:
-        raise AgencyFetchError(AgencyErrorCode.TIMEOUT) from e
-    except (aiohttp.ClientError, OSError) as e:
-        raise AgencyFetchError(AgencyErrorCode.CONNECTION_ERROR) from e
+    doc = await _exchange(adapter, "GET", url, (200,))
     status = ANSWER_STATUSES.get(str(doc.get("status")))
     if status is None:
         raise AgencyFetchError(AgencyErrorCode.MALFORMED)
