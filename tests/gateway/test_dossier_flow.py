@@ -15,6 +15,7 @@ from gateway.app import create_app
 from gateway.core.context import Loket
 from gateway.core.errors import AuditWriteError, PolicyEngineError
 from tests import cases
+from tests.cli import use_gateway_settings
 from tests.conftest import bearer
 from tests.servers import serve
 
@@ -255,10 +256,7 @@ def test_loket_audit_verify_passes_after_the_flow_and_fails_after_tampering(
     case_id = open_case(client, tok, eva_bsn(sandbox))
     assert client.get(f"/v1/cases/{case_id}/dossier", headers=bearer(tok)).status_code == 200
     loket.audit.checkpoint(force=True)
-    s = loket.settings
-    monkeypatch.setenv("LOKET_DATA_DIR", str(s.data_dir))
-    monkeypatch.setenv("LOKET_SIGNING_KEY_PATH", str(s.signing_key_path))
-    monkeypatch.setenv("LOKET_LOG_ORIGIN", s.log_origin)
+    use_gateway_settings(monkeypatch, loket.settings)
     runner = CliRunner()
     ok = runner.invoke(cli, ["audit", "verify"])
     assert ok.exit_code == 0, ok.output

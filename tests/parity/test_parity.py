@@ -112,38 +112,20 @@ def test_opa_test_passes_on_the_same_files(opa_bin: str) -> None:
     assert "PASS" in proc.stdout
 
 
+def opa_check(opa_bin: str, path: Path) -> subprocess.CompletedProcess[str]:
+    """``opa check --strict`` against the capabilities every engine supports."""
+    argv = [opa_bin, "check", "--strict", "--capabilities", str(POLICIES / "capabilities.json"), str(path)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+
 def test_policies_use_only_builtins_regopy_supports(opa_bin: str) -> None:
-    proc = subprocess.run(
-        [
-            opa_bin,
-            "check",
-            "--strict",
-            "--capabilities",
-            str(POLICIES / "capabilities.json"),
-            str(POLICIES / "loket"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = opa_check(opa_bin, POLICIES / "loket")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_capabilities_reject_an_impure_builtin(opa_bin: str, tmp_path: Path) -> None:
     (tmp_path / "p.rego").write_text("package loket\n\nimport rego.v1\n\nnow := time.now_ns()\n")
-    proc = subprocess.run(
-        [
-            opa_bin,
-            "check",
-            "--strict",
-            "--capabilities",
-            str(POLICIES / "capabilities.json"),
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = opa_check(opa_bin, tmp_path)
     assert proc.returncode != 0 and "time.now_ns" in proc.stdout + proc.stderr
 
 

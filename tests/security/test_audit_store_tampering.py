@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from gateway.app import create_app
 from gateway.cli import app as cli
 from gateway.core.context import Loket
+from tests.cli import use_gateway_settings
 from tests.conftest import bearer
 from tests.security.helpers import eva_bsn, minter, open_case
 
@@ -31,10 +32,7 @@ def populated(make_loket: Callable[..., Loket], sandbox: Any, monkeypatch: pytes
         for _ in range(4):
             assert client.get(f"/v1/cases/{case_id}/dossier", headers=bearer(tok)).status_code == 200
     loket.audit.checkpoint(force=True)
-    s = loket.settings
-    monkeypatch.setenv("LOKET_DATA_DIR", str(s.data_dir))
-    monkeypatch.setenv("LOKET_SIGNING_KEY_PATH", str(s.signing_key_path))
-    monkeypatch.setenv("LOKET_LOG_ORIGIN", s.log_origin)
+    use_gateway_settings(monkeypatch, loket.settings)
     return loket
 
 
