@@ -419,3 +419,17 @@ def load_stored_bundle(store_dir: Path, revision: str) -> PolicyBundle:
     if bundle.revision != revision:
         raise IntegrityError("stored bundle does not hold the revision it is filed under")
     return bundle
+
+
+class LoadedBundle:
+    """Base of the in-process engines: the bundle they loaded, and its revision."""
+
+    _bundle: PolicyBundle
+
+    @property
+    def revision(self) -> str:
+        return self._bundle.revision
+
+    @property
+    def bundle(self) -> PolicyBundle:
+        return self._bundle

@@ -31,7 +31,7 @@ import regopy
 from regopy import rego_shared
 
 from gateway.core.errors import PolicyEngineError
-from gateway.policy.bundle import ENTRYPOINT, PolicyBundle
+from gateway.policy.bundle import ENTRYPOINT, LoadedBundle, PolicyBundle
 
 ConcurrencyMode = Literal["thread_local", "lock"]
 
@@ -150,7 +150,7 @@ class _Compiled:
         return output[0].expressions[0]
 
 
-class EmbeddedPolicyEngine:
+class EmbeddedPolicyEngine(LoadedBundle):
     """PolicyEngine over regopy. Safe for concurrent calls from many threads."""
 
     def __init__(
@@ -168,14 +168,6 @@ class EmbeddedPolicyEngine:
         # Compile once now so a bundle regopy cannot handle fails at start-up, not per request.
         self._shared = _Compiled(bundle, entrypoints)
         self._local.compiled = self._shared
-
-    @property
-    def revision(self) -> str:
-        return self._bundle.revision
-
-    @property
-    def bundle(self) -> PolicyBundle:
-        return self._bundle
 
     def _compiled(self) -> _Compiled:
         compiled: _Compiled | None = getattr(self._local, "compiled", None)

@@ -38,7 +38,7 @@ import orjson
 import wasmtime
 
 from gateway.core.errors import PolicyEngineError
-from gateway.policy.bundle import PolicyBundle
+from gateway.policy.bundle import LoadedBundle, PolicyBundle
 from gateway.policy.wasm_module import WasmModule
 
 _PAGE = 65536
@@ -314,7 +314,7 @@ class _Instance:
 # --- The engine --------------------------------------------------------------------------------
 
 
-class WasmPolicyEngine:
+class WasmPolicyEngine(LoadedBundle):
     """PolicyEngine over OPA's compiled Wasm. Safe for concurrent calls from many threads."""
 
     def __init__(
@@ -356,14 +356,6 @@ class WasmPolicyEngine:
         if module.entrypoint not in self._entrypoints:
             raise PolicyEngineError(f"policy module has no entrypoint {module.entrypoint}")
         self._idle.append(first)
-
-    @property
-    def revision(self) -> str:
-        return self._bundle.revision
-
-    @property
-    def bundle(self) -> PolicyBundle:
-        return self._bundle
 
     @property
     def module(self) -> WasmModule:
