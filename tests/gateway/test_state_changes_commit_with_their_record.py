@@ -1,16 +1,21 @@
 """Every state change commits in the same transaction as its audit record (issue 15).
 
 Each mutating route, API and pages, is driven with the audit write failing — a trigger that
-refuses every new leaf, and a database file that may not grow (SQLITE_FULL) — and must then
+refuses every new leaf, a database file that may not grow (SQLITE_FULL), and a real full disk (the
+data dir on a small tmpfs filled to the last byte; root only, in CI's marked step) — and must then
 answer 503 (the pages: an error, never the success message), change no row, write no record,
 and afterwards disclose nothing the failed change would have allowed.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -74,6 +79,25 @@ def in_30_days() -> str:
 
 def open_case(w: World, purpose: str = PURPOSE) -> str:
     return cases.open_case(w.api, w.cm["Authorization"].split()[1], w.eva, purpose)
+
+
+@pytest.fixture
+def loket(make_loket: Callable[..., Loket], request: pytest.FixtureRequest, tmp_path: Path) -> Loket:
+    """The gateway; for the full-disk case its data dir is on a small filesystem of its own."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is None or callspec.params.get("failure") is not filesystem_full:
+        return make_loket()
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(mount)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot mount a small tmpfs (CI runs as root): {r.stderr.strip()}")
+        pytest.skip(f"needs root to mount a small filesystem: {r.stderr.strip()}")
+    # lazy: the gateway's files are still open when this runs (make_loket closes it afterwards)
+    request.addfinalizer(lambda: subprocess.run(["umount", "-l", str(mount)], check=False))
+    return make_loket(data_dir=mount / "loket")
 
 
 @pytest.fixture
@@ -166,7 +190,34 @@ def disk_full(loket: Loket) -> Callable[[], None]:
     return undo
 
 
-@pytest.mark.parametrize("failure", [refuse_leaves, disk_full], ids=["audit-insert-refused", "disk-full"])
+def filesystem_full(loket: Loket) -> Callable[[], None]:
+    """ENOSPC: the data dir's filesystem (a 16 MB tmpfs, see ``loket``) has no byte left.
+
+    The write-ahead log is first truncated to nothing, so the next transaction must grow it."""
+    with loket.db.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    filler = loket.settings.data_dir / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (1 << 16, 1 << 10, 1):  # until not one more byte fits
+            while True:
+                try:
+                    os.write(fd, b"\0" * size)
+                except OSError:
+                    break
+    finally:
+        os.close(fd)
+    assert shutil.disk_usage(loket.settings.data_dir).free < 4096
+
+    def undo() -> None:
+        filler.unlink()
+
+    return undo
+
+
+@pytest.mark.parametrize("failure", [refuse_leaves, disk_full,
+                                     pytest.param(filesystem_full, marks=pytest.mark.slow)],
+                         ids=["audit-insert-refused", "disk-full", "filesystem-full"])
 @pytest.mark.parametrize("route", list(MUTATIONS))
 def test_a_state_change_whose_audit_record_fails_changes_nothing(world: World, route: str,
                                                                 failure: Callable[[Loket], Callable[[], None]]) -> None:
