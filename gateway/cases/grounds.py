@@ -7,20 +7,17 @@ themself: the citizen's *aanmelding*, an early-warning *signaal*, or a coordinat
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from gateway.core.errors import BadInput, Forbidden
-from gateway.identity.auth import Principal, Role
-from gateway.identity.bsn import contains_bsn
+from gateway.identity.auth import Principal, Role, is_user_id
 from gateway.identity.free_text import check_free_text
 
 MAX_REASON_CHARS = 1000
 MIN_REASON_CHARS = 10
-_SUB = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
 
 
 class GroundType(StrEnum):
@@ -56,7 +53,7 @@ def check_assignment(coordinator: Principal, ground: Ground) -> Ground:
         raise Forbidden("only a coordinator opens a case", code="coordinator-only")
     if not coordinator.team:
         raise Forbidden("a coordinator token needs a team", code="no-team")
-    if not _SUB.fullmatch(ground.casemanager) or contains_bsn(ground.casemanager):
+    if not is_user_id(ground.casemanager):
         raise BadInput("casemanager is not a valid user id", code="bad-casemanager")
     if ground.casemanager == coordinator.sub:
         raise Forbidden("a coordinator cannot assign themself", code="self-assignment")

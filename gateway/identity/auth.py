@@ -247,13 +247,18 @@ class TokenVerifier:
         return Principal(sub=sub, role=role, name=name, organisation=org, bsn=bsn, team=team), claims
 
 
+def is_user_id(sub: Any) -> bool:
+    """A user id (token ``sub``) Loket may record: the charset, at most MAX_SUB_CHARS, no BSN in it.
+    The one check for a token's subject and for a user named elsewhere (a case's assignee)."""
+    return (isinstance(sub, str) and 0 < len(sub) <= MAX_SUB_CHARS and _SUB_CHARSET.fullmatch(sub) is not None
+            and not contains_bsn(sub))
+
+
 def check_sub(sub: Any) -> str:
     """The token subject as Loket may record it, or 401. Runs before any role or case logic."""
-    if not isinstance(sub, str) or not 0 < len(sub) <= MAX_SUB_CHARS or not _SUB_CHARSET.fullmatch(sub):
-        raise NotAuthenticated("token subject invalid", code="invalid-token")
-    if contains_bsn(sub):
-        raise NotAuthenticated("token subject must not be or contain a BSN", code="invalid-token")
-    return sub
+    if not is_user_id(sub):
+        raise NotAuthenticated("token subject invalid (or holds a BSN)", code="invalid-token")
+    return str(sub)
 
 
 def display_claim(value: Any) -> str | None:

@@ -150,3 +150,14 @@ def test_break_glass_on_a_purpose_without_one_is_a_recorded_403(
     (refused,) = [s.record for s in loket.audit.find(AuditFilter(kind=AuditEventKind.DOSSIER_REFUSED))]
     assert refused.extra["break_glass_requested"] == "refused" and not refused.disclosed
     assert loket.audit.count(AuditFilter(kind=AuditEventKind.DOSSIER_BREAK_GLASS)) == 0
+
+
+def test_any_user_id_a_token_may_carry_can_be_assigned(client: TestClient, sandbox: Any,
+                                                       token: Callable[..., str]) -> None:
+    """The assignee is checked by the token subject's own rule (identity/auth.is_user_id), so a
+    casemanager whose identity provider issues ``urn:…|…`` subjects can be given a case and read it."""
+    sub = "urn:nl:gemeente:0363|cm+7"
+    r = client.post("/v1/cases", json=cases.toewijzing(eva_bsn(sandbox), PURPOSE, casemanager=sub),
+                    headers=cases.coordinator_headers(client))
+    assert r.status_code == 201, r.text
+    assert client.get(f"/v1/cases/{r.json()['id']}/dossier", headers=bearer(token(sub=sub))).status_code == 200
