@@ -59,6 +59,9 @@ def build_adapters(
     that is a configuration error, found at start-up rather than per request.
     """
     catalog = load_catalog()
+    orphans = sorted(set(credentials or {}) - set(agency_urls))
+    if orphans:
+        raise ValueError(f"API keys for agencies without a base URL: {', '.join(orphans)}")
     by_kind: dict[str, dict[str, str]] = {}
     for agency, url in agency_urls.items():
         if agency not in catalog.agencies:
@@ -74,7 +77,7 @@ def build_adapters(
             max_response_bytes=max_response_bytes,
             client=client,
             catalog=catalog,
-            credentials={a: k for a, k in (credentials or {}).items() if a in urls},
+            credentials={a: k for a, k in (credentials or {}).items() if a in urls},  # this kind's
         )
         for agency in urls:
             adapters[agency] = adapter

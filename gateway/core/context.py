@@ -163,11 +163,15 @@ def build_loket(settings: Settings, *, run_migrations: bool = True) -> Loket:
     )
     catalog = load_catalog()
     audit_log = audit_log_for(settings, db, signing_key(settings))
-    adapters = build_adapters(
-        settings.agency_urls,
-        timeout_s=settings.agency_timeout_s,
-        max_response_bytes=settings.max_agency_response_bytes,
-    )
+    try:
+        adapters = build_adapters(
+            settings.agency_urls,
+            timeout_s=settings.agency_timeout_s,
+            max_response_bytes=settings.max_agency_response_bytes,
+            credentials={a: k.get_secret_value() for a, k in settings.agency_api_keys.items()},
+        )
+    except ValueError as e:  # an unknown agency, a bad URL or API key: found at start-up
+        raise ConfigurationError(f"LOKET_AGENCY_URLS / LOKET_AGENCY_API_KEYS: {e}") from None
     return Loket(
         settings=settings,
         db=db,

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
 
     # Agencies: JSON object agency id -> base URL; set by `loket demo` for the sandbox.
     agency_urls: dict[str, str] = Field(default_factory=dict)
+    # JSON object agency id -> the API key it knows Loket by (the BRP's afnemer key, sent as
+    # X-API-KEY); secret: never logged, never in a repr.
+    agency_api_keys: dict[str, SecretStr] = Field(default_factory=dict)
     agency_timeout_s: float = 2.0
     max_agency_response_bytes: int = 256 * 1024
 
