@@ -41,6 +41,9 @@ KIND_LABELS_NL = {
     "agency_request:sent": "Verzoek aan een organisatie verstuurd",
     "agency_request:refused": "Verzoek aan een organisatie niet toegestaan",
     "agency_request:answered": "Organisatie beantwoordde een verzoek",
+    "representation:checked": "Nagegaan of iemand voor u mag handelen",
+    "machtiging:granted": "Machtiging gegeven",
+    "machtiging:revoked": "Machtiging ingetrokken",
 }
 
 ROLE_LABELS_NL = {
