@@ -13,6 +13,7 @@ from adapters.registry import aclose_adapters
 from gateway.api import (
     accesses,
     agency_requests,
+    machtigingen,
     authzen,
     cases,
     consent_requests,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
     app.include_router(authzen.router)
     app.include_router(reports.router)
     app.include_router(agency_requests.router)
+    app.include_router(machtigingen.router)
     from gateway.web import install_web  # citizen and FG pages (issue 8)
 
     install_web(app, loket)
