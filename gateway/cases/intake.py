@@ -16,13 +16,12 @@ from sqlalchemy.orm import Session
 from adapters.signals import SignalFeedError, read_signal_feed
 from audit.record import AuditEventKind, AuditRecord
 from gateway.cases.grounds import GroundType, require_ground_allowed
-from gateway.consents.service import citizen_pseudonym
 from gateway.core.auditing import event_record
 from gateway.core.context import Loket
 from gateway.core.errors import AgencyUnavailable, BadInput, Forbidden
 from gateway.core.models import Aanmelding, Signal, utcnow
 from gateway.core.tracing import TraceContext
-from gateway.core.unit_of_work import commit_with_record, commit_with_records
+from gateway.core.unit_of_work import commit_with_records
 from gateway.identity.auth import Principal, Role
 from gateway.identity.bsn import require_valid_bsn
 from gateway.identity.free_text import check_free_text

@@ -33,6 +33,8 @@ CITIZEN_ACCESS_KINDS = frozenset({
     AuditEventKind.SIGNAL_RECEIVED,
     # Another gateway asked whether it may read: that reveals what Loket would share.
     AuditEventKind.AUTHZEN_EVALUATED,
+    # Someone acted for this citizen (or tried to): every representation check, and their machtigingen.
+    AuditEventKind.REPRESENTATION_CHECKED, AuditEventKind.MACHTIGING_GRANTED, AuditEventKind.MACHTIGING_REVOKED,
 })
 
 #: Child spans (Logboek Dataverwerkingen 0.8: one line per processing action): a dossier's call

@@ -19,7 +19,6 @@ from gateway.core.context import Loket
 from gateway.core.models import Case
 from gateway.dossier.explain import Explainer
 from gateway.identity.auth import Principal
-from gateway.representation.check import subject_for_reading
 from gateway.oversight.access_log import (
     AMSTERDAM,
     AccessView,
@@ -32,6 +31,7 @@ from gateway.oversight.access_log import (
     time_nl,
 )
 from gateway.oversight.reports import ReportView, reports_of_me
+from gateway.representation.check import subject_for_reading
 from gateway.workspace.directory import CaseManagerContact, casemanager
 
 
