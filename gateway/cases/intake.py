@@ -25,6 +25,7 @@ from gateway.core.unit_of_work import commit_with_records
 from gateway.identity.auth import Principal, Role
 from gateway.identity.bsn import require_valid_bsn
 from gateway.identity.free_text import check_free_text
+from gateway.representation.check import AANMELDEN, act_as, purpose_domain, subject_for_reading
 
 MAX_AANMELDING_CHARS = 2000
 SIGNAL_AGENCY = "schuldhulp"

@@ -68,7 +68,8 @@ def _date(value: Any) -> str | None:
 
 
 def _bsns(people: Iterable[Any]) -> set[str]:
-    return {p.get("burgerservicenummer") for p in people if isinstance(p, dict)} - {None}
+    return {str(p["burgerservicenummer"]) for p in people
+            if isinstance(p, dict) and isinstance(p.get("burgerservicenummer"), str)}
 
 
 def gezag_candidates(person: Mapping[str, Any], subject_bsn: str, actor_bsn: str | None) -> list[Candidate]:

@@ -71,7 +71,8 @@ def test_a_mentor_acts_on_care_only_and_an_ended_bewind_counts_for_nothing(
         client: TestClient, token: Callable[..., str], loket: Loket) -> None:
     _case_for(client, token, loket, BSN_ONDER_BEWIND)
     aaltje = bearer(token("citizen", sub="aaltje", bsn=AALTJE, act_for=BSN_ONDER_BEWIND))
-    assert client.post("/v1/me/consents", json=_consent("gemeente_wmo", "gezondheid"), headers=aaltje).status_code == 201
+    care = client.post("/v1/me/consents", json=_consent("gemeente_wmo", "gezondheid"), headers=aaltje)
+    assert care.status_code == 201
     money = client.post("/v1/me/consents", json=_consent("cjib", "boetes"), headers=aaltje)
     assert money.status_code == 403
     assert "Als mentor gaat u alleen over zorg en behandeling" in money.json()["detail"]
