@@ -147,3 +147,24 @@ def test_the_citizen_sees_every_check_on_their_own_page(
     assert "Dit mocht: toestemming geven over geldzaken. Nagegaan in het curatele- en bewindregister." in html
     assert "Dit mocht niet: toestemming geven over zorg en behandeling." in html
     assert BSN_ONDER_BEWIND not in html
+
+
+def test_the_casemanagers_overview_shows_who_may_act_for_the_citizen(
+        client: TestClient, token: Callable[..., str], loket: Loket) -> None:
+    cm = bearer(token())
+    case = open_case(client, token(), BSN_ONDER_BEWIND, "schuldhulp_intake", loket=loket)
+    before = client.get(f"/v1/cases/{case}/overview", headers=cm).json()["representatives"]
+    assert before["known"] is False and before["people"] == []
+    rep = bearer(token("citizen", sub=f"kvk-{BEWINDVOERDER_KVK}", kvk=BEWINDVOERDER_KVK, act_for=BSN_ONDER_BEWIND))
+    assert client.post("/v1/me/consents", json=_consent("cjib", "boetes"), headers=rep).status_code == 201
+    gerrit = bearer(token("citizen", sub="gerrit", bsn=BSN_ONDER_BEWIND))
+    until = (datetime.now(UTC) + timedelta(days=90)).isoformat()
+    assert client.post("/v1/me/machtigingen", headers=gerrit, json={
+        "gemachtigde_burgerservicenummer": AALTJE, "naam": "Aaltje Hoekstra", "scope": ["persoonlijk"],
+        "valid_until": until}).status_code == 201
+    after = client.get(f"/v1/cases/{case}/overview", headers=cm).json()["representatives"]
+    assert after["known"] is True
+    assert [(r["kind"], r["source"], r["scope"]) for r in after["people"]] == [
+        ("gemachtigde", "machtigingen", "persoonlijke zaken"), ("bewindvoerder", "ccbr", "geldzaken")]
+    assert after["people"][0]["label"] == "Gemachtigde Aaltje Hoekstra"
+    assert AALTJE not in str(after) and BSN_ONDER_BEWIND not in str(after)
