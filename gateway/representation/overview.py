@@ -64,8 +64,8 @@ def who_may_act(loket: Loket, citizen_pseudonym: str, now: datetime | None = Non
             continue
         seen.add((kind, source))
         checked = datetime.fromisoformat(r.extra["checked_at"].replace("Z", "+00:00"))
-        lines.append(RepresentativeLine(kind, str(kinds[kind]["label_nl"]).capitalize(), source,
-                                        _domains_nl(r.extra.get("scope", "").split(",") if r.extra.get("scope") else []),
+        scope = r.extra["scope"].split(",") if r.extra.get("scope") else []
+        lines.append(RepresentativeLine(kind, str(kinds[kind]["label_nl"]).capitalize(), source, _domains_nl(scope),
                                         f"handelde voor de burger; laatst nagegaan {_date_nl(checked)} in de "
                                         f"{SOURCES_NL.get(source, source)}"))
     return lines
