@@ -395,7 +395,7 @@ async def grant_submit(request: Request) -> Response:
             valid_until=now + timedelta(days=days), explicit=True)
         await anyio.to_thread.run_sync(consent_service.grant, loket, principal, _trace(request), grant)
     except (LoketError, ValueError) as e:
-        flash(request, error_text_nl(getattr(e, "code", "bad-input")), "error")
+        flash(request, _text(e) if isinstance(e, LoketError) else error_text_nl("bad-input"), "error")
         return RedirectResponse("/burger/toestemmingen", status_code=303)
     flash(request, "Uw toestemming is vastgelegd. U kunt haar altijd weer intrekken.")
     return RedirectResponse("/burger/toestemmingen", status_code=303)
