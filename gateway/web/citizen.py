@@ -36,7 +36,9 @@ from gateway.identity.bsn import require_valid_bsn
 from gateway.oversight.access_log import MAX_LOG_INDEX, time_nl
 from gateway.oversight.citizen_view import my_accesses, my_looks, my_proof
 from gateway.oversight.reports import report_access
+from gateway.representation import machtigingen
 from gateway.representation.check import subject_for_reading
+from gateway.representation.policy import representation_data
 from gateway.representation.registers import resolve
 from gateway.web.rendering import error_text_nl, render
 from gateway.web.session import (
@@ -460,3 +462,61 @@ async def request_answer(request: Request, request_id: Annotated[str, Path(max_l
           + (f"U gaf toestemming voor {given} onderdeel." if given == 1 else
              f"U gaf toestemming voor {given} onderdelen." if given else "U gaf geen toestemming."))
     return RedirectResponse("/burger/toestemmingen", status_code=303)
+
+
+# --- "Wie mag voor mij handelen?": the citizen's machtigingen ------------------------------
+
+MACHTIGING_DURATIONS = ((30, "1 maand"), (90, "3 maanden"), (365, "1 jaar"), (3 * 365, "3 jaar"))
+
+
+@router.get("/vertegenwoordiging", response_class=HTMLResponse)
+async def representation_page(request: Request) -> Response:
+    loket = loket_of(request)
+    principal = await _principal(request, loket)
+    try:
+        rows = await anyio.to_thread.run_sync(machtigingen.my_machtigingen, loket, principal)
+    except LoketError as e:
+        return render(request, "error.html", {"title": "Niet toegestaan", "message": _text(e)},
+                      status_code=e.status, area=AREA)
+    labels = representation_data()["domains"]
+    now = datetime.now(UTC)
+    return render(request, "burger/vertegenwoordiging.html", {
+        "title": "Wie mag voor mij handelen?", "durations": MACHTIGING_DURATIONS,
+        "domains": [(k, v["label_nl"]) for k, v in sorted(labels.items())],
+        "machtigingen": [{"id": m.id, "naam": m.gemachtigde_naam, "until": time_nl(m.valid_until),
+                          "scope": ", ".join(labels.get(x, {}).get("label_nl", x) for x in m.scope),
+                          "active": m.revoked_at is None and m.valid_until > now} for m in rows],
+    }, area=AREA)
+
+
+@router.post("/vertegenwoordiging")
+async def machtiging_submit(request: Request) -> Response:
+    loket = loket_of(request)
+    principal = await _principal(request, loket)
+    form = await checked_form(request, loket, bsn_fields=BSN_FIELD)
+    try:
+        days = int(str(form.get("days") or "365"))
+        grant = machtigingen.MachtigingGrant(
+            gemachtigde_bsn=str(form.get("bsn") or "").strip().replace(" ", ""), naam=str(form.get("naam") or ""),
+            scope=tuple(str(v) for v in form.getlist("scope")), valid_until=datetime.now(UTC) + timedelta(days=days))
+        await anyio.to_thread.run_sync(machtigingen.grant_machtiging, loket, principal, _trace(request), grant)
+    except (LoketError, ValueError) as e:
+        flash(request, _text(e) if isinstance(e, LoketError) else error_text_nl("bad-input"), "error")
+        return RedirectResponse("/burger/vertegenwoordiging", status_code=303)
+    flash(request, "Uw machtiging is vastgelegd. U kunt haar altijd weer intrekken.")
+    return RedirectResponse("/burger/vertegenwoordiging", status_code=303)
+
+
+@router.post("/vertegenwoordiging/{machtiging_id}/intrekken")
+async def machtiging_revoke(request: Request, machtiging_id: Annotated[str, Path(max_length=64)]) -> Response:
+    loket = loket_of(request)
+    principal = await _principal(request, loket)
+    await checked_form(request, loket)
+    try:
+        await anyio.to_thread.run_sync(machtigingen.revoke_machtiging, loket, principal, _trace(request),
+                                       machtiging_id)
+    except LoketError as e:
+        flash(request, _text(e), "error")
+        return RedirectResponse("/burger/vertegenwoordiging", status_code=303)
+    flash(request, "De machtiging is ingetrokken. Vanaf nu mag deze persoon niet meer voor u handelen.")
+    return RedirectResponse("/burger/vertegenwoordiging", status_code=303)

@@ -168,3 +168,32 @@ def test_the_casemanagers_overview_shows_who_may_act_for_the_citizen(
         ("gemachtigde", "machtigingen", "persoonlijke zaken"), ("bewindvoerder", "ccbr", "geldzaken")]
     assert after["people"][0]["label"] == "Gemachtigde Aaltje Hoekstra"
     assert AALTJE not in str(after) and BSN_ONDER_BEWIND not in str(after)
+
+
+def _page_login(client: TestClient, **fields: str) -> str:
+    page = client.get("/burger/inloggen")
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post("/burger/inloggen", data={"csrf_token": csrf, **fields})
+    home = client.get("/burger")
+    return home.text.split('name="csrf_token" value="')[1].split('"')[0] if 'name="csrf_token"' in home.text else ""
+
+
+def test_the_citizen_gives_and_revokes_a_machtiging_on_the_page_and_a_gemachtigde_cannot(
+        client: TestClient, token: Callable[..., str], loket: Loket) -> None:
+    csrf = _page_login(client, bsn=BSN_EVA)
+    r = client.post("/burger/vertegenwoordiging", data={
+        "csrf_token": csrf, "naam": "Linda Bakker-Smit", "bsn": BSN_OUDER_MINDERJARIGE, "scope": ["financieel"],
+        "days": "90"}, follow_redirects=True)
+    assert "Uw machtiging is vastgelegd" in r.text and "Linda Bakker-Smit" in r.text and "geldzaken" in r.text
+    assert BSN_OUDER_MINDERJARIGE not in r.text
+    (m,) = [s.record for s in loket.audit.iter_records() if s.record.kind is AuditEventKind.MACHTIGING_GRANTED]
+    r = client.post(f"/burger/vertegenwoordiging/{m.extra['machtiging_id']}/intrekken", data={"csrf_token": csrf},
+                    follow_redirects=True)
+    assert "De machtiging is ingetrokken" in r.text and "Ingetrokken of afgelopen" in r.text
+
+    # Linda, signed in for Eva, acts within her scope but cannot manage Eva's machtigingen.
+    client.cookies.clear()
+    _page_login(client, bsn=BSN_OUDER_MINDERJARIGE, namens=BSN_MINDERJARIGE)
+    home = client.get("/burger")
+    assert "U handelt voor" in home.text and "/burger/vertegenwoordiging" not in home.text
+    assert client.get("/burger/vertegenwoordiging").status_code == 403
