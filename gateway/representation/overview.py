@@ -20,7 +20,8 @@ from gateway.core.context import Loket
 from gateway.core.models import Machtiging
 from gateway.representation.policy import representation_data
 
-SOURCES_NL = {"brp": "BRP, gezag", "ccbr": "curatele- en bewindregister", "machtigingen": "machtiging van de burger"}
+SOURCES_NL = {"brp": "de BRP (gezag)", "ccbr": "het curatele- en bewindregister",
+              "machtigingen": "de machtigingen van de burger"}
 MAX_RECORDS_SCANNED = 2000
 
 
@@ -41,7 +42,7 @@ def _domains_nl(scope: list[str] | tuple[str, ...]) -> str:
 def _date_nl(d: datetime) -> str:
     from gateway.oversight.access_log import time_nl
 
-    return time_nl(d).split(" om ")[0]
+    return time_nl(d).split(", ")[0]
 
 
 def who_may_act(loket: Loket, citizen_pseudonym: str, now: datetime | None = None) -> list[RepresentativeLine]:
@@ -66,6 +67,6 @@ def who_may_act(loket: Loket, citizen_pseudonym: str, now: datetime | None = Non
         checked = datetime.fromisoformat(r.extra["checked_at"].replace("Z", "+00:00"))
         scope = r.extra["scope"].split(",") if r.extra.get("scope") else []
         lines.append(RepresentativeLine(kind, str(kinds[kind]["label_nl"]).capitalize(), source, _domains_nl(scope),
-                                        f"handelde voor de burger; laatst nagegaan {_date_nl(checked)} in de "
+                                        f"handelde voor de burger; laatst nagegaan op {_date_nl(checked)} in "
                                         f"{SOURCES_NL.get(source, source)}"))
     return lines
