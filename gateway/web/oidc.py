@@ -33,8 +33,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from gateway.core.context import Loket
-from gateway.core.settings import Settings
 from gateway.core.errors import LoketError
+from gateway.core.settings import Settings
 from gateway.identity.auth import Role, check_acting
 from gateway.identity.bsn import require_valid_bsn
 from gateway.web.rendering import render
