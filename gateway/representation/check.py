@@ -136,6 +136,7 @@ def act_as(loket: Loket, principal: Principal, trace: TraceContext, *, action: s
             if r.code not in codes:
                 codes.append(r.code)
                 texts.append(r.reason_nl)
+    # fail-closed: nobody found while a register did not answer is "cannot check" (502), never an allow
     unverifiable = not resolved.candidates and bool(resolved.unavailable)
     if not resolved.candidates:
         codes = ["unverifiable" if unverifiable else "no_representation"]

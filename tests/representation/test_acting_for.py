@@ -197,3 +197,28 @@ def test_the_citizen_gives_and_revokes_a_machtiging_on_the_page_and_a_gemachtigd
     home = client.get("/burger")
     assert "U handelt voor" in home.text and "/burger/vertegenwoordiging" not in home.text
     assert client.get("/burger/vertegenwoordiging").status_code == 403
+
+
+def test_a_policy_answer_off_the_contract_does_nothing(
+        client: TestClient, token: Callable[..., str], loket: Loket, monkeypatch: Any) -> None:
+    import gateway.representation.policy as policy
+
+    _case_for(client, token, loket, BSN_ONDER_BEWIND)
+    monkeypatch.setattr(policy, "_raw", lambda loket, value: {"allow": "yes", "reasons": [], "scope": []})
+    rep = bearer(token("citizen", sub=f"kvk-{BEWINDVOERDER_KVK}", kvk=BEWINDVOERDER_KVK, act_for=BSN_ONDER_BEWIND))
+    r = client.post("/v1/me/consents", json=_consent("cjib", "boetes"), headers=rep)
+    assert r.status_code == 503
+    assert _records(loket, AuditEventKind.CONSENT_GRANTED) == []
+
+
+def test_registers_that_do_not_answer_mean_nothing_is_done(
+        client: TestClient, token: Callable[..., str], loket: Loket, monkeypatch: Any) -> None:
+    _case_for(client, token, loket, BSN_ONDER_BEWIND)
+    monkeypatch.setattr(loket, "adapters", {})  # no BRP, no CCBR configured: both unavailable
+    rep = bearer(token("citizen", sub=f"kvk-{BEWINDVOERDER_KVK}", kvk=BEWINDVOERDER_KVK, act_for=BSN_ONDER_BEWIND))
+    r = client.post("/v1/me/consents", json=_consent("cjib", "boetes"), headers=rep)
+    assert r.status_code == 502 and "konden nu niet nagaan" in r.json()["detail"]
+    assert _records(loket, AuditEventKind.CONSENT_GRANTED) == []
+    check = _records(loket, AuditEventKind.REPRESENTATION_CHECKED)[-1]
+    assert (check.outcome, check.extra["reasons"], check.extra["unavailable"]) == (
+        "refused", "unverifiable", "brp,ccbr")
