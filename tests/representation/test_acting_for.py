@@ -222,3 +222,40 @@ def test_registers_that_do_not_answer_mean_nothing_is_done(
     check = _records(loket, AuditEventKind.REPRESENTATION_CHECKED)[-1]
     assert (check.outcome, check.extra["reasons"], check.extra["unavailable"]) == (
         "refused", "unverifiable", "brp,ccbr")
+
+
+def test_a_bewindvoerder_makes_an_aanmelding_for_debts_and_not_for_care(
+        client: TestClient, token: Callable[..., str], loket: Loket) -> None:
+    rep = bearer(token("citizen", sub=f"kvk-{BEWINDVOERDER_KVK}", kvk=BEWINDVOERDER_KVK, act_for=BSN_ONDER_BEWIND))
+    r = client.post("/v1/me/aanmeldingen", json={"purpose": "schuldhulp_intake"}, headers=rep)
+    assert r.status_code == 201, r.text
+    care = client.post("/v1/me/aanmeldingen", json={"purpose": "wmo_na_ziekte"}, headers=rep)
+    assert care.status_code == 403
+    (made,) = _records(loket, AuditEventKind.AANMELDING_CREATED)
+    assert made.data_subject_id == loket.pseudonymiser.pseudonym_for(BSN_ONDER_BEWIND)
+    assert made.extra["acting_kind"] == "bewindvoerder"
+    # The coordinator sees it as Gerrit's aanmelding.
+    gerrit = bearer(token("citizen", sub="gerrit", bsn=BSN_ONDER_BEWIND))
+    assert [a["purpose"] for a in client.get("/v1/me/aanmeldingen", headers=gerrit).json()] == ["schuldhulp_intake"]
+
+
+def test_every_category_and_purpose_has_a_domain_and_every_kind_its_register() -> None:
+    import json
+    from pathlib import Path
+
+    from gateway.representation.policy import representation_data
+
+    root = Path(__file__).resolve().parents[2] / "policies"
+    catalog = json.loads((root / "catalog" / "agencies.json").read_text("utf-8"))["agencies"]
+    purposes = json.loads((root / "loket_data" / "purposes" / "data.json").read_text("utf-8"))
+    data = representation_data()
+    assert {f"{a}.{c}" for a, spec in catalog.items() for c in spec["categories"]} == set(data["category_domains"])
+    assert set(purposes) == set(data["purpose_domains"])
+    assert set(data["category_domains"].values()) | set(data["purpose_domains"].values()) <= set(data["domains"])
+    assert set(data["measures"]) == {"curatele", "beschermingsbewind", "mentorschap"}
+    from adapters.brp import GEZAG_TYPES
+    from adapters.ccbr import SCOPE_BY_MEASURE
+
+    assert set(data["gezag_kinds"]) == GEZAG_TYPES
+    sources = {m: data["kinds"][k]["source"] for m, k in data["measures"].items()}
+    assert sources == dict.fromkeys(SCOPE_BY_MEASURE, "ccbr")
