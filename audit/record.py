@@ -89,6 +89,11 @@ class AuditEventKind(StrEnum):
     AGENCY_REQUEST_SENT = "agency_request:sent"
     AGENCY_REQUEST_REFUSED = "agency_request:refused"
     AGENCY_REQUEST_ANSWERED = "agency_request:answered"
+    # Acting for someone: every check of a representation (source register, time, kind, scope,
+    # result), and the citizen's own authorisations (machtigingen) given and revoked.
+    REPRESENTATION_CHECKED = "representation:checked"
+    MACHTIGING_GRANTED = "machtiging:granted"
+    MACHTIGING_REVOKED = "machtiging:revoked"
 
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")

@@ -19,6 +19,7 @@ from gateway.api import (
     consents,
     docs,
     intake,
+    machtigingen,
     meta,
     privacy_officer,
     register,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
     app.include_router(authzen.router)
     app.include_router(reports.router)
     app.include_router(agency_requests.router)
+    app.include_router(machtigingen.router)
     from gateway.web import install_web  # citizen and FG pages (issue 8)
 
     install_web(app, loket)

@@ -115,6 +115,10 @@ def token(
         help="casemanager | coordinator | citizen | privacy_officer | admin")] = "casemanager",
     sub: Annotated[str, typer.Option(help="subject (user id)")] = "cm-001",
     bsn: Annotated[str | None, typer.Option(help="citizen's BSN (role citizen only)")] = None,
+    act_for: Annotated[str | None, typer.Option(
+        help="BSN of the person the citizen acts for (a parent, bewindvoerder, mentor, curator, gemachtigde)")] = None,
+    kvk: Annotated[str | None, typer.Option(
+        help="KvK number of an organisation acting for someone (with --act-for, instead of --bsn)")] = None,
     name: Annotated[str | None, typer.Option()] = None,
     team: Annotated[str | None, typer.Option(
         help=f"team of a casemanager or coordinator (default: the demo team {DEMO_TEAM!r})")] = None,
@@ -135,11 +139,17 @@ def token(
     except ValueError as e:
         raise BadInput(f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}") from e
     if role_v is Role.CITIZEN:
-        if bsn is None:
+        if act_for is not None:
+            require_valid_bsn(act_for)
+        if kvk is not None:
+            if bsn is not None or act_for is None or not (len(kvk) == 8 and kvk.isdigit()):
+                raise BadInput("--kvk is eight digits, with --act-for and without --bsn")
+        elif bsn is None:
             raise BadInput("a citizen token needs --bsn")
-        require_valid_bsn(bsn)
-    elif bsn is not None:
-        raise BadInput("--bsn is only for citizen tokens")
+        else:
+            require_valid_bsn(bsn)
+    elif bsn is not None or act_for is not None or kvk is not None:
+        raise BadInput("--bsn, --act-for and --kvk are only for citizen tokens")
     if role_v not in TEAM_ROLES and team is not None:
         raise BadInput("--team is only for casemanager and coordinator tokens")
     s = Settings()
@@ -151,7 +161,7 @@ def token(
                                  "(or pass the --data-dir it printed)")
     key = load_ed25519(key_path)
     typer.echo(mint_token(key, issuer=s.jwt_issuer, audience=s.jwt_audience, sub=sub, role=role_v,
-                          ttl_s=ttl, bsn=bsn, name=name,
+                          ttl_s=ttl, bsn=bsn, name=name, act_for=act_for, kvk=kvk,
                           team=(team or DEMO_TEAM) if role_v in TEAM_ROLES else None))
 
 

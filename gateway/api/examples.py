@@ -258,3 +258,18 @@ RESPONSES.update({
     "listPatterns": {"findings": RESPONSES["listPatterns"], "scanned_until": 4, "tree_size": 4,
                      "updated_at": AT},
 })
+
+
+# --- acting for someone: the citizen's machtigingen (issue 12) --------------------------------
+
+MACHTIGING = {"id": "5b0f6a52-2c1e-4d7b-9a43-6f0e8d1c2a77", "naam": "Linda Bakker-Smit", "scope": ["financieel"],
+              "valid_from": "2026-12-01T09:00:00Z", "valid_until": "2027-12-01T09:00:00Z", "revoked_at": None}
+REQUESTS.update({
+    "createMachtiging": {"gemachtigde_burgerservicenummer": "999913700", "naam": "Linda Bakker-Smit",
+                         "scope": ["financieel"], "valid_until": "2027-12-01T09:00:00Z"},
+})
+RESPONSES.update({
+    "myMachtigingen": [MACHTIGING],
+    "createMachtiging": MACHTIGING,
+    "deleteMachtiging": MACHTIGING | {"revoked_at": "2026-12-02T10:00:00Z"},
+})

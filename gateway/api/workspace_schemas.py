@@ -71,9 +71,18 @@ class ArrearsPublic(BaseModel):
     total_text: str
 
 
+class RepresentativePublic(BaseModel):
+    kind: str = Field(description="gemachtigde, ouder, voogd, curator, bewindvoerder or mentor")
+    label: str
+    source: str = Field(description="machtigingen, brp or ccbr: where the representation is registered")
+    scope: str = Field(description="the domains they act on, in Dutch")
+    detail: str
+
+
 class RepresentativesPublic(BaseModel):
     known: bool
     text: str
+    people: list[RepresentativePublic] = Field(default_factory=list)
 
 
 class ContactPublic(BaseModel):

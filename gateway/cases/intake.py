@@ -16,16 +16,16 @@ from sqlalchemy.orm import Session
 from adapters.signals import SignalFeedError, read_signal_feed
 from audit.record import AuditEventKind, AuditRecord
 from gateway.cases.grounds import GroundType, require_ground_allowed
-from gateway.consents.service import citizen_pseudonym
 from gateway.core.auditing import event_record
 from gateway.core.context import Loket
 from gateway.core.errors import AgencyUnavailable, BadInput, Forbidden
 from gateway.core.models import Aanmelding, Signal, utcnow
 from gateway.core.tracing import TraceContext
-from gateway.core.unit_of_work import commit_with_record, commit_with_records
+from gateway.core.unit_of_work import commit_with_records
 from gateway.identity.auth import Principal, Role
 from gateway.identity.bsn import require_valid_bsn
 from gateway.identity.free_text import check_free_text
+from gateway.representation.check import AANMELDEN, act_as, purpose_domain, subject_for_reading
 
 MAX_AANMELDING_CHARS = 2000
 SIGNAL_AGENCY = "schuldhulp"
@@ -36,26 +36,30 @@ def create_aanmelding(loket: Loket, principal: Principal, trace: TraceContext, *
                       message: str = "") -> Aanmelding:
     """"Ik wil hulp": the citizen asks for help with a purpose, committed with its record."""
     started = datetime.now(UTC)
-    pseudonym = citizen_pseudonym(loket, principal)
     require_ground_allowed(loket.purposes, purpose, GroundType.AANMELDING)
     text = check_free_text(message, max_chars=MAX_AANMELDING_CHARS, what="message")
-    assert principal.bsn is not None  # citizen_pseudonym checked it
+    # A representative asks for help for the person they act for, within their scope.
+    acting = act_as(loket, principal, trace, action=AANMELDEN, domain=purpose_domain(purpose))
+    pseudonym = acting.subject_pseudonym
+    subject_bsn = principal.act_for or principal.bsn
+    assert subject_bsn is not None  # act_as checked it
     a = Aanmelding(id=str(uuid.uuid4()), citizen_pseudonym=pseudonym,
-                   citizen_bsn_sealed=loket.vault.seal(principal.bsn, pseudonym), purpose=purpose,
+                   citizen_bsn_sealed=loket.vault.seal(subject_bsn, pseudonym), purpose=purpose,
                    message=text, created_by_sub=principal.sub, status=OPEN, created_at=utcnow())
     record = event_record(kind=AuditEventKind.AANMELDING_CREATED, principal=principal, trace=trace,
                           started=started, status_code=1, outcome="created", purposes=loket.purposes,
-                          purpose=purpose, data_subject=pseudonym, extra={"aanmelding_id": a.id})
+                          purpose=purpose, data_subject=pseudonym, extra={"aanmelding_id": a.id, **acting.extra})
 
     def change(session: Session) -> Aanmelding:
         session.add(a)
         return a
 
-    return commit_with_record(loket.audit, record, change)
+    value, _ = commit_with_records(loket.audit, [*acting.records, record], change)
+    return value
 
 
 def my_aanmeldingen(loket: Loket, principal: Principal) -> list[Aanmelding]:
-    pseudonym = citizen_pseudonym(loket, principal)
+    pseudonym = subject_for_reading(loket, principal)
     with loket.sessions() as session:
         return list(session.scalars(select(Aanmelding).where(Aanmelding.citizen_pseudonym == pseudonym)
                                     .order_by(Aanmelding.created_at.desc())))

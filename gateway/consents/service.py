@@ -40,6 +40,15 @@ from gateway.core.unit_of_work import commit_with_record, commit_with_records
 from gateway.dossier.explain import Explainer
 from gateway.identity.auth import Principal
 from gateway.identity.free_text import check_free_text
+from gateway.representation.check import (
+    TOESTEMMING_GEVEN,
+    TOESTEMMING_INTREKKEN,
+    VERZOEK_BEANTWOORDEN,
+    RepresentationUnchecked,
+    act_as,
+    category_domain,
+    subject_for_reading,
+)
 
 
 @dataclass(frozen=True)
@@ -57,13 +66,18 @@ class ConsentGrant:
 
 
 def citizen_pseudonym(loket: Loket, principal: Principal) -> str:
+    """The signed-in citizen's own pseudonym. Someone acting for another person has none here:
+    a use case that serves representatives asks gateway/representation/check.py instead, so one
+    that does not is refused for them (fail closed)."""
+    if principal.act_for is not None:
+        raise RepresentationUnchecked("this operation is not available when acting for someone else")
     if principal.bsn is None:
         raise NotAuthenticated("citizen token carries no BSN", code="invalid-token")
     return loket.pseudonymiser.pseudonym_for(principal.bsn)
 
 
 def my_consents(loket: Loket, principal: Principal) -> list[Consent]:
-    pseudonym = citizen_pseudonym(loket, principal)
+    pseudonym = subject_for_reading(loket, principal)
     with loket.sessions() as session:
         return consents_of(session, pseudonym)
 
@@ -77,7 +91,9 @@ def teams_for(loket: Loket, pseudonym: str, purpose: str) -> list[str]:
 
 def grant(loket: Loket, principal: Principal, trace: TraceContext, g: ConsentGrant) -> Consent:
     started = datetime.now(UTC)
-    pseudonym = citizen_pseudonym(loket, principal)
+    _check_category(loket, g.agency, g.category)
+    acting = act_as(loket, principal, trace, action=TOESTEMMING_GEVEN, domain=category_domain(g.agency, g.category))
+    pseudonym = acting.subject_pseudonym
     if g.team not in teams_for(loket, pseudonym, g.purpose):
         raise BadInput("name a team that works a case of yours for this purpose", code="unknown-team")
     consent = new_consent(
@@ -90,27 +106,36 @@ def grant(loket: Loket, principal: Principal, trace: TraceContext, g: ConsentGra
                           started=started, status_code=1, outcome="granted",
                           purposes=loket.purposes, purpose=consent.purpose, data_subject=pseudonym,
                           extra={"consent_id": consent.id, "agency": consent.agency,
-                                 "category": consent.category, "team": g.team})
+                                 "category": consent.category, "team": g.team, **acting.extra})
 
     def change(session: Session) -> Consent:
         session.add(consent)
         return consent
 
-    return commit_with_record(loket.audit, record, change)
+    value, _ = commit_with_records(loket.audit, [*acting.records, record], change)
+    return value
+
+
+def _check_category(loket: Loket, agency: str, category: str) -> None:
+    agency_def = loket.catalog.agencies.get(agency)
+    if agency_def is None or category not in agency_def.categories:
+        raise BadInput("unknown agency or category", code="unknown-category", param="category")
 
 
 def revoke(loket: Loket, principal: Principal, trace: TraceContext, consent_id: str) -> Consent:
     """Revoke one of the citizen's consents; it stops counting from the very next request."""
     started = datetime.now(UTC)
-    pseudonym = citizen_pseudonym(loket, principal)
+    pseudonym = subject_pseudonym(loket, principal)
     with loket.sessions() as session:
         consent = check_consent(session, citizen_pseudonym=pseudonym, consent_id=consent_id)
+    acting = act_as(loket, principal, trace, action=TOESTEMMING_INTREKKEN,
+                    domain=category_domain(consent.agency, consent.category))
     now = utcnow()
     record = event_record(kind=AuditEventKind.CONSENT_REVOKED, principal=principal, trace=trace,
                           started=started, status_code=1, outcome="revoked",
                           purposes=loket.purposes, purpose=consent.purpose, data_subject=pseudonym,
                           extra={"consent_id": consent.id, "agency": consent.agency,
-                                 "category": consent.category})
+                                 "category": consent.category, **acting.extra})
 
     def change(session: Session) -> Consent:
         # Compare-and-set: of two revokes at once, exactly one commits (with its record).
@@ -125,7 +150,15 @@ def revoke(loket: Loket, principal: Principal, trace: TraceContext, consent_id: 
         consent.revoked_at = now
         return consent
 
-    return commit_with_record(loket.audit, record, change)
+    value, _ = commit_with_records(loket.audit, [*acting.records, record], change)
+    return value
+
+
+def subject_pseudonym(loket: Loket, principal: Principal) -> str:
+    """Whose consents these are, before the check (which needs to know what the action is about)."""
+    if principal.act_for is not None:
+        return loket.pseudonymiser.pseudonym_for(principal.act_for)
+    return citizen_pseudonym(loket, principal)
 
 
 
@@ -201,7 +234,7 @@ def answer_request(loket: Loket, principal: Principal, trace: TraceContext, requ
     transaction with their records (``consent:granted`` per approval, then
     ``consent_request:answered``); a second answer is a 409 and changes nothing."""
     started = datetime.now(UTC)
-    pseudonym = citizen_pseudonym(loket, principal)
+    pseudonym = subject_pseudonym(loket, principal)
     with loket.sessions() as session:
         req, case = load_citizens_request(session, pseudonym, request_id)
         normalised = normalise_answers(req, answers)
@@ -210,6 +243,12 @@ def answer_request(loket: Loket, principal: Principal, trace: TraceContext, requ
         session.expunge_all()
     consents: list[Consent] = []
     records: list[AuditRecord] = []
+    acting_extra: dict[str, str] = {}
+    # A representative answers only what their representation covers: every item's domain.
+    for domain in sorted({category_domain(i.agency, i.category) or "" for i in items_of(req)}):
+        acting = act_as(loket, principal, trace, action=VERZOEK_BEANTWOORDEN, domain=domain or None)
+        records += acting.records
+        acting_extra = acting.extra
     declines: list[Consent] = []
     for item in items_of(req):
         approved_item = normalised[item.key] == APPROVE
@@ -229,13 +268,13 @@ def answer_request(loket: Loket, principal: Principal, trace: TraceContext, requ
             status_code=1, outcome="granted", purposes=loket.purposes, purpose=consent.purpose,
             data_subject=pseudonym, case_id=case.id,
             extra={"consent_id": consent.id, "agency": consent.agency, "category": consent.category,
-                   "consent_request_id": req.id}))
+                   "consent_request_id": req.id, **acting_extra}))
     approved = [k for k, v in normalised.items() if v == APPROVE]
     declined = [k for k, v in normalised.items() if v != APPROVE]
     records.append(event_record(
         kind=AuditEventKind.CONSENT_REQUEST_ANSWERED, principal=principal, trace=trace, started=started,
         status_code=1, outcome="answered", purposes=loket.purposes, purpose=case.purpose,
-        case_id=case.id, data_subject=pseudonym, extra=_answer_extra(req.id, approved, declined)))
+        case_id=case.id, data_subject=pseudonym, extra={**_answer_extra(req.id, approved, declined), **acting_extra}))
 
     def change(session: Session) -> None:
         mark_answered(session, req.id, pseudonym, normalised)  # compare-and-set: 409 on a second answer
@@ -247,7 +286,7 @@ def answer_request(loket: Loket, principal: Principal, trace: TraceContext, requ
 
 
 def requests_of_me(loket: Loket, principal: Principal, *, only_open: bool = True) -> list[ConsentRequestPublic]:
-    pseudonym = citizen_pseudonym(loket, principal)
+    pseudonym = subject_for_reading(loket, principal)
     with loket.sessions() as session:
         pairs = []
         for req in requests_of_citizen(session, pseudonym, only_open=only_open):

@@ -181,6 +181,10 @@ class PageSession(Base):
     role: Mapped[str] = mapped_column(String(32))
     citizen_pseudonym: Mapped[str | None] = mapped_column(String(64), nullable=True)
     citizen_bsn_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    #: A representative's session: the person they act for, chosen at sign-in (pseudonym and the
+    #: vault's sealed BSN, as for the signed-in person). Every action checks the representation again.
+    acting_for_pseudonym: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    acting_for_bsn_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
@@ -227,6 +231,25 @@ class AccessReport(Base):
     answered_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Machtiging(Base):
+    """An authorisation a citizen gives (in the spirit of DigiD Machtigen): a named person (by
+    pseudonym; the BSN is never stored) may act for them within ``scope`` (domains, see
+    policies/loket_data/representation), from ``valid_from`` until ``valid_until``, until the
+    citizen revokes it (gateway/representation/machtigingen.py)."""
+
+    __tablename__ = "machtigingen"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    citizen_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    gemachtigde_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    gemachtigde_naam: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[list[str]] = mapped_column(JSON)
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class AgencyRequest(Base):

@@ -127,6 +127,14 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ProblemType("agency-request-refused", 403,
                 "The policy does not allow this request to this agency for the case's purpose and ground; "
                 "nothing was sent (the reasons are in detail)."),
+    ProblemType("representation-refused", 403,
+                "The signed-in person may not do this for the person they act for (not registered as "
+                "their representative, outside the representation's scope, ended, or the child is 18); "
+                "the B1 Dutch reason is in detail, the check is in the audit log."),
+    ProblemType("representation-unchecked", 403,
+                "This operation is not available when acting for someone else."),
+    ProblemType("representation-unverifiable", 502,
+                "A register needed to check the representation did not answer; nothing was done."),
     ProblemType("self-assignment", 403, "A coordinator cannot assign a case to themself."),
     ProblemType("authzen-subject-mismatch", 403, "AuthZEN: a casemanager may only ask about themself."),
     # 404/405/409/413/415/422

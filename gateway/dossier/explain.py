@@ -41,6 +41,9 @@ KIND_LABELS_NL = {
     "agency_request:sent": "Verzoek aan een organisatie verstuurd",
     "agency_request:refused": "Verzoek aan een organisatie niet toegestaan",
     "agency_request:answered": "Organisatie beantwoordde een verzoek",
+    "representation:checked": "Nagegaan of iemand voor u mag handelen",
+    "machtiging:granted": "Machtiging gegeven",
+    "machtiging:revoked": "Machtiging ingetrokken",
 }
 
 ROLE_LABELS_NL = {
@@ -161,6 +164,36 @@ class Explainer:
 
     def kind_label(self, kind: str) -> str:
         return KIND_LABELS_NL.get(kind, kind)
+
+    def actor_label(self, role: str, extra: Mapping[str, str], *, for_citizen: bool = True) -> str:
+        """Who did it: for a representative's action "Uw bewindvoerder" (or, for the FG,
+        "Bewindvoerder"), else the role's label."""
+        from gateway.representation.policy import representation_data
+
+        kinds = representation_data()["kinds"]
+        kind = extra.get("acting_kind") or extra.get("representation_kind")
+        if kind in kinds:
+            return str(kinds[kind]["uw_nl"]) if for_citizen else str(kinds[kind]["label_nl"]).capitalize()
+        if "action" in extra and "result" in extra:  # a representation check that found nobody
+            return "Iemand die zei voor u te handelen" if for_citizen else "Onbekende vertegenwoordiger"
+        return self.role_label(role, for_citizen=for_citizen)
+
+    def representation_note(self, kind: str, extra: Mapping[str, str]) -> str:
+        """One B1 sentence on a representation check for the citizen's page ("" for other lines)."""
+        if kind != "representation:checked":
+            return ""
+        from gateway.representation.policy import representation_data
+
+        data = representation_data()
+        action = data["actions"].get(extra.get("action", ""), {}).get("label_nl", "iets doen")
+        domain = data["domains"].get(extra.get("domain", ""), {}).get("label_nl")
+        sources = {"brp": "de BRP (gezag)", "ccbr": "het curatele- en bewindregister",
+                   "machtigingen": "uw machtigingen"}
+        where = " en ".join(sources.get(x, x) for x in extra.get("source", "").split(",") if x)
+        about = f" over {domain}" if domain else ""
+        if extra.get("result") == "allowed":
+            return f"Dit mocht: {action}{about}. Nagegaan in {where}."
+        return f"Dit mocht niet: {action}{about}. Nagegaan in {where}. Er is niets gedaan."
 
     def role_label(self, role: str, *, for_citizen: bool = True) -> str:
         """``for_citizen``: the citizen reads their own actions as "U zelf"; the FG reads "Burger"."""

@@ -93,6 +93,8 @@ class Overview:
     contacts: tuple[Contact, ...]
     asked: tuple[AskedBefore, ...]
     not_seen: tuple[NotSeen, ...]
+    #: who may act for the citizen (gateway/representation/overview.py), empty if Loket knows nobody
+    representatives: tuple[Any, ...] = ()
     sections: tuple[str, ...] = field(default=("acties", "achterstanden", "vertegenwoordiging",
                                                "contact", "gevraagd"))
 
@@ -281,12 +283,17 @@ def arrears(values: Mapping[FieldKey, Any], organisation: Callable[[str], str],
 
 def build_overview(*, values: Mapping[FieldKey, Any], not_seen: Iterable[NotSeen], asked: Sequence[AskedBefore],
                    contacts: Iterable[Contact], organisation: Callable[[str], str], today: date,
-                   rules: Mapping[str, Any] | None = None) -> Overview:
+                   rules: Mapping[str, Any] | None = None, representatives: Sequence[Any] = ()) -> Overview:
     items = action_items(values, asked, organisation, today, rules)
     lines, total = arrears(values, organisation, rules)
     return Overview(
         actions=tuple(items), arrears=tuple(lines), arrears_total=total,
-        representatives_nl=("Loket weet nog niet wie namens de burger mag optreden (bewindvoerder, curator, "
-                            "mentor of gemachtigde). Vraag het de burger en noteer het in uw eigen dossier."),
+        representatives_nl=(
+            "Loket kent geen vertegenwoordiger van de burger (bewindvoerder, curator, mentor, ouder of "
+            "gemachtigde): niemand handelde voor de burger en er is geen machtiging. Vraag het de burger."
+            if not representatives else
+            "Deze mensen mogen voor de burger handelen, ieder alleen over de genoemde onderwerpen. Het 1 Loket "
+            "kijkt bij elke actie opnieuw na of het mag."),
+        representatives=tuple(representatives),
         contacts=tuple(contacts), asked=tuple(asked), not_seen=tuple(not_seen),
     )

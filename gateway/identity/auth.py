@@ -14,7 +14,7 @@ import time
 import unicodedata
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -66,6 +66,16 @@ class Principal:
     bsn: str | None = None
     #: The casemanager's or coordinator's team (token claim ``team``): a case belongs to one.
     team: str | None = None
+    #: Acting for someone (token claim ``act_for``, as DigiD Machtigen names the represented
+    #: person): their BSN, in memory only. Never trusted as such: every action checks the
+    #: representation in its register (gateway/representation/).
+    act_for: str | None = None
+    #: A professional representative signs in as an organisation (eHerkenning): its KvK number
+    #: (claim ``kvk``) instead of a BSN, and only together with ``act_for``.
+    kvk: str | None = None
+    #: The registers' answers about ``act_for``, looked up once per request
+    #: (gateway/representation/registers.py); the check per action reads them.
+    representation: Any = field(default=None, compare=False, hash=False)
 
     def __repr__(self) -> str:  # keep the BSN out of any accidental repr in logs
         return f"Principal(sub={self.sub!r}, role={self.role.value!r})"
@@ -91,6 +101,8 @@ def mint_token(
     team: str | None = DEMO_TEAM,
     kid: str = DEV_KID,
     now: float | None = None,
+    act_for: str | None = None,
+    kvk: str | None = None,
 ) -> str:
     """Sign a development token. Only the dev issuer and tests call this. A casemanager's or
     coordinator's token carries the demo team unless another ``team`` (or None) is given."""
@@ -113,6 +125,10 @@ def mint_token(
         claims["org"] = organisation
     if team is not None and Role(role) in TEAM_ROLES:
         claims["team"] = team
+    if act_for is not None:
+        claims["act_for"] = act_for
+    if kvk is not None:
+        claims["kvk"] = kvk
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
 
 
@@ -235,16 +251,36 @@ class TokenVerifier:
         except ValueError as e:
             raise NotAuthenticated("token carries no known role", code="invalid-token") from e
         bsn = claims.get("bsn") if role is Role.CITIZEN else None
-        if role is Role.CITIZEN and not isinstance(bsn, str):
+        act_for, kvk = check_acting(role, bsn, claims.get("act_for"), claims.get("kvk"))
+        if role is Role.CITIZEN and not isinstance(bsn, str) and kvk is None:
             raise NotAuthenticated("citizen token carries no BSN", code="invalid-token")
-        if bsn is not None and not is_valid_bsn(bsn):
+        if bsn is not None and (not isinstance(bsn, str) or not is_valid_bsn(bsn)):
             raise NotAuthenticated("citizen token carries an invalid BSN", code="invalid-token")
         name = display_claim(claims.get("name"))
         org = display_claim(claims.get("org"))
         team = claims.get("team") if role in TEAM_ROLES else None
         if team is not None and (not isinstance(team, str) or not _TEAM.fullmatch(team)):
             raise NotAuthenticated("token team invalid", code="invalid-token")
-        return Principal(sub=sub, role=role, name=name, organisation=org, bsn=bsn, team=team), claims
+        return Principal(sub=sub, role=role, name=name, organisation=org, bsn=bsn, team=team,
+                         act_for=act_for, kvk=kvk), claims
+
+
+_KVK = re.compile(r"[0-9]{8}")
+
+
+def check_acting(role: Role, bsn: Any, act_for: Any, kvk: Any) -> tuple[str | None, str | None]:
+    """``act_for`` (the represented person's BSN) and ``kvk`` (an organisation acting for them)
+    as a citizen token may carry them, or 401: only citizens act for someone, never for
+    themselves, and an organisation only for someone."""
+    if act_for is None and kvk is None:
+        return None, None
+    if role is not Role.CITIZEN:
+        raise NotAuthenticated("only a citizen token acts for someone", code="invalid-token")
+    if not isinstance(act_for, str) or not is_valid_bsn(act_for) or act_for == bsn:
+        raise NotAuthenticated("token act_for invalid", code="invalid-token")
+    if kvk is not None and (not isinstance(kvk, str) or not _KVK.fullmatch(kvk) or bsn is not None):
+        raise NotAuthenticated("token kvk invalid", code="invalid-token")
+    return act_for, kvk
 
 
 def is_user_id(sub: Any) -> bool:

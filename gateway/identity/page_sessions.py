@@ -63,6 +63,9 @@ class LiveSession:
     role: str
     pseudonym: str | None
     bsn_sealed: bytes | None
+    #: A representative's session: whom they act for (sealed like ``bsn_sealed``).
+    acting_for_pseudonym: str | None = None
+    acting_for_sealed: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ def check(row: PageSession | None, now: datetime, limits: SessionLimits) -> Sess
     if idle > timedelta(seconds=limits.idle_s):
         return SessionCheck(None, Ended.IDLE)
     live = LiveSession(sub=row.sub, role=row.role, pseudonym=row.citizen_pseudonym,
-                       bsn_sealed=row.citizen_bsn_sealed)
+                       bsn_sealed=row.citizen_bsn_sealed, acting_for_pseudonym=row.acting_for_pseudonym,
+                       acting_for_sealed=row.acting_for_bsn_sealed)
     return SessionCheck(live, None, touch=idle >= timedelta(seconds=limits.touch_every_s))
 
 
@@ -106,7 +110,8 @@ def _changed(s: Session, statement: Update | Delete) -> int:
 
 def start(sessions: SessionFactory, *, sub: str, role: str, now: datetime, limits: SessionLimits,
           pseudonym: str | None = None, bsn_sealed: bytes | None = None,
-          replaces: object = None) -> str:
+          replaces: object = None, acting_for_pseudonym: str | None = None,
+          acting_for_sealed: bytes | None = None) -> str:
     """A new session; returns its id (for the cookie only, never stored). ``replaces`` is the
     session id the browser had before, revoked in the same transaction. Ended rows are purged."""
     session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
@@ -117,7 +122,9 @@ def start(sessions: SessionFactory, *, sub: str, role: str, now: datetime, limit
                       .where(PageSession.id_sha256 == hash_session_id(replaces), PageSession.revoked_at.is_(None))
                       .values(revoked_at=now))
         s.add(PageSession(id_sha256=hash_session_id(session_id), sub=sub, role=role,
-                          citizen_pseudonym=pseudonym, citizen_bsn_sealed=bsn_sealed, created_at=now,
+                          citizen_pseudonym=pseudonym, citizen_bsn_sealed=bsn_sealed,
+                          acting_for_pseudonym=acting_for_pseudonym, acting_for_bsn_sealed=acting_for_sealed,
+                          created_at=now,
                           last_seen_at=now, expires_at=now + timedelta(seconds=limits.absolute_s)))
     if purged:
         log.info("purged %d ended page sessions", purged)

@@ -33,6 +33,8 @@ CITIZEN_ACCESS_KINDS = frozenset({
     AuditEventKind.SIGNAL_RECEIVED,
     # Another gateway asked whether it may read: that reveals what Loket would share.
     AuditEventKind.AUTHZEN_EVALUATED,
+    # Someone acted for this citizen (or tried to): every representation check, and their machtigingen.
+    AuditEventKind.REPRESENTATION_CHECKED, AuditEventKind.MACHTIGING_GRANTED, AuditEventKind.MACHTIGING_REVOKED,
 })
 
 #: Child spans (Logboek Dataverwerkingen 0.8: one line per processing action): a dossier's call
@@ -133,7 +135,7 @@ def access_view(item: IndexedRecord, ex: Explainer, review_status: str | None = 
     )
     return AccessView(
         index=item.index, record_id=r.record_id, kind=r.kind.value, action_nl=ex.kind_label(r.kind.value),
-        at=at, at_nl=time_nl(at), actor_role=r.actor_role, actor_nl=ex.role_label(r.actor_role),
+        at=at, at_nl=time_nl(at), actor_role=r.actor_role, actor_nl=ex.actor_label(r.actor_role, r.extra),
         actor_sub=r.actor_sub, purpose=r.purpose, purpose_label=ex.purpose_label(r.purpose),
         case_id=r.case_id, break_glass=r.break_glass, shared=shared, refused=refused,
         unavailable=tuple(ex.organisation(a) for a in r.unavailable), review_status=review_status,

@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from audit.export import completeness_bundle, proof_bundle
 from audit.record import AuditEventKind
-from gateway.consents.service import citizen_pseudonym
 from gateway.core.context import Loket
 from gateway.core.models import Case
 from gateway.dossier.explain import Explainer
@@ -32,6 +31,7 @@ from gateway.oversight.access_log import (
     time_nl,
 )
 from gateway.oversight.reports import ReportView, reports_of_me
+from gateway.representation.check import subject_for_reading
 from gateway.workspace.directory import CaseManagerContact, casemanager
 
 
@@ -44,21 +44,21 @@ def views_of(loket: Loket, items: list[IndexedRecord]) -> list[AccessView]:
 
 def my_accesses(loket: Loket, principal: Principal, *, before: int | None,
                 limit: int) -> tuple[list[AccessView], int | None]:
-    pseudonym = citizen_pseudonym(loket, principal)
+    pseudonym = subject_for_reading(loket, principal)
     items, nxt = citizen_accesses(loket.audit, pseudonym, before=before, limit=limit)
     return views_of(loket, items), nxt
 
 
 def my_proof(loket: Loket, principal: Principal, index: int) -> dict[str, Any]:
     """The proof bundle for one of my records; another citizen's index is 404 (no IDOR)."""
-    own_record(loket.audit, citizen_pseudonym(loket, principal), index)
+    own_record(loket.audit, subject_for_reading(loket, principal), index)
     return proof_bundle(loket.audit, index)
 
 
 def my_completeness(loket: Loket, principal: Principal) -> dict[str, Any]:
     """All my records up to the latest checkpoint with the proof that the list is complete
     (``loket-audit-completeness-v1``, ADR 0005)."""
-    return completeness_bundle(loket.audit, citizen_pseudonym(loket, principal))
+    return completeness_bundle(loket.audit, subject_for_reading(loket, principal))
 
 
 # --- "Wie bekeek mijn gegevens?" for someone under stress ---------------------------------
@@ -101,6 +101,8 @@ class LookView:
     refused: tuple[tuple[str, str, str], ...]  # (organisation, category label, reason)
     unavailable: tuple[str, ...]
     report: ReportView | None
+    #: a representation check, in one B1 sentence ("Dit mocht: toestemming geven over geldzaken. ...")
+    note_nl: str = ""
 
     @property
     def organisations(self) -> list[str]:
@@ -147,7 +149,7 @@ def look_view(item: IndexedRecord, ex: Explainer, review_status: str | None,
     elif r.actor_role == "casemanager":  # not in the directory: the id is all we can name
         who, team = f"Casemanager {r.actor_sub}", ""
     else:
-        who, team = ex.role_label(r.actor_role), ""
+        who, team = ex.actor_label(r.actor_role, r.extra), ""
     return LookView(
         index=item.index, at=at, at_nl=time_nl(at), kind=r.kind.value, action_nl=ex.kind_label(r.kind.value),
         who_nl=who, who_team=team, actor_role=r.actor_role,
@@ -155,6 +157,7 @@ def look_view(item: IndexedRecord, ex: Explainer, review_status: str | None,
         review_status=review_status,
         groups=tuple(OrganisationGroup(o, tuple(c)) for o, c in by_org.items()),
         refused=refused, unavailable=tuple(ex.organisation(a) for a in r.unavailable), report=report,
+        note_nl=ex.representation_note(r.kind.value, r.extra),
     )
 
 
@@ -193,10 +196,11 @@ def my_looks(loket: Loket, principal: Principal, *, before: int | None, limit: i
     """Everything "Wie bekeek mijn gegevens?" shows, read from the log (and the citizen's own
     reports and cases)."""
     ex = Explainer.of(loket)
-    pseudonym = citizen_pseudonym(loket, principal)
+    pseudonym = subject_for_reading(loket, principal)
     items, nxt = citizen_accesses(loket.audit, pseudonym, before=before, limit=limit)
     recent = items if before is None else citizen_accesses(loket.audit, pseudonym, limit=limit)[0]
-    reports = reports_of_me(loket, principal)
+    # "Ik herken dit niet" is the citizen's own report: a representative does not see or make one.
+    reports = reports_of_me(loket, principal) if principal.act_for is None else []
     by_index = {r.record_index: r for r in reports}
     with loket.sessions() as session:
         reviews = review_statuses(session, [i.record.decision_id or "" for i in items if i.record.break_glass])

@@ -24,18 +24,22 @@ from gateway.cases.grounds import GroundType, allowed_grounds
 from gateway.consents import service as consent_service
 from gateway.consents.grants import consents_of
 from gateway.consents.requests import APPROVE, DECLINE, parse_request_items, purpose_scope
-from gateway.consents.service import citizen_pseudonym
+from gateway.consents.service import subject_pseudonym
 from gateway.consents.views import consent_public
 from gateway.core.context import Loket
 from gateway.core.errors import IntegrityError, LoketError
 from gateway.core.models import Case
 from gateway.core.tracing import TraceContext
 from gateway.dossier.explain import Explainer
-from gateway.identity.auth import Principal, Role
+from gateway.identity.auth import Principal, Role, check_acting
 from gateway.identity.bsn import require_valid_bsn
 from gateway.oversight.access_log import MAX_LOG_INDEX, time_nl
 from gateway.oversight.citizen_view import my_accesses, my_looks, my_proof
 from gateway.oversight.reports import report_access
+from gateway.representation import machtigingen
+from gateway.representation.check import subject_for_reading
+from gateway.representation.policy import representation_data
+from gateway.representation.registers import resolve
 from gateway.web.rendering import error_text_nl, render
 from gateway.web.session import (
     BSN_FIELD,
@@ -87,17 +91,44 @@ def dev_citizens(loket: Loket) -> list[tuple[str, str]]:
 # --- login ----------------------------------------------------------------------------------
 
 
-@router.get("", response_class=HTMLResponse)
-def home(request: Request) -> Response:
-    loket = loket_of(request)
-    principal = citizen_principal(request, loket)
-    pseudonym = citizen_pseudonym(loket, principal)
+#: Test representatives on the development login: (label, their BSN, their KvK, whom they act for).
+DEV_REPRESENTATIVES = (
+    ("Linda Bakker-Smit, voor haar zoon Noah (12)", "999913700", None, "999990408"),
+    ("Sandra Mulder, voor haar zoon Jayden (bijna 18)", "999912604", None, "999913426"),
+    ("Bewindvoering Noord B.V., bewindvoerder van Gerrit Hoekstra", None, "90000017", "999914248"),
+    ("Aaltje Hoekstra, mentor van Gerrit Hoekstra", "999935483", None, "999914248"),
+    ("Johan de Wit, curator van Bart de Wit", "999940004", None, "999914522"),
+)
+
+
+async def _principal(request: Request, loket: Loket) -> Principal:
+    """The signed-in citizen; for a representative with what the registers say (looked up once)."""
+    return await resolve(loket, citizen_principal(request, loket),
+                         traceparent=request.headers.get("traceparent"))
+
+
+def _home(loket: Loket, principal: Principal) -> tuple[int, list[Any]]:
+    pseudonym = subject_for_reading(loket, principal)
     with loket.sessions() as session:
         n_requests = len([r for r in _open_request_rows(session, pseudonym)])
         subs = sorted(set(session.scalars(select(Case.casemanager_sub).where(Case.citizen_pseudonym == pseudonym))))
-    contacts = [c for c in (casemanager(s) for s in subs) if c is not None]
+    return n_requests, [c for c in (casemanager(s) for s in subs) if c is not None]
+
+
+@router.get("", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    loket = loket_of(request)
+    principal = await _principal(request, loket)
+    try:
+        n_requests, contacts = await anyio.to_thread.run_sync(_home, loket, principal)
+    except LoketError as e:
+        await record_page_refusal(request, e)
+        return render(request, "error.html", {"title": "Niet toegestaan", "message": str(e) or error_text_nl(e.code)},
+                      status_code=e.status, area=AREA)
     return render(request, "burger/home.html", {"title": "Mijn Loket", "open_requests": n_requests,
-                                                "casemanagers": contacts}, area=AREA)
+                                                "casemanagers": contacts, "acting": principal.act_for is not None,
+                                                "acting_name": request.session.get("acting_name", "")},
+                  area=AREA)
 
 
 @router.get("/inloggen", response_class=HTMLResponse)
@@ -105,6 +136,7 @@ def login_page(request: Request) -> Response:
     loket = loket_of(request)
     return render(request, "burger/inloggen.html", {
         "title": "Inloggen", "dev": loket.settings.dev_issuer, "citizens": dev_citizens(loket),
+        "representatives": DEV_REPRESENTATIVES if loket.settings.dev_issuer else (),
         "oidc": bool(loket.settings.oidc_citizen_metadata_url),
     }, area=AREA)
 
@@ -112,22 +144,42 @@ def login_page(request: Request) -> Response:
 @router.post("/inloggen")
 async def login_submit(request: Request) -> Response:
     loket = loket_of(request)
-    form = await checked_form(request, loket, bsn_fields=BSN_FIELD)
+    form = await checked_form(request, loket, bsn_fields=BSN_FIELD | {"namens"})
     if not loket.settings.dev_issuer:
         # Production logs in through the OIDC provider (docs/pages.md), never by typing a BSN.
         return RedirectResponse("/burger/inloggen", status_code=303)
     bsn = str(form.get("bsn") or "").strip().replace(" ", "")
+    namens = str(form.get("namens") or "").strip().replace(" ", "")
+    kvk = str(form.get("kvk") or "").strip()
     try:
-        require_valid_bsn(bsn)
+        if kvk:  # an organisation (eHerkenning in production) acts only for someone
+            check_acting(Role.CITIZEN, None, namens, kvk)
+        else:
+            require_valid_bsn(bsn)
+            if namens:
+                require_valid_bsn(namens)
+                check_acting(Role.CITIZEN, bsn, namens, None)
     except LoketError as e:
         await record_page_refusal(request, e)
-        flash(request, error_text_nl(e.code), "error")
+        flash(request, error_text_nl("invalid-bsn" if e.code == "invalid-token" else e.code), "error")
         return RedirectResponse("/burger/inloggen", status_code=303)
-    pseudonym = loket.pseudonymiser.pseudonym_for(bsn)
-    name = next((n for n, b in dev_citizens(loket) if b == bsn), "Burger")
-    await login(request, loket, role=Role.CITIZEN, sub=f"burger-{pseudonym[:12]}", name=name,
-                pseudonym=pseudonym, sealed_bsn=loket.vault.seal(bsn, pseudonym))
-    del bsn
+    names = dict((b, n) for n, b in dev_citizens(loket))
+    acting = None
+    if namens:
+        subject = loket.pseudonymiser.pseudonym_for(namens)
+        acting = (subject, loket.vault.seal(namens, subject))
+    if kvk:
+        name = next((label.split(",")[0] for label, _, k, _ in DEV_REPRESENTATIVES if k == kvk), f"KvK {kvk}")
+        await login(request, loket, role=Role.CITIZEN, sub=f"kvk-{kvk}", name=name, acting_for=acting, kvk=kvk)
+    else:
+        pseudonym = loket.pseudonymiser.pseudonym_for(bsn)
+        name = names.get(bsn) or next((label.split(",")[0] for label, b, _, _ in DEV_REPRESENTATIVES if b == bsn),
+                                      "Burger")
+        await login(request, loket, role=Role.CITIZEN, sub=f"burger-{pseudonym[:12]}", name=name,
+                    pseudonym=pseudonym, sealed_bsn=loket.vault.seal(bsn, pseudonym), acting_for=acting)
+    if namens:
+        request.session["acting_name"] = names.get(namens, "de persoon voor wie u handelt")
+    del bsn, namens
     return RedirectResponse("/burger", status_code=303)
 
 
@@ -150,9 +202,9 @@ async def logout_everywhere_submit(request: Request) -> Response:
 async def accesses_page(request: Request,
                         voor: Annotated[int | None, Query(ge=0)] = None) -> Response:
     loket = loket_of(request)
-    principal = citizen_principal(request, loket)
+    principal = await _principal(request, loket)
     if voor is None:  # answers that came in since anyone last looked
-        await collect_answers(loket, pseudonym=citizen_pseudonym(loket, principal))
+        await collect_answers(loket, pseudonym=subject_pseudonym(loket, principal))
     page = await anyio.to_thread.run_sync(lambda: my_looks(loket, principal, before=voor, limit=25))
     return render(request, "burger/toegang.html", {
         "title": "Wie bekeek mijn gegevens?", "summary": page.summary, "looks": page.looks,
@@ -170,7 +222,7 @@ async def _one_look(loket: Loket, principal: Principal, index: int) -> Any:
 async def report_page(request: Request, index: Annotated[int, Path(ge=0, le=MAX_LOG_INDEX)]) -> Response:
     """"Ik herken dit niet": the look once more, and a form to tell the FG."""
     loket = loket_of(request)
-    principal = citizen_principal(request, loket)
+    principal = await _principal(request, loket)
     look = await _one_look(loket, principal, index)
     if look is None:
         return render(request, "error.html", {"title": "Niet gevonden", "message": error_text_nl("not-found")},
@@ -181,14 +233,14 @@ async def report_page(request: Request, index: Annotated[int, Path(ge=0, le=MAX_
 @router.post("/toegang/{index}/melden")
 async def report_submit(request: Request, index: Annotated[int, Path(ge=0, le=MAX_LOG_INDEX)]) -> Response:
     loket = loket_of(request)
-    principal = citizen_principal(request, loket)
+    principal = await _principal(request, loket)
     form = await checked_form(request, loket)
     try:
         await anyio.to_thread.run_sync(report_access, loket, principal, _trace(request), index,
                                        str(form.get("toelichting") or ""))
     except LoketError as e:
         await record_page_refusal(request, e)
-        flash(request, error_text_nl(e.code), "error")
+        flash(request, _text(e), "error")
         target = "/burger/toegang" if e.code in ("already-reported", "not-found") else f"/burger/toegang/{index}/melden"
         return RedirectResponse(target, status_code=303)
     flash(request, "Bedankt. Uw melding is verstuurd naar de functionaris gegevensbescherming. "
@@ -200,7 +252,7 @@ async def report_submit(request: Request, index: Annotated[int, Path(ge=0, le=MA
 async def access_detail(request: Request, index: Annotated[int, Path(ge=0)]) -> Response:
     """One access with its proof, verified here on the server against the log's public key."""
     loket = loket_of(request)
-    principal = citizen_principal(request, loket)
+    principal = await _principal(request, loket)
 
     def load() -> tuple[Any, dict[str, Any], str | None, Any]:
         views, _ = my_accesses(loket, principal, before=index + 1, limit=1)
@@ -228,7 +280,7 @@ async def access_detail(request: Request, index: Annotated[int, Path(ge=0)]) -> 
 @router.get("/toegang/{index}/bewijs.json")
 async def proof_download(request: Request, index: Annotated[int, Path(ge=0)]) -> Response:
     loket = loket_of(request)
-    principal = citizen_principal(request, loket)
+    principal = await _principal(request, loket)
     try:
         bundle = await anyio.to_thread.run_sync(my_proof, loket, principal, index)
     except LoketError as e:
@@ -275,7 +327,7 @@ def consent_options(loket: Loket, session: Any, pseudonym: str) -> list[dict[str
 @router.get("/hulp", response_class=HTMLResponse)
 async def help_page(request: Request) -> Response:
     loket = loket_of(request)
-    principal = citizen_principal(request, loket)
+    principal = await _principal(request, loket)
     ex = Explainer.of(loket)
     mine = await anyio.to_thread.run_sync(intake.my_aanmeldingen, loket, principal)
     options = [{"purpose": p, "label": ex.purpose_label(p)} for p in sorted(loket.purposes)
@@ -290,7 +342,7 @@ async def help_page(request: Request) -> Response:
 @router.post("/hulp")
 async def help_submit(request: Request) -> Response:
     loket = loket_of(request)
-    principal = citizen_principal(request, loket)
+    principal = await _principal(request, loket)
     form = await checked_form(request, loket)
     try:
         await anyio.to_thread.run_sync(partial(
@@ -298,7 +350,7 @@ async def help_submit(request: Request) -> Response:
             purpose=str(form.get("purpose") or ""), message=str(form.get("message") or "")))
     except LoketError as e:
         await record_page_refusal(request, e)
-        flash(request, error_text_nl(e.code), "error")
+        flash(request, _text(e), "error")
         return RedirectResponse("/burger/hulp", status_code=303)
     flash(request, "Bedankt. Wij zoeken een casemanager voor u. Die neemt contact met u op.")
     return RedirectResponse("/burger/hulp", status_code=303)
@@ -307,12 +359,12 @@ async def help_submit(request: Request) -> Response:
 @router.get("/toestemmingen", response_class=HTMLResponse)
 async def consents_page(request: Request) -> Response:
     loket = loket_of(request)
-    principal = citizen_principal(request, loket)
-    pseudonym = citizen_pseudonym(loket, principal)
+    principal = await _principal(request, loket)
     ex = Explainer.of(loket)
 
     def load() -> tuple[list[Any], list[dict[str, Any]]]:
         now = datetime.now(UTC)
+        pseudonym = subject_for_reading(loket, principal)
         with loket.sessions() as session:
             consents = [consent_public(c, now) for c in consents_of(session, pseudonym)]
             return consents, consent_options(loket, session, pseudonym)
@@ -325,6 +377,11 @@ async def consents_page(request: Request) -> Response:
     }, area=AREA)
 
 
+def _text(e: LoketError) -> str:
+    """A representation refusal carries its own B1 reason (from the policy); others the table's."""
+    return str(e) if e.code.startswith("representation-") else error_text_nl(e.code)
+
+
 def _trace(request: Request) -> TraceContext:
     return TraceContext.from_header(request.headers.get("traceparent"))
 
@@ -332,7 +389,7 @@ def _trace(request: Request) -> TraceContext:
 @router.post("/toestemmingen")
 async def grant_submit(request: Request) -> Response:
     loket = loket_of(request)
-    principal = citizen_principal(request, loket)
+    principal = await _principal(request, loket)
     form = await checked_form(request, loket)
     purpose = str(form.get("purpose") or "")
     team = str(form.get("team") or "")
@@ -347,7 +404,7 @@ async def grant_submit(request: Request) -> Response:
             valid_until=now + timedelta(days=days), explicit=True)
         await anyio.to_thread.run_sync(consent_service.grant, loket, principal, _trace(request), grant)
     except (LoketError, ValueError) as e:
-        flash(request, error_text_nl(getattr(e, "code", "bad-input")), "error")
+        flash(request, _text(e) if isinstance(e, LoketError) else error_text_nl("bad-input"), "error")
         return RedirectResponse("/burger/toestemmingen", status_code=303)
     flash(request, "Uw toestemming is vastgelegd. U kunt haar altijd weer intrekken.")
     return RedirectResponse("/burger/toestemmingen", status_code=303)
@@ -356,13 +413,13 @@ async def grant_submit(request: Request) -> Response:
 @router.post("/toestemmingen/{consent_id}/intrekken")
 async def revoke_submit(request: Request, consent_id: Annotated[str, Path(max_length=64)]) -> Response:
     loket = loket_of(request)
-    principal = citizen_principal(request, loket)
+    principal = await _principal(request, loket)
     await checked_form(request, loket)
     try:
         await anyio.to_thread.run_sync(consent_service.revoke, loket, principal, _trace(request), consent_id)
     except LoketError as e:
         await record_page_refusal(request, e)
-        flash(request, error_text_nl(e.code), "error")
+        flash(request, _text(e), "error")
         return RedirectResponse("/burger/toestemmingen", status_code=303)
     flash(request, "De toestemming is ingetrokken. Vanaf nu geldt zij niet meer.")
     return RedirectResponse("/burger/toestemmingen", status_code=303)
@@ -383,7 +440,7 @@ async def _my_request(loket: Loket, principal: Principal, request_id: str) -> An
 @router.get("/verzoeken/{request_id}", response_class=HTMLResponse)
 async def request_page(request: Request, request_id: Annotated[str, Path(max_length=64)]) -> Response:
     loket = loket_of(request)
-    principal = citizen_principal(request, loket)
+    principal = await _principal(request, loket)
     req = await _my_request(loket, principal, request_id)
     if req is None:
         return render(request, "error.html", {"title": "Niet gevonden", "message": error_text_nl("not-found")},
@@ -394,7 +451,7 @@ async def request_page(request: Request, request_id: Annotated[str, Path(max_len
 @router.post("/verzoeken/{request_id}")
 async def request_answer(request: Request, request_id: Annotated[str, Path(max_length=64)]) -> Response:
     loket = loket_of(request)
-    principal = citizen_principal(request, loket)
+    principal = await _principal(request, loket)
     form = await checked_form(request, loket)
     answers = {k.removeprefix("antwoord:"): str(v) for k, v in form.multi_items() if k.startswith("antwoord:")}
     if any(v not in (APPROVE, DECLINE) for v in answers.values()):
@@ -405,7 +462,7 @@ async def request_answer(request: Request, request_id: Annotated[str, Path(max_l
                                                 request_id, answers)
     except LoketError as e:
         await record_page_refusal(request, e)
-        flash(request, error_text_nl(e.code), "error")
+        flash(request, _text(e), "error")
         gone = e.code in ("not-found", "already-answered")
         target = "/burger/toestemmingen" if gone else f"/burger/verzoeken/{request_id}"
         return RedirectResponse(target, status_code=303)
@@ -414,3 +471,63 @@ async def request_answer(request: Request, request_id: Annotated[str, Path(max_l
           + (f"U gaf toestemming voor {given} onderdeel." if given == 1 else
              f"U gaf toestemming voor {given} onderdelen." if given else "U gaf geen toestemming."))
     return RedirectResponse("/burger/toestemmingen", status_code=303)
+
+
+# --- "Wie mag voor mij handelen?": the citizen's machtigingen ------------------------------
+
+MACHTIGING_DURATIONS = ((30, "1 maand"), (90, "3 maanden"), (365, "1 jaar"), (3 * 365, "3 jaar"))
+
+
+@router.get("/vertegenwoordiging", response_class=HTMLResponse)
+async def representation_page(request: Request) -> Response:
+    loket = loket_of(request)
+    principal = await _principal(request, loket)
+    try:
+        rows = await anyio.to_thread.run_sync(machtigingen.my_machtigingen, loket, principal)
+    except LoketError as e:
+        await record_page_refusal(request, e)
+        return render(request, "error.html", {"title": "Niet toegestaan", "message": _text(e)},
+                      status_code=e.status, area=AREA)
+    labels = representation_data()["domains"]
+    now = datetime.now(UTC)
+    return render(request, "burger/vertegenwoordiging.html", {
+        "title": "Wie mag voor mij handelen?", "durations": MACHTIGING_DURATIONS,
+        "domains": [(k, v["label_nl"]) for k, v in sorted(labels.items())],
+        "machtigingen": [{"id": m.id, "naam": m.gemachtigde_naam, "until": time_nl(m.valid_until),
+                          "scope": ", ".join(labels.get(x, {}).get("label_nl", x) for x in m.scope),
+                          "active": m.revoked_at is None and m.valid_until > now} for m in rows],
+    }, area=AREA)
+
+
+@router.post("/vertegenwoordiging")
+async def machtiging_submit(request: Request) -> Response:
+    loket = loket_of(request)
+    principal = await _principal(request, loket)
+    form = await checked_form(request, loket, bsn_fields=BSN_FIELD)
+    try:
+        days = int(str(form.get("days") or "365"))
+        grant = machtigingen.MachtigingGrant(
+            gemachtigde_bsn=str(form.get("bsn") or "").strip().replace(" ", ""), naam=str(form.get("naam") or ""),
+            scope=tuple(str(v) for v in form.getlist("scope")), valid_until=datetime.now(UTC) + timedelta(days=days))
+        await anyio.to_thread.run_sync(machtigingen.grant_machtiging, loket, principal, _trace(request), grant)
+    except (LoketError, ValueError) as e:
+        flash(request, _text(e) if isinstance(e, LoketError) else error_text_nl("bad-input"), "error")
+        return RedirectResponse("/burger/vertegenwoordiging", status_code=303)
+    flash(request, "Uw machtiging is vastgelegd. U kunt haar altijd weer intrekken.")
+    return RedirectResponse("/burger/vertegenwoordiging", status_code=303)
+
+
+@router.post("/vertegenwoordiging/{machtiging_id}/intrekken")
+async def machtiging_revoke(request: Request, machtiging_id: Annotated[str, Path(max_length=64)]) -> Response:
+    loket = loket_of(request)
+    principal = await _principal(request, loket)
+    await checked_form(request, loket)
+    try:
+        await anyio.to_thread.run_sync(machtigingen.revoke_machtiging, loket, principal, _trace(request),
+                                       machtiging_id)
+    except LoketError as e:
+        await record_page_refusal(request, e)
+        flash(request, _text(e), "error")
+        return RedirectResponse("/burger/vertegenwoordiging", status_code=303)
+    flash(request, "De machtiging is ingetrokken. Vanaf nu mag deze persoon niet meer voor u handelen.")
+    return RedirectResponse("/burger/vertegenwoordiging", status_code=303)

@@ -33,8 +33,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from gateway.core.context import Loket
+from gateway.core.errors import LoketError
 from gateway.core.settings import Settings
-from gateway.identity.auth import Role
+from gateway.identity.auth import Role, check_acting
 from gateway.identity.bsn import require_valid_bsn
 from gateway.web.rendering import render
 from gateway.web.session import login
@@ -204,11 +205,23 @@ async def _sign_in(request: Request, loket: Loket, provider: Provider, claims: d
         require_valid_bsn(bsn)  # a LoketError whose message holds no BSN
         pseudonym = loket.pseudonymiser.pseudonym_for(bsn)
         sealed = loket.vault.seal(bsn, pseudonym)
-        del bsn
+        # DigiD Machtigen names the represented person: claim ``act_for``, checked like a token's
+        # and, like a token's, never trusted: every action checks the representation.
+        act_for = claims.get("act_for")
+        acting = None
+        if act_for is not None:
+            try:
+                check_acting(Role.CITIZEN, bsn, act_for, None)
+            except LoketError as e:
+                raise LoginFailed("bad-act-for") from e
+            assert isinstance(act_for, str)
+            subject = loket.pseudonymiser.pseudonym_for(act_for)
+            acting = (subject, loket.vault.seal(act_for, subject))
+        del bsn, act_for
         # The session's subject is Loket's own (as with the development login), not the
         # provider's sub, which for some brokers is the BSN itself.
         await login(request, loket, role=Role.CITIZEN, sub=f"burger-{pseudonym[:12]}",
-                    name=(name or "Burger")[:80], pseudonym=pseudonym, sealed_bsn=sealed)
+                    name=(name or "Burger")[:80], pseudonym=pseudonym, sealed_bsn=sealed, acting_for=acting)
         return
     assert provider.role_claim is not None and provider.role_value is not None
     granted = claims.get(provider.role_claim)

@@ -172,15 +172,21 @@ async def load_page_session(request: Request) -> None:
 
 
 async def login(request: Request, loket: Loket, *, role: Role, sub: str, name: str,
-                pseudonym: str | None = None, sealed_bsn: bytes | None = None, team: str | None = None) -> None:
+                pseudonym: str | None = None, sealed_bsn: bytes | None = None, team: str | None = None,
+                acting_for: tuple[str, bytes] | None = None, kvk: str | None = None) -> None:
     """Start a fresh session (new id, new CSRF token): nothing from before the login survives,
     and the browser's previous server session, if any, is revoked."""
     previous = request.session.get("sid")
     session_id = await anyio.to_thread.run_sync(lambda: page_sessions.start(
         loket.sessions, sub=sub, role=role.value, now=page_sessions.utcnow(), limits=SESSION_LIMITS,
-        pseudonym=pseudonym, bsn_sealed=sealed_bsn, replaces=previous))
+        pseudonym=pseudonym, bsn_sealed=sealed_bsn, replaces=previous,
+        acting_for_pseudonym=acting_for[0] if acting_for else None,
+        acting_for_sealed=acting_for[1] if acting_for else None))
     request.session.clear()
     request.session.update({"sid": session_id, "name": name, "csrf": secrets.token_urlsafe(32)})
+    if kvk:
+        # An organisation's KvK number (a professional representative): public, not a secret.
+        request.session["kvk"] = kvk
     if team:
         # A casemanager's team, as their token would carry it: in the signed cookie (not secret;
         # itsdangerous makes it tamper-evident), read only together with the server session.
@@ -245,15 +251,25 @@ def citizen_principal(request: Request, loket: Loket) -> Principal:
     s = _current(request, Role.CITIZEN)
     if s is None:
         raise LoginRequired("burger")
+    kvk = request.session.get("kvk")
+    kvk = kvk if isinstance(kvk, str) and kvk else None
     try:
-        if s.bsn_sealed is None or s.pseudonym is None:
-            raise ValueError("citizen session without a sealed BSN")
-        bsn = loket.vault.open(s.bsn_sealed, s.pseudonym)
+        bsn: str | None = None
+        if kvk is None:
+            if s.bsn_sealed is None or s.pseudonym is None:
+                raise ValueError("citizen session without a sealed BSN")
+            bsn = loket.vault.open(s.bsn_sealed, s.pseudonym)
+        act_for = None
+        if s.acting_for_sealed is not None and s.acting_for_pseudonym is not None:
+            act_for = loket.vault.open(s.acting_for_sealed, s.acting_for_pseudonym)
+        elif kvk is not None:
+            raise ValueError("an organisation's session acts for someone")
     except Exception:  # noqa: BLE001 -- any unsealing failure means: log in again
         # A session sealed with another vault key (key rotation).
         request.session.clear()
         raise LoginRequired("burger") from None
-    return _signed_in_as(request, Principal(sub=s.sub, role=Role.CITIZEN, name=_name(request), bsn=bsn))
+    return _signed_in_as(request, Principal(sub=s.sub, role=Role.CITIZEN, name=_name(request), bsn=bsn,
+                                            act_for=act_for, kvk=kvk))
 
 
 def officer_principal(request: Request) -> Principal:

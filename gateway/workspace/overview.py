@@ -20,6 +20,7 @@ from gateway.dossier.explain import Explainer
 from gateway.dossier.flow import request_dossier
 from gateway.dossier.overview import AskedBefore, Contact, NotSeen, Overview, build_overview, euro
 from gateway.identity.auth import Principal
+from gateway.representation.overview import who_may_act
 from gateway.workspace.agency_requests import AgencyRequestView, collect_answers, requests_of_case
 from gateway.workspace.directory import professional_line
 
@@ -66,8 +67,10 @@ async def case_overview(loket: Loket, principal: Principal, trace: TraceContext,
     agencies = sorted({a for a, _ in purpose_scope(loket.purposes, case.purpose)})
     contacts = [Contact(a, ex.organisation(a), line.name, line.phone, line.hours)
                 for a in agencies if (line := professional_line(a)) is not None]
+    representatives = await anyio.to_thread.run_sync(who_may_act, loket, case.citizen_pseudonym)
     overview = build_overview(values=values, not_seen=not_seen, asked=asked, contacts=contacts,
-                              organisation=ex.organisation, today=datetime.now(UTC).date())
+                              organisation=ex.organisation, today=datetime.now(UTC).date(),
+                              representatives=representatives)
     return CaseOverview(case_id=case.id, purpose=case.purpose, purpose_label=ex.purpose_label(case.purpose),
                         citizen_name=_citizen_name(values), overview=overview, agency_requests=tuple(requests),
                         audit_index=result.audit_index, decision_id=result.decision.decision_id)
@@ -90,7 +93,9 @@ def overview_json(o: CaseOverview) -> dict[str, Any]:
         "arrears": {"per_agency": [{"agency": x.agency, "organisation": x.organisation, "label": x.label_nl,
                                     "amount": _amount(x.amount), "months": x.months} for x in ov.arrears],
                     "total": _amount(ov.arrears_total), "total_text": euro(ov.arrears_total)},
-        "representatives": {"known": False, "text": ov.representatives_nl},
+        "representatives": {"known": bool(ov.representatives), "text": ov.representatives_nl,
+                            "people": [{"kind": r.kind, "label": r.label_nl, "source": r.source, "scope": r.scope_nl,
+                                      "detail": r.detail_nl} for r in ov.representatives]},
         "contacts": [{"agency": c.agency, "organisation": c.organisation, "name": c.name, "phone": c.phone,
                       "hours": c.hours} for c in ov.contacts],
         "already_asked": [{"what": a.what_nl, "status": a.status, "status_text": a.status_nl} for a in ov.asked],

@@ -82,6 +82,8 @@ def test_every_page_has_no_serious_or_critical_axe_violations(
     check(citizen, axe, "burger-bewijs-noodtoegang", shots, problems)
     citizen.goto("/burger/toegang/999999")
     check(citizen, axe, "burger-niet-gevonden", shots, problems)
+    citizen.goto("/burger/vertegenwoordiging")
+    check(citizen, axe, "burger-vertegenwoordiging", shots, problems)
 
     fg = page_for()
     login_fg(fg)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DOMAIN = ("cases", "consents", "dossier", "oversight", "identity", "core", "policy")
+DOMAIN = ("cases", "consents", "dossier", "oversight", "identity", "core", "policy", "representation")
 RULES: list[tuple[str, tuple[str, ...]]] = [
     ("gateway/web", ("gateway.api",)),
     *[(f"gateway/{d}", ("gateway.api", "gateway.web")) for d in DOMAIN],

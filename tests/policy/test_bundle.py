@@ -63,7 +63,8 @@ def test_manifest_roots_modules_and_nested_data() -> None:
     assert "loket/decision.rego" in files
     assert not any(name.endswith("_test.rego") for name in files)  # tests do not ship
     assert set(bundle.data) == {"catalog", "loket_data"}
-    assert set(bundle.data["loket_data"]) == {"purposes", "legal_bases", "reasons", "index", "agency_requests"}
+    assert set(bundle.data["loket_data"]) == {"purposes", "legal_bases", "reasons", "index", "agency_requests",
+                                              "representation"}
     assert "brp" in bundle.data["catalog"]["agencies"]
 
 

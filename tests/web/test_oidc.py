@@ -234,3 +234,19 @@ def test_an_unreachable_provider_gives_the_error_page_not_a_500(make_loket: Call
         r = c.get("/burger/inloggen/oidc")
     assert r.status_code == 403 and "Inloggen is niet gelukt" in r.text
     assert "ConnectError" in caplog.text
+
+
+def test_a_parent_signs_in_through_the_provider_for_their_child(
+        oidc_client: tuple[TestClient, Loket], provider: Provider) -> None:
+    """DigiD Machtigen names the represented person (``act_for``): the session acts for them,
+    and the pages check the representation (BRP gezag) on every request."""
+    c, loket = oidc_client
+    provider.claims = {"sub": "digid-456", "bsn": "999913700", "act_for": "999990408", "name": "Linda"}
+    assert _login(c, "burger").status_code == 303
+    home = c.get("/burger")
+    assert home.status_code == 200 and "U handelt voor" in home.text
+    assert "999990408" not in home.text
+    provider.claims = {"sub": "digid-456", "bsn": "999913700", "act_for": "999913700"}  # not for oneself
+    c.cookies.clear()
+    _login(c, "burger")
+    assert c.get("/burger", follow_redirects=False).status_code != 200  # nobody signed in

@@ -1,0 +1,174 @@
+"""The one check before anything done for someone else.
+
+``act_as(loket, principal, trace, action=..., domain=...)`` answers whose data this is (the
+subject's pseudonym) and the ``representation:checked`` record the caller commits together
+with its change (gateway/core/unit_of_work.py), plus the fields that mark the action's own
+record as done by a representative (``acting_kind``, ``acting_source``). For the citizen
+themself it answers their own pseudonym and no record.
+
+A refusal is itself recorded (``representation:checked`` with result ``refused``, source,
+check time and the reason codes) before the 403 with the B1 Dutch reason; the problem handler
+adds the usual ``access:denied``. The clock of the decision is :func:`clock` (tests set
+``loket.extra["representation_clock"]``), passed to the policy as input, never read in Rego.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from audit.record import STATUS_ERROR, STATUS_OK, AuditEventKind, AuditRecord
+from gateway.core.auditing import event_record, rfc3339
+from gateway.core.context import Loket
+from gateway.core.errors import AgencyUnavailable, Forbidden, NotAuthenticated
+from gateway.core.tracing import TraceContext
+from gateway.core.unit_of_work import commit_with_record
+from gateway.identity.auth import Principal
+from gateway.representation.policy import RepresentationDecision, decide, representation_data
+from gateway.representation.registers import Candidate, Resolved
+
+#: The actions a representative may be checked for (policies/loket_data/representation).
+INZIEN, AANMELDEN = "inzien", "aanmelden"
+TOESTEMMING_GEVEN, TOESTEMMING_INTREKKEN, VERZOEK_BEANTWOORDEN = (
+    "toestemming_geven", "toestemming_intrekken", "verzoek_beantwoorden")
+
+
+class RepresentationRefused(Forbidden):
+    code = "representation-refused"
+
+
+class RepresentationUnchecked(Forbidden):
+    code = "representation-unchecked"
+
+
+class RepresentationUnverifiable(AgencyUnavailable):
+    code = "representation-unverifiable"
+
+
+@dataclass(frozen=True)
+class Acting:
+    subject_pseudonym: str
+    records: tuple[AuditRecord, ...] = ()
+    #: for the action's own record: who acted (kind and register), empty for the citizen themself
+    extra: dict[str, str] = field(default_factory=dict)
+    kind: str | None = None
+
+
+def clock(loket: Loket) -> datetime:
+    given: Callable[[], datetime] | None = loket.extra.get("representation_clock")
+    return given() if given is not None else datetime.now(UTC)
+
+
+def category_domain(agency: str, category: str) -> str | None:
+    domains: dict[str, str] = representation_data()["category_domains"]
+    return domains.get(f"{agency}.{category}")
+
+
+def purpose_domain(purpose: str) -> str | None:
+    domains: dict[str, str] = representation_data()["purpose_domains"]
+    return domains.get(purpose)
+
+
+def own_pseudonym(loket: Loket, principal: Principal) -> str:
+    if principal.bsn is None:
+        raise NotAuthenticated("citizen token carries no BSN", code="invalid-token")
+    return loket.pseudonymiser.pseudonym_for(principal.bsn)
+
+
+def policy_input(now: datetime, action: str, domain: str | None, c: Candidate, birth: str | None) -> dict[str, Any]:
+    return {"clock": now.date().isoformat(), "action": action, "domain": domain,
+            "actor": {"kind": c.kind, "source": c.source, "scope": list(c.scope),
+                      "valid_from": c.valid_from, "valid_until": c.valid_until},
+            "subject": {"birth_date": birth}}
+
+
+def _record(loket: Loket, principal: Principal, trace: TraceContext, resolved: Resolved, *, action: str,
+            domain: str | None, candidate: Candidate | None, decision: RepresentationDecision | None,
+            result: str, codes: list[str], started: datetime) -> AuditRecord:
+    sources = sorted({c.source for c in resolved.candidates}) if candidate is None else [candidate.source]
+    extra = {"action": action, "result": result, "checked_at": rfc3339(resolved.checked_at),
+             "source": ",".join(sources) or "brp,ccbr,machtigingen"}
+    if candidate is not None:
+        extra["representation_kind"] = candidate.kind
+        if candidate.machtiging_id:
+            extra["machtiging_id"] = candidate.machtiging_id
+    if decision is not None and decision.scope:
+        extra["scope"] = ",".join(decision.scope)
+    if domain:
+        extra["domain"] = domain
+    if codes:
+        extra["reasons"] = ",".join(codes)[:250]
+    if resolved.unavailable:
+        extra["unavailable"] = ",".join(resolved.unavailable)
+    if decision is not None:
+        extra["policy_revision"] = decision.policy_revision[:64]
+    return event_record(kind=AuditEventKind.REPRESENTATION_CHECKED, principal=principal, trace=trace,
+                        started=started, status_code=STATUS_OK if result == "allowed" else STATUS_ERROR,
+                        outcome=result, purposes=loket.purposes, data_subject=resolved.subject_pseudonym,
+                        extra=extra)
+
+
+def act_as(loket: Loket, principal: Principal, trace: TraceContext, *, action: str, domain: str | None) -> Acting:
+    """Whose data, and the check's record; or a recorded refusal (403, B1 Dutch)."""
+    if principal.act_for is None:
+        return Acting(subject_pseudonym=own_pseudonym(loket, principal))
+    resolved = principal.representation
+    if not isinstance(resolved, Resolved):  # nobody looked the registers up: fail closed
+        raise RepresentationUnchecked("the representation was not looked up for this request")
+    started = datetime.now(UTC)
+    now = clock(loket)
+    codes: list[str] = []
+    texts: list[str] = []
+    first: tuple[Candidate, RepresentationDecision] | None = None
+    for c in resolved.candidates:
+        d = decide(loket, policy_input(now, action, domain, c, resolved.birth_date))
+        if d.allow:
+            kind_nl = representation_data()["kinds"][c.kind]
+            record = _record(loket, principal, trace, resolved, action=action, domain=domain, candidate=c,
+                             decision=d, result="allowed", codes=[], started=started)
+            return Acting(subject_pseudonym=resolved.subject_pseudonym, records=(record,), kind=c.kind,
+                          extra={"acting_kind": c.kind, "acting_source": c.source,
+                                 "acting_check": record.record_id, "acting_label": str(kind_nl["label_nl"])})
+        first = first or (c, d)
+        for r in d.reasons:
+            if r.code not in codes:
+                codes.append(r.code)
+                texts.append(r.reason_nl)
+    # fail-closed: nobody found while a register did not answer is "cannot check" (502), never an allow
+    unverifiable = not resolved.candidates and bool(resolved.unavailable)
+    if not resolved.candidates:
+        codes = ["unverifiable" if unverifiable else "no_representation"]
+        texts = [str(representation_data()["reasons"]["no_representation"]["reason_nl"])]
+    record = _record(loket, principal, trace, resolved, action=action, domain=domain,
+                     candidate=first[0] if first else None, decision=first[1] if first else None,
+                     result="refused", codes=codes, started=started)
+    commit_with_record(loket.audit, record, lambda session: None)
+    if unverifiable:
+        raise RepresentationUnverifiable(
+            "We konden nu niet nagaan of u voor deze persoon mag handelen. Er is niets gedaan. "
+            "Probeer het later opnieuw.")
+    raise RepresentationRefused(" ".join(_with_scope(texts, codes, first, domain)))
+
+
+def _with_scope(texts: list[str], codes: list[str], first: tuple[Candidate, RepresentationDecision] | None,
+                domain: str | None) -> list[str]:
+    """The policy's B1 reason, and for a scope refusal what the representative does cover."""
+    if "out_of_scope" not in codes or first is None:
+        return texts
+    data = representation_data()
+    labels = data["domains"]
+    kind = data["kinds"].get(first[0].kind, {}).get("label_nl", "vertegenwoordiger")
+    covered = " en ".join(labels.get(s, {}).get("label_nl", s) for s in first[1].scope) or "niets"
+    about = labels.get(domain or "", {}).get("label_nl", domain or "")
+    return [*texts, f"Als {kind} gaat u alleen over {covered}. Dit gaat over {about}."]
+
+
+def subject_for_reading(loket: Loket, principal: Principal, trace: TraceContext | None = None) -> str:
+    """The subject's pseudonym for a page or list that only shows (action ``inzien``); a
+    representative's check is committed on its own, as there is no change to go with it."""
+    acting = act_as(loket, principal, trace or TraceContext.from_header(None), action=INZIEN, domain=None)
+    for record in acting.records:
+        commit_with_record(loket.audit, record, lambda session: None)
+    return acting.subject_pseudonym
