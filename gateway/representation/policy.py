@@ -7,7 +7,6 @@ or an answer off the contract, is a PolicyEngineError (503) and nothing is done.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,9 +15,9 @@ from typing import Any
 from gateway.core.context import Loket
 from gateway.core.errors import PolicyEngineError
 from gateway.policy.bundle import policies_root
+from gateway.policy.entrypoints import query_decision
 
 ENTRYPOINT = "loket/representation/decision"
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -43,40 +42,9 @@ def representation_data() -> Mapping[str, Any]:
     return data
 
 
-def _embedded(loket: Loket, bundle: Any) -> Any:
-    from gateway.policy.embedded import EmbeddedPolicyEngine
-
-    key = f"representation_engine:{loket.policy.revision}"
-    with _lock:
-        engine = loket.extra.get(key)
-        if engine is None:
-            engine = EmbeddedPolicyEngine(bundle, entrypoints=(ENTRYPOINT,))
-            loket.extra[key] = engine
-    return engine
-
-
-def _raw(loket: Loket, value: Mapping[str, Any]) -> Any:
-    from gateway.policy.opa import OpaServerPolicyEngine
-
-    if isinstance(loket.policy, OpaServerPolicyEngine):
-        try:
-            response = loket.policy._client.query_rule(
-                input_data=dict(value), package_path="loket/representation", rule_name="decision",
-                query_params={"strict-builtin-errors": "true"})
-        except Exception as e:
-            raise PolicyEngineError(f"OPA request failed: {type(e).__name__}") from e
-        if not isinstance(response, dict) or "result" not in response:
-            raise PolicyEngineError("OPA answered undefined for data.loket.representation.decision")
-        return response["result"]
-    bundle = getattr(loket.policy, "bundle", None)
-    if bundle is not None:
-        return _embedded(loket, bundle).query(ENTRYPOINT, value)
-    raise PolicyEngineError("this policy engine cannot decide representations")
-
-
 def decide(loket: Loket, value: Mapping[str, Any]) -> RepresentationDecision:
     # fail-closed: an engine error or an answer off the contract means the action is not done (503)
-    raw = _raw(loket, value)
+    raw = query_decision(loket, "loket/representation", value)
     try:
         allow = raw["allow"]
         reasons = tuple(Reason(str(r["code"]), str(r["reason_nl"])) for r in raw["reasons"])

@@ -6,16 +6,15 @@ or an answer that does not parse, is a PolicyEngineError and nothing is sent.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.core.context import Loket
 from gateway.core.errors import PolicyEngineError
+from gateway.policy.entrypoints import query_decision
 
 ENTRYPOINT = "loket/agency_request/decision"
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -39,43 +38,9 @@ def policy_input(*, sub: str, role: str, purpose: str, casemanager: str, ground:
             "request": {"type": request_type, "agency": agency}}
 
 
-def _embedded(loket: Loket, bundle: Any) -> Any:
-    """regopy compiled for this entrypoint from the gateway's own bundle, once per revision. The
-    Wasm module is compiled for ``loket/decision`` only, so with the Wasm engine agency requests
-    are decided by regopy over the same bundle (the same revision in the record)."""
-    from gateway.policy.embedded import EmbeddedPolicyEngine
-
-    key = f"agency_request_engine:{loket.policy.revision}"
-    with _lock:
-        engine = loket.extra.get(key)
-        if engine is None:
-            engine = EmbeddedPolicyEngine(bundle, entrypoints=(ENTRYPOINT,))
-            loket.extra[key] = engine
-    return engine
-
-
-def _raw(loket: Loket, value: Mapping[str, Any]) -> Any:
-    from gateway.policy.opa import OpaServerPolicyEngine
-
-    if isinstance(loket.policy, OpaServerPolicyEngine):
-        try:
-            response = loket.policy._client.query_rule(  # the same client and timeout as the dossier
-                input_data=dict(value), package_path="loket/agency_request", rule_name="decision",
-                query_params={"strict-builtin-errors": "true"})
-        except Exception as e:
-            raise PolicyEngineError(f"OPA request failed: {type(e).__name__}") from e
-        if not isinstance(response, dict) or "result" not in response:
-            raise PolicyEngineError("OPA answered undefined for data.loket.agency_request.decision")
-        return response["result"]
-    bundle = getattr(loket.policy, "bundle", None)  # embedded regopy and Wasm both carry theirs
-    if bundle is not None:
-        return _embedded(loket, bundle).query(ENTRYPOINT, value)
-    raise PolicyEngineError("this policy engine cannot decide agency requests")
-
-
 def decide(loket: Loket, value: Mapping[str, Any]) -> RequestDecision:
     # fail-closed: an engine error or an answer off the contract means the request is not sent (503)
-    raw = _raw(loket, value)
+    raw = query_decision(loket, "loket/agency_request", value)
     try:
         allow = raw["allow"]
         reasons = tuple(RequestReason(str(r["code"]), str(r["reason_nl"])) for r in raw["reasons"])

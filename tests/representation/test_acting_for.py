@@ -204,7 +204,8 @@ def test_a_policy_answer_off_the_contract_does_nothing(
     import gateway.representation.policy as policy
 
     _case_for(client, token, loket, BSN_ONDER_BEWIND)
-    monkeypatch.setattr(policy, "_raw", lambda loket, value: {"allow": "yes", "reasons": [], "scope": []})
+    off_contract = {"allow": "yes", "reasons": [], "scope": []}
+    monkeypatch.setattr(policy, "query_decision", lambda loket, package, value: off_contract)
     rep = bearer(token("citizen", sub=f"kvk-{BEWINDVOERDER_KVK}", kvk=BEWINDVOERDER_KVK, act_for=BSN_ONDER_BEWIND))
     r = client.post("/v1/me/consents", json=_consent("cjib", "boetes"), headers=rep)
     assert r.status_code == 503

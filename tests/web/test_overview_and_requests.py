@@ -157,7 +157,7 @@ def test_policy_engine_failure_sends_no_agency_request(
     cm = casemanager()
     case = cm.open(eva_bsn(sandbox), purpose=DEBT)
     seen = len(DESK.seen)
-    monkeypatch.setattr(request_policy, "_raw", broken)
+    monkeypatch.setattr(request_policy, "query_decision", broken)
     r = web.post(f"/v1/cases/{case}/requests", json={"type": "pause_collection", "agency": "cjib"}, headers=cm.headers)
     assert r.status_code == 503
     assert len(DESK.seen) == seen and _records(loket, AuditEventKind.AGENCY_REQUEST_SENT) == []
