@@ -89,6 +89,9 @@ class AuditEventKind(StrEnum):
     AGENCY_REQUEST_SENT = "agency_request:sent"
     AGENCY_REQUEST_REFUSED = "agency_request:refused"
     AGENCY_REQUEST_ANSWERED = "agency_request:answered"
+    # A witness refused the log's checkpoint (it holds a tree the log is inconsistent with) or
+    # answered without a valid cosignature (audit/witnessing.py): an alert for the FG.
+    WITNESS_ALERT = "witness:alert"
 
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")

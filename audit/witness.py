@@ -293,11 +293,28 @@ class Witness:
                     return Response(422, b"the consistency proof does not verify\n")
             return None
 
-        refusal = self.state.update(origin, check, cp, req.note)
+        # The stored note carries this witness's own cosignature, so `loket witness latest`
+        # hands out a note that counts toward a verifier's quorum.
+        line = cosign(cp_text, self._private_key, self.name, int(self._clock()))
+        refusal = self.state.update(origin, check, cp, _with_line(req.note, line))
         if refusal is not None:
             return refusal
-        line = cosign(cp_text, self._private_key, self.name, int(self._clock()))
         return Response(200, line.encode("utf-8"))
+
+
+def _with_line(note: str, line: str) -> str:
+    """``note`` with signature ``line`` added (once; an older line by the same key id replaced)."""
+    prefix = line.split(" ", 2)
+    kept = [s for s in note.splitlines(keepends=True) if not (
+        s.startswith(prefix[0] + " " + prefix[1] + " ") and _key_id_of(s) == _key_id_of(line))]
+    return "".join(kept) + line
+
+
+def _key_id_of(line: str) -> bytes:
+    try:
+        return base64.b64decode(line.rstrip("\n").rpartition(" ")[2], validate=True)[:4]
+    except binascii.Error:
+        return b""
 
 
 def asgi_app(witness: Witness) -> Any:
@@ -401,6 +418,11 @@ class WitnessRefused(IntegrityError):
     or 422): an alert, never retried silently."""
 
 
+class BadCosignature(IntegrityError):
+    """A witness answered 200 without a valid cosignature by its configured key: an alert (a
+    witness that signs with another key, or something in between that rewrites answers)."""
+
+
 def submit(
     endpoint: WitnessEndpoint,
     note: str,
@@ -424,9 +446,14 @@ def submit(
         status, text = send(url, request_body(old_size, proof, note))
         if status == 200:
             for line in text.splitlines(keepends=True):
-                if cosignature_time(note + line, endpoint.key) is not None:
-                    return line, tree_size
-            raise IntegrityError(f"witness {endpoint.key.name!r} answered without a valid cosignature")
+                try:
+                    if cosignature_time(note + line, endpoint.key) is not None:
+                        return line, tree_size
+                except IntegrityError as e:
+                    raise BadCosignature(f"witness {endpoint.key.name!r} answered with a cosignature "
+                                         f"that does not verify at tree size {tree_size}") from e
+            raise BadCosignature(f"witness {endpoint.key.name!r} answered without a valid cosignature "
+                                 f"at tree size {tree_size}")
         if status == 409 and text.strip().isdigit():
             seen = int(text.strip())
             if seen == old_size or seen > tree_size:
@@ -445,18 +472,30 @@ def submit(
     raise WitnessRefused(f"witness {endpoint.key.name!r} keeps moving its size; giving up")
 
 
-_client: Any = None
-_client_lock = threading.Lock()
+class HttpPoster:
+    """``post(url, body) -> (status, text)`` over one keep-alive httpx client (C2SP: clients
+    SHOULD keep connections); building a client per request cost ~50 ms (TLS context) on
+    loopback. ``timeout_s`` bounds each request (connect, read, write)."""
+
+    def __init__(self, timeout_s: float = 5.0) -> None:
+        self.timeout_s = timeout_s
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self, url: str, body: bytes) -> tuple[int, str]:
+        import httpx
+
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=self.timeout_s)
+            r = self._client.post(url, content=body)
+        return r.status_code, r.text
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
 
-def _httpx_post(url: str, body: bytes) -> tuple[int, str]:
-    """One keep-alive client for all submissions (C2SP: clients SHOULD keep connections);
-    building a client per request cost ~50 ms (TLS context) on loopback."""
-    global _client
-    import httpx
-
-    with _client_lock:
-        if _client is None:
-            _client = httpx.Client(timeout=5.0)
-        r = _client.post(url, content=body)
-    return r.status_code, r.text
+_httpx_post = HttpPoster(5.0)

@@ -41,6 +41,7 @@ KIND_LABELS_NL = {
     "agency_request:sent": "Verzoek aan een organisatie verstuurd",
     "agency_request:refused": "Verzoek aan een organisatie niet toegestaan",
     "agency_request:answered": "Organisatie beantwoordde een verzoek",
+    "witness:alert": "Waarschuwing: een getuige weigerde het logboek",
 }
 
 ROLE_LABELS_NL = {

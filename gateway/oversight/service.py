@@ -149,6 +149,7 @@ def integrity_json(loket: Loket) -> dict[str, Any]:
         "signature_ok": st.signature_ok,
         "problem": st.problem,
         "vkey": st.vkey,
+        "witnesses": witness_view(loket, with_alerts=True),
     }
 
 
