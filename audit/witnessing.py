@@ -203,7 +203,9 @@ class WitnessSubmitter:
                 return
             try:
                 self.run_once()
-            except Exception:  # noqa: BLE001 -- no checkpoint yet, database down: next round
+            except NotFound:  # no checkpoint signed yet: the first one wakes this thread
+                self.rounds += 1
+            except Exception:  # noqa: BLE001 -- database down: next round
                 log.exception("witness submission round failed")
                 self.rounds += 1
 

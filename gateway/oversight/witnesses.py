@@ -102,7 +102,7 @@ def _status(loket: Loket) -> tuple[WitnessStatus, int]:
     key = None if latest is None else latest.note
     cached = loket.extra.get("witness_status")
     if cached is not None and key is not None and cached[0] == key:
-        return cached[1], cached[2]  # type: ignore[no-any-return]
+        return cached[1], cached[2]
     status = witness_status(loket.audit, loket.witness_policy)
     size = 0 if latest is None else latest.tree_size
     loket.extra["witness_status"] = (key, status, size)
