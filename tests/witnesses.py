@@ -32,8 +32,8 @@ def witness_for(loket: Loket, tmp_path: Path, name: str) -> Witness:
 
 
 @contextmanager
-def serving(witness: Witness) -> Iterator[str]:
-    port = free_port()
+def serving(witness: Witness, port: int | None = None) -> Iterator[str]:
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(asgi_app(witness), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
