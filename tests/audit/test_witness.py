@@ -474,3 +474,29 @@ def test_witness_status_finds_the_newest_checkpoint_with_the_quorum(
     assert status.cosigned == {W1: 9, W2: 5}
     one = witness_status(sqlite_log, only_first)
     assert one.witnessed is not None and one.witnessed.tree_size == 9
+
+
+def test_a_witness_trusts_a_retired_log_key_only_up_to_its_retirement(
+    tmp_path: Path, signing_key: Ed25519PrivateKey
+) -> None:
+    """`loket witness serve --log NEW --log OLD@20`: the old key's checkpoints up to 20 are
+    cosigned, one beyond it (a stolen retired key extending the log) is 403."""
+    from audit.checkpoint import Checkpoint, sign_checkpoint
+    from audit.witness_cli import build_witness, witness_app
+
+    assert CliRunner().invoke(witness_app, ["init", "--dir", str(tmp_path / "w"), "--name", W1]).exit_code == 0
+    new_key = Ed25519PrivateKey.generate()
+    old_vkey = NoteVerifier.for_private_key(ORIGIN, signing_key).vkey()
+    new_vkey = NoteVerifier.for_private_key(ORIGIN, new_key).vkey()
+    w = build_witness(tmp_path / "w", W1, [new_vkey, f"{old_vkey}@20"])
+    root = hashlib.sha256(b"r").digest()
+    early = sign_checkpoint(Checkpoint(ORIGIN, 20, root), signing_key, ORIGIN).note
+    late = sign_checkpoint(Checkpoint(ORIGIN, 30, root), signing_key, ORIGIN).note
+    assert w.add_checkpoint(request_body(0, [], late)).status == 403
+    assert w.add_checkpoint(request_body(0, [], early)).status == 200
+    with pytest.raises(Exception, match="retirement size"):
+        build_witness(tmp_path / "w", W1, [f"{old_vkey}@soon"])
+    # Without a size the old key stays trusted as before (unbounded), the last one current.
+    assert CliRunner().invoke(witness_app, ["init", "--dir", str(tmp_path / "w2"), "--name", W1]).exit_code == 0
+    unbounded = build_witness(tmp_path / "w2", W1, [old_vkey, new_vkey])
+    assert unbounded.add_checkpoint(request_body(0, [], late)).status == 200

@@ -94,6 +94,12 @@ def test_without_javascript_the_page_works_as_before(
         ctx.close()
 
 
+def client_note(base: str) -> str:
+    import httpx
+
+    return httpx.get(base + "/v1/log/witnessed-checkpoint").text
+
+
 def _witness_text(page: Any) -> tuple[str, str | None]:
     el = page.locator("#getuigen-tekst")
     return str(el.inner_text()), el.get_attribute("data-state")
@@ -140,7 +146,7 @@ def test_with_witnesses_the_browser_accepts_only_a_checkpoint_with_the_quorum(
                 page.goto("/burger/toegang")
                 status = _status(page)
                 assert page.locator("#logcontrole").get_attribute("data-state") == "onbevestigd", status
-                assert status.startswith("Het logboek is nog niet bevestigd door genoeg onafhankelijke getuigen"), status
+                assert status.startswith("Het logboek is nog niet bevestigd door genoeg"), status
                 assert _witness_text(page)[1] == "onbevestigd"
                 assert page.evaluate("localStorage.getItem('loket-logboek-stand-v1')") is None
 
@@ -148,9 +154,7 @@ def test_with_witnesses_the_browser_accepts_only_a_checkpoint_with_the_quorum(
                     loket.audit.append_many([record(i) for i in range(10, 16)])
                     loket.audit.checkpoint(force=True)
                     wait_for(lambda: (two.state.latest(loket.audit.origin) or (0,))[0] == 16, "both cosignatures")
-                    wait_for(lambda: "16" in str(loket.audit.latest_checkpoint().note.split("\n")[1])  # type: ignore[union-attr]
-                             and loket.audit.latest_checkpoint().note.count("— getuige.example/") == 2,  # type: ignore[union-attr]
-                             "the stored note to carry both")
+                    wait_for(lambda: "\n16\n" in client_note(base), "a witnessed checkpoint at 16")
                     page.goto("/burger/toegang")
                     status = _status(page)
                     assert page.locator("#logcontrole").get_attribute("data-state") == "ok", status
