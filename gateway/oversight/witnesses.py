@@ -91,6 +91,7 @@ class WitnessView:
     @property
     def verified(self) -> bool:
         """The newest checkpoint with the quorum is what the pages may call witnessed."""
+        # fail-closed: no policy, or no checkpoint with the quorum, is never "witnessed".
         return self.configured and self.witnessed is not None
 
 
