@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from audit.errors import IntegrityError, NotFound
 from audit.log import AuditLog
 from audit.models import audit_checkpoints
-from audit.witness import BadCosignature, WitnessPolicy, WitnessRefused, cosignature_time, submit
+from audit.witness import BadCosignature, CosignerKey, WitnessPolicy, WitnessRefused, cosignature_time, submit
 
 log = logging.getLogger(__name__)
 
@@ -54,21 +54,30 @@ def last_witnessed(notes: list[str], policy: WitnessPolicy) -> dict[str, int]:
     return out
 
 
-def add_cosignature(audit: AuditLog, tree_size: int, line: str) -> str:
-    """Append a verified cosignature line to the stored checkpoint note at ``tree_size``."""
+def add_cosignature(audit: AuditLog, tree_size: int, line: str, key: CosignerKey | None = None) -> str:
+    """Append a verified cosignature line to the stored checkpoint note at ``tree_size``; not
+    when the note already carries one by ``key`` (two gateway workers submitting the same
+    checkpoint get two cosignatures of it: one is kept)."""
     with audit.engine.begin() as conn:
         note = conn.execute(
             select(audit_checkpoints.c.note).where(audit_checkpoints.c.tree_size == tree_size)
         ).scalar()
         if note is None:
             raise NotFound(f"no checkpoint at tree size {tree_size}")
-        if line in note:
+        if line in note or (key is not None and _cosigned(str(note), key)):
             return str(note)
         new = str(note) + line
         conn.execute(
             update(audit_checkpoints).where(audit_checkpoints.c.tree_size == tree_size).values(note=new)
         )
     return new
+
+
+def _cosigned(note: str, key: CosignerKey) -> bool:
+    try:
+        return cosignature_time(note, key) is not None
+    except IntegrityError:
+        return False
 
 
 def witness_latest(
@@ -108,7 +117,7 @@ def witness_latest(
         except (IntegrityError, OSError, Exception) as e:  # noqa: BLE001 -- a witness being down is reported, not fatal
             results.append(WitnessResult(name, size, "unavailable", str(e)[:200]))
             continue
-        note = add_cosignature(audit, size, line)
+        note = add_cosignature(audit, size, line, w.key)
         results.append(WitnessResult(name, size, "cosigned"))
     return results
 

@@ -500,3 +500,55 @@ def test_a_witness_trusts_a_retired_log_key_only_up_to_its_retirement(
     assert CliRunner().invoke(witness_app, ["init", "--dir", str(tmp_path / "w2"), "--name", W1]).exit_code == 0
     unbounded = build_witness(tmp_path / "w2", W1, [old_vkey, new_vkey])
     assert unbounded.add_checkpoint(request_body(0, [], late)).status == 200
+
+
+def test_two_submitters_of_one_checkpoint_store_one_cosignature_per_witness(
+    sqlite_log: AuditLog, witness: Witness, make_record: Callable[..., Any]
+) -> None:
+    """Two gateway workers each submit the same checkpoint; the note keeps one line per witness."""
+    from audit.witnessing import add_cosignature
+
+    policy = WitnessPolicy((WitnessEndpoint(witness.key, "http://w"),), 1)
+    sqlite_log.append_many([make_record(i) for i in range(4)])
+    cp = sqlite_log.checkpoint(force=True)
+    witness_latest(sqlite_log, policy, post=_in_process(witness))
+    second = witness.add_checkpoint(request_body(4, [], cp.note)).body.decode()  # the other worker's
+    note = add_cosignature(sqlite_log, 4, second, witness.key)
+    assert note.count(f"— {W1} ") == 1 and cosignature_time(note, witness.key) is not None
+
+
+def test_loket_audit_verify_pools_the_witnesses_notes_and_counts_a_repeated_one_once(
+    tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch, signing_key: Ed25519PrivateKey,
+    witness: Witness,
+) -> None:
+    """`loket audit verify --policy P --checkpoint A --checkpoint B`: each witness's own copy of
+    the checkpoint (`loket witness latest`) counts once; the same copy twice is short of 2."""
+    log = cli_log(tmp_path, key_file, monkeypatch, signing_key)
+    log.append_many([record(i) for i in range(6)])
+    note = log.checkpoint(force=True).note
+    log_key = NoteVerifier.for_private_key(ORIGIN, signing_key)
+    other = Witness(W2, Ed25519PrivateKey.generate(), {ORIGIN: log_key}, WitnessState(tmp_path / "w2.db"))
+    witness.add_checkpoint(request_body(0, [], note))
+    other.add_checkpoint(request_body(0, [], note))
+    a, b = tmp_path / "a.note", tmp_path / "b.note"
+    a.write_text(witness.state.latest(ORIGIN)[2])  # type: ignore[index]
+    b.write_text(other.state.latest(ORIGIN)[2])  # type: ignore[index]
+    policy = _policy(tmp_path / "two.policy", (witness.key, None), (other.key, None), quorum="2")
+    runner = CliRunner()
+
+    def verify(*notes: Path) -> Any:
+        return runner.invoke(audit_app, ["verify", "--policy", str(policy),
+                                         *(x for n in notes for x in ("--checkpoint", str(n)))])
+
+    twice = verify(a, a)
+    assert twice.exit_code == 1, twice.output
+    assert "has 1 of the 2 witness cosignatures" in twice.output and "not accepted as verified" in twice.output
+    # The log's own notes carry no cosignature yet, so the log itself is not witnessed either.
+    both = verify(a, b)
+    assert both.exit_code == 1 and "no checkpoint of this log carries the policy's quorum" in both.output
+    from audit.witnessing import add_cosignature
+
+    for w in (witness, other):
+        add_cosignature(log, 6, w.state.latest(ORIGIN)[2].rsplit("\n", 2)[1] + "\n", w.key)  # type: ignore[index]
+    ok = verify(a, b)
+    assert ok.exit_code == 0 and f"witnessed at tree size 6 by {W1}, {W2}" in ok.output, ok.output
