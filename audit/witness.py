@@ -25,7 +25,9 @@ import base64
 import binascii
 import hashlib
 import hmac
+import http.client
 import sqlite3
+import ssl
 import struct
 import threading
 import time
@@ -33,6 +35,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -442,10 +445,10 @@ def submit(
 
     ``old_size`` is what the log believes the witness last saw; on 409 the log learns the
     witness's size and tries once more from there (C2SP tlog-witness). ``post(url, body)`` ->
-    (status, text) is the HTTP edge (default: httpx, 5 s timeout)."""
+    (status, text) is the HTTP edge (default: :class:`HttpPoster`, 5 s timeout)."""
     if endpoint.url is None:
         raise BadInput(f"witness {endpoint.key.name!r} has no submission URL")
-    send = post or _httpx_post
+    send = post or _default_post
     url = endpoint.url.rstrip("/") + "/add-checkpoint"
     for _attempt in range(2):
         proof = consistency_proof(old_size, tree_size) if 0 < old_size < tree_size else ()
@@ -478,30 +481,70 @@ def submit(
     raise WitnessRefused(f"witness {endpoint.key.name!r} keeps moving its size; giving up")
 
 
+#: A witness's answer is a few cosignature lines; anything larger is refused while reading.
+MAX_RESPONSE_BYTES = 64 * 1024
+
+
 class HttpPoster:
-    """``post(url, body) -> (status, text)`` over one keep-alive httpx client (C2SP: clients
-    SHOULD keep connections); building a client per request cost ~50 ms (TLS context) on
-    loopback. ``timeout_s`` bounds each request (connect, read, write)."""
+    """``post(url, body) -> (status, text)`` over one kept-alive connection per witness (C2SP:
+    clients SHOULD keep connections), stdlib ``http.client``: per round trip it costs about
+    half the client CPU of httpx (benchmarks/witness_bench.py), which on a loaded 2-core
+    machine is most of the loopback latency. ``timeout_s`` bounds connect and each read; an
+    answer over :data:`MAX_RESPONSE_BYTES` is refused while reading."""
 
     def __init__(self, timeout_s: float = 5.0) -> None:
         self.timeout_s = timeout_s
-        self._client: Any = None
+        self._conns: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, url: str, body: bytes) -> tuple[int, str]:
-        import httpx
+    def _conn(self, scheme: str, host: str, port: int) -> http.client.HTTPConnection:
+        key = (scheme, host, port)
+        conn = self._conns.get(key)
+        if conn is None:
+            if scheme == "https":
+                conn = http.client.HTTPSConnection(host, port, timeout=self.timeout_s,
+                                                   context=ssl.create_default_context())
+            else:
+                conn = http.client.HTTPConnection(host, port, timeout=self.timeout_s)
+            self._conns[key] = conn
+        return conn
 
+    def __call__(self, url: str, body: bytes) -> tuple[int, str]:
+        u = urlsplit(url)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise ValueError(f"witness URL must be http(s)://host/...: {url[:100]}")
+        port = u.port or (443 if u.scheme == "https" else 80)
+        path = (u.path or "/") + (f"?{u.query}" if u.query else "")
+        headers = {"Content-Type": "text/plain; charset=utf-8", "Content-Length": str(len(body))}
         with self._lock:
-            if self._client is None:
-                self._client = httpx.Client(timeout=self.timeout_s)
-            r = self._client.post(url, content=body)
-        return r.status_code, r.text
+            for attempt in (0, 1):
+                conn = self._conn(u.scheme, u.hostname, port)
+                reused = conn.sock is not None
+                try:
+                    conn.request("POST", path, body=body, headers=headers)
+                    r = conn.getresponse()
+                    data = r.read(MAX_RESPONSE_BYTES + 1)
+                except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                    conn.close()
+                    if reused and attempt == 0:  # the witness closed a kept-alive connection
+                        continue
+                    raise
+                except BaseException:
+                    conn.close()
+                    raise
+                if len(data) > MAX_RESPONSE_BYTES:
+                    conn.close()
+                    raise OSError(f"witness answer over {MAX_RESPONSE_BYTES} bytes")
+                if r.will_close:
+                    conn.close()
+                return r.status, data.decode("utf-8", errors="replace")
+        raise OSError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def close(self) -> None:
         with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+            for conn in self._conns.values():
+                conn.close()
+            self._conns.clear()
 
 
-_httpx_post = HttpPoster(5.0)
+_default_post = HttpPoster(5.0)

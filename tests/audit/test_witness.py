@@ -552,3 +552,39 @@ def test_loket_audit_verify_pools_the_witnesses_notes_and_counts_a_repeated_one_
         add_cosignature(log, 6, w.state.latest(ORIGIN)[2].rsplit("\n", 2)[1] + "\n", w.key)  # type: ignore[index]
     ok = verify(a, b)
     assert ok.exit_code == 0 and f"witnessed at tree size 6 by {W1}, {W2}" in ok.output, ok.output
+
+
+def test_the_http_edge_reconnects_a_dropped_keep_alive_and_refuses_an_oversized_answer() -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from audit.witness import MAX_RESPONSE_BYTES, HttpPoster
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b"x" * (MAX_RESPONSE_BYTES + 1) if self.path == "/big" else b"ok\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True  # drops the kept-alive connection without saying so
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    post = HttpPoster(2.0)
+    try:
+        assert post(url + "/add-checkpoint", b"old 0\n\n") == (200, "ok\n")
+        assert post(url + "/add-checkpoint", b"old 0\n\n") == (200, "ok\n")  # on a new connection
+        with pytest.raises(OSError, match="over"):
+            post(url + "/big", b"")
+        with pytest.raises(ValueError, match="http"):
+            post("file:///etc/passwd", b"")
+    finally:
+        post.close()
+        server.shutdown()
