@@ -77,6 +77,12 @@ class WitnessAlert:
     reason: str  # refused | bad-cosignature
     tree_size: str
     detail: str
+    open: bool = True  # the witness has not cosigned this log at that size or beyond since
+
+    @property
+    def size(self) -> int:
+        digits = self.tree_size.replace(".", "")
+        return int(digits) if digits.isdigit() else 0
 
 
 @dataclass(frozen=True)
@@ -115,16 +121,30 @@ def witness_view(loket: Loket, *, with_alerts: bool = False) -> WitnessView:
     if loket.witness_policy is None:
         return WitnessView(configured=False)
     status, size = _status(loket)
-    alerts: tuple[WitnessAlert, ...] = ()
-    if with_alerts:
-        found = loket.audit.find(AuditFilter(kind=AuditEventKind.WITNESS_ALERT), limit=ALERTS_SHOWN,
-                                 newest_first=True)
-        alerts = tuple(WitnessAlert(at=s.record.start_time, witness=s.record.extra.get("witness", ""),
-                                    reason=s.record.extra.get("reason", ""),
-                                    tree_size=s.record.extra.get("tree_size", ""),
-                                    detail=s.record.extra.get("detail", "")) for s in found)
+    alerts = _alerts(loket, status) if with_alerts else ()
     return WitnessView(configured=True, quorum=status.quorum, witnesses=tuple(status.cosigned.items()),
                        witnessed=status.witnessed, checkpoint_size=size, alerts=alerts)
+
+
+def _alerts(loket: Loket, status: WitnessStatus) -> tuple[WitnessAlert, ...]:
+    found = loket.audit.find(AuditFilter(kind=AuditEventKind.WITNESS_ALERT), limit=ALERTS_SHOWN,
+                             newest_first=True)
+    out = []
+    for stored in found:
+        x = stored.record.extra
+        a = WitnessAlert(at=stored.record.start_time, witness=x.get("witness", ""), reason=x.get("reason", ""),
+                         tree_size=x.get("tree_size", ""), detail=x.get("detail", ""))
+        cosigned = status.cosigned.get(a.witness, 0)
+        out.append(WitnessAlert(a.at, a.witness, a.reason, a.tree_size, a.detail, open=cosigned < a.size))
+    return tuple(out)
+
+
+def open_witness_alerts(loket: Loket) -> tuple[WitnessAlert, ...]:
+    """The alerts still open (for the banner on every FG page); none without a policy."""
+    if loket.witness_policy is None:
+        return ()
+    status, _ = _status(loket)
+    return tuple(a for a in _alerts(loket, status) if a.open)
 
 
 def witnessed_note(loket: Loket) -> str:

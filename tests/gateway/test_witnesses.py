@@ -148,6 +148,35 @@ def test_a_refusal_is_an_alert_record_a_metric_and_a_warning_on_the_fg_page(
         # The other witness cosigned: a refusal never stops the others (quorum 1 is met).
         wait_for(lambda: _cosigned_by(client, two), "the second witness's cosignature")
         assert cosignature_time(client.get("/v1/log/checkpoint").text, one.key) is None
+        # Every FG page carries the banner while the alert is open.
+        search = client.get("/fg/zoeken").text
+        assert "Waarschuwing: een getuige weigerde het logboek." in search and "/fg/integriteit#getuigen" in search
+        # An older alert by a witness that cosigned since is history, not an open alert.
+        from audit.witnessing import WitnessResult
+        from gateway.oversight.witnesses import open_witness_alerts, record_alert
+
+        record_alert(loket, WitnessResult(W2, 5, "bad-cosignature", "witness answered 200 without a cosignature"))
+        assert [a.witness for a in open_witness_alerts(loket)] == [W1]
+        history = client.get("/fg/integriteit").text
+        assert "gaf geen geldige handtekening bij 5 regels (daarna weer bevestigd)" in history
+
+
+def test_the_fg_banner_shows_only_to_the_logged_in_fg(
+    tmp_path: Path, make_loket: Callable[..., Loket], witnesses: tuple[Witness, Witness, str, str], sandbox: Any,
+) -> None:
+    one, _, u1, _ = witnesses
+    loket = _gateway(make_loket, tmp_path, write_policy(tmp_path / "p.policy", [(one.key, u1)], quorum=1))
+    show_a_fork(loket, one, tmp_path, 12, record)
+    from gateway.app import create_app
+
+    with TestClient(create_app(loket=loket)) as client:
+        loket.audit.append_many([record(i) for i in range(8)])
+        loket.audit.checkpoint(force=True)
+        wait_for(lambda: loket.audit.find(AuditFilter(kind=AuditEventKind.WITNESS_ALERT)), "an alert")
+        assert "een getuige weigerde" not in client.get("/fg/inloggen").text  # not before login
+        login_fg(client)
+        assert "een getuige weigerde" in client.get("/fg/zoeken").text
+        assert "een getuige weigerde" not in _citizen_page(client, sandbox)
 
 
 def test_a_dossier_answer_never_waits_for_a_witness(
