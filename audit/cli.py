@@ -193,8 +193,7 @@ def _read_policy(path: Path) -> WitnessPolicy:
 def _check_quorum(policy: WitnessPolicy, trusted: list[str], export_file: Path | None, size: int) -> str:
     """Every checkpoint given with --checkpoint must carry the quorum, and so must at least one
     of the log's own; say up to which size the log is witnessed."""
-    for note in trusted:
-        policy.check(note)
+    check_given_quorum(policy, trusted)
     if export_file is not None:
         notes = _export_notes(export_file)
     else:
@@ -213,6 +212,24 @@ def _check_quorum(policy: WitnessPolicy, trusted: list[str], export_file: Path |
     if wsize < size:
         return f"witnessed up to tree size {wsize} by {names} (records {wsize}..{size - 1} not yet)"
     return f"witnessed at tree size {wsize} by {names}"
+
+
+def check_given_quorum(policy: WitnessPolicy, notes: list[str]) -> None:
+    """Notes of the same checkpoint (each witness hands out its own cosigned copy, `loket
+    witness latest`) pool their cosignatures; a witness counts once however often its note or
+    line is given. Raise IntegrityError for a checkpoint short of the quorum."""
+    pooled: dict[str, set[str]] = {}
+    for note in notes:
+        body = note.rpartition("\n\n")[0]
+        pooled.setdefault(body, set()).update(policy.cosigners(note))
+    for body, names in pooled.items():
+        if len(names) < policy.quorum:
+            size = body.split("\n", 2)[1] if body.count("\n") >= 2 else "?"
+            raise IntegrityError(
+                f"checkpoint at tree size {size} has {len(names)} of the {policy.quorum} witness "
+                f"cosignatures the policy requires ({', '.join(sorted(names)) or 'none'}): "
+                "it is not accepted as verified"
+            )
 
 
 def _export_notes(path: Path) -> list[str]:
@@ -548,5 +565,6 @@ def witness_cmd(
         results = witness_latest(open_log_from_settings(require_key=False), _read_policy(policy))
         for r in results:
             typer.echo(f"{r.witness}: {r.outcome} at tree size {r.tree_size}{': ' + r.detail if r.detail else ''}")
-        if any(r.outcome == "refused" for r in results):
-            raise IntegrityError("a witness refused the log's checkpoint as inconsistent (see above)")
+        if any(r.alert for r in results):
+            raise IntegrityError("a witness refused the log's checkpoint as inconsistent, or did not "
+                                 "cosign it validly (see above)")

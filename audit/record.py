@@ -94,6 +94,9 @@ class AuditEventKind(StrEnum):
     REPRESENTATION_CHECKED = "representation:checked"
     MACHTIGING_GRANTED = "machtiging:granted"
     MACHTIGING_REVOKED = "machtiging:revoked"
+    # A witness refused the log's checkpoint (it holds a tree the log is inconsistent with) or
+    # answered without a valid cosignature (audit/witnessing.py): an alert for the FG.
+    WITNESS_ALERT = "witness:alert"
 
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")

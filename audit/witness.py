@@ -25,7 +25,9 @@ import base64
 import binascii
 import hashlib
 import hmac
+import http.client
 import sqlite3
+import ssl
 import struct
 import threading
 import time
@@ -33,6 +35,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -185,26 +188,33 @@ def _parse_request(body: bytes) -> _Request:
 
 class WitnessState:
     """The witness's record per origin: latest cosigned size, root and note (SQLite, its own
-    file). :meth:`update` checks and stores in one ``BEGIN IMMEDIATE`` transaction."""
+    file). :meth:`update` checks and stores in one ``BEGIN IMMEDIATE`` transaction, so several
+    witness processes on one file stay atomic too.
+
+    One connection for the process, behind a lock: opening and closing one per request cost a
+    WAL checkpoint (an extra fsync of the database file) at every close. ``synchronous=FULL``:
+    the new size is on disk before the cosignature leaves, or a crash could make the witness
+    forget what it cosigned and cosign a fork."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        with self._connect() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS witness_checkpoints (origin TEXT PRIMARY KEY, "
-                "tree_size INTEGER NOT NULL, root_hash BLOB NOT NULL, note TEXT NOT NULL, "
-                "updated_at INTEGER NOT NULL)"
-            )
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS witness_checkpoints (origin TEXT PRIMARY KEY, "
+            "tree_size INTEGER NOT NULL, root_hash BLOB NOT NULL, note TEXT NOT NULL, "
+            "updated_at INTEGER NOT NULL)"
+        )
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        return db
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
 
     def latest(self, origin: str) -> tuple[int, bytes, str] | None:
-        with self._connect() as db:
-            row = db.execute(
+        with self._lock:
+            row = self._db.execute(
                 "SELECT tree_size, root_hash, note FROM witness_checkpoints WHERE origin = ?", (origin,)
             ).fetchone()
         return None if row is None else (int(row[0]), bytes(row[1]), str(row[2]))
@@ -214,31 +224,30 @@ class WitnessState:
     ) -> Response | None:
         """Under the write lock: ``check(stored size, stored root)`` returns a refusal or None,
         and on None the new checkpoint is stored before the transaction commits."""
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute(
-                "SELECT tree_size, root_hash FROM witness_checkpoints WHERE origin = ?", (origin,)
-            ).fetchone()
-            size, root = (0, merkle.EMPTY_ROOT) if row is None else (int(row[0]), bytes(row[1]))
-            refusal = check(size, root)
-            if refusal is not None:
-                db.execute("ROLLBACK")
-                return refusal
-            db.execute(
-                "INSERT INTO witness_checkpoints (origin, tree_size, root_hash, note, updated_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(origin) DO UPDATE SET tree_size = excluded.tree_size, "
-                "root_hash = excluded.root_hash, note = excluded.note, updated_at = excluded.updated_at",
-                (origin, cp.tree_size, cp.root_hash, note, int(time.time())),
-            )
-            db.execute("COMMIT")
-            return None
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        finally:
-            db.close()
+        with self._lock:
+            db = self._db
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                row = db.execute(
+                    "SELECT tree_size, root_hash FROM witness_checkpoints WHERE origin = ?", (origin,)
+                ).fetchone()
+                size, root = (0, merkle.EMPTY_ROOT) if row is None else (int(row[0]), bytes(row[1]))
+                refusal = check(size, root)
+                if refusal is not None:
+                    db.execute("ROLLBACK")
+                    return refusal
+                db.execute(
+                    "INSERT INTO witness_checkpoints (origin, tree_size, root_hash, note, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(origin) DO UPDATE SET tree_size = excluded.tree_size, "
+                    "root_hash = excluded.root_hash, note = excluded.note, updated_at = excluded.updated_at",
+                    (origin, cp.tree_size, cp.root_hash, note, int(time.time())),
+                )
+                db.execute("COMMIT")
+                return None
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
 
 
 class Witness:
@@ -293,11 +302,28 @@ class Witness:
                     return Response(422, b"the consistency proof does not verify\n")
             return None
 
-        refusal = self.state.update(origin, check, cp, req.note)
+        # The stored note carries this witness's own cosignature, so `loket witness latest`
+        # hands out a note that counts toward a verifier's quorum.
+        line = cosign(cp_text, self._private_key, self.name, int(self._clock()))
+        refusal = self.state.update(origin, check, cp, _with_line(req.note, line))
         if refusal is not None:
             return refusal
-        line = cosign(cp_text, self._private_key, self.name, int(self._clock()))
         return Response(200, line.encode("utf-8"))
+
+
+def _with_line(note: str, line: str) -> str:
+    """``note`` with signature ``line`` added (once; an older line by the same key id replaced)."""
+    prefix = line.split(" ", 2)
+    kept = [s for s in note.splitlines(keepends=True) if not (
+        s.startswith(prefix[0] + " " + prefix[1] + " ") and _key_id_of(s) == _key_id_of(line))]
+    return "".join(kept) + line
+
+
+def _key_id_of(line: str) -> bytes:
+    try:
+        return base64.b64decode(line.rstrip("\n").rpartition(" ")[2], validate=True)[:4]
+    except binascii.Error:
+        return b""
 
 
 def asgi_app(witness: Witness) -> Any:
@@ -401,6 +427,11 @@ class WitnessRefused(IntegrityError):
     or 422): an alert, never retried silently."""
 
 
+class BadCosignature(IntegrityError):
+    """A witness answered 200 without a valid cosignature by its configured key: an alert (a
+    witness that signs with another key, or something in between that rewrites answers)."""
+
+
 def submit(
     endpoint: WitnessEndpoint,
     note: str,
@@ -414,19 +445,24 @@ def submit(
 
     ``old_size`` is what the log believes the witness last saw; on 409 the log learns the
     witness's size and tries once more from there (C2SP tlog-witness). ``post(url, body)`` ->
-    (status, text) is the HTTP edge (default: httpx, 5 s timeout)."""
+    (status, text) is the HTTP edge (default: :class:`HttpPoster`, 5 s timeout)."""
     if endpoint.url is None:
         raise BadInput(f"witness {endpoint.key.name!r} has no submission URL")
-    send = post or _httpx_post
+    send = post or _default_post
     url = endpoint.url.rstrip("/") + "/add-checkpoint"
     for _attempt in range(2):
         proof = consistency_proof(old_size, tree_size) if 0 < old_size < tree_size else ()
         status, text = send(url, request_body(old_size, proof, note))
         if status == 200:
             for line in text.splitlines(keepends=True):
-                if cosignature_time(note + line, endpoint.key) is not None:
-                    return line, tree_size
-            raise IntegrityError(f"witness {endpoint.key.name!r} answered without a valid cosignature")
+                try:
+                    if cosignature_time(note + line, endpoint.key) is not None:
+                        return line, tree_size
+                except IntegrityError as e:
+                    raise BadCosignature(f"witness {endpoint.key.name!r} answered with a cosignature "
+                                         f"that does not verify at tree size {tree_size}") from e
+            raise BadCosignature(f"witness {endpoint.key.name!r} answered without a valid cosignature "
+                                 f"at tree size {tree_size}")
         if status == 409 and text.strip().isdigit():
             seen = int(text.strip())
             if seen == old_size or seen > tree_size:
@@ -445,18 +481,70 @@ def submit(
     raise WitnessRefused(f"witness {endpoint.key.name!r} keeps moving its size; giving up")
 
 
-_client: Any = None
-_client_lock = threading.Lock()
+#: A witness's answer is a few cosignature lines; anything larger is refused while reading.
+MAX_RESPONSE_BYTES = 64 * 1024
 
 
-def _httpx_post(url: str, body: bytes) -> tuple[int, str]:
-    """One keep-alive client for all submissions (C2SP: clients SHOULD keep connections);
-    building a client per request cost ~50 ms (TLS context) on loopback."""
-    global _client
-    import httpx
+class HttpPoster:
+    """``post(url, body) -> (status, text)`` over one kept-alive connection per witness (C2SP:
+    clients SHOULD keep connections), stdlib ``http.client``: per round trip it costs about
+    half the client CPU of httpx (benchmarks/witness_bench.py), which on a loaded 2-core
+    machine is most of the loopback latency. ``timeout_s`` bounds connect and each read; an
+    answer over :data:`MAX_RESPONSE_BYTES` is refused while reading."""
 
-    with _client_lock:
-        if _client is None:
-            _client = httpx.Client(timeout=5.0)
-        r = _client.post(url, content=body)
-    return r.status_code, r.text
+    def __init__(self, timeout_s: float = 5.0) -> None:
+        self.timeout_s = timeout_s
+        self._conns: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
+        self._lock = threading.Lock()
+
+    def _conn(self, scheme: str, host: str, port: int) -> http.client.HTTPConnection:
+        key = (scheme, host, port)
+        conn = self._conns.get(key)
+        if conn is None:
+            if scheme == "https":
+                conn = http.client.HTTPSConnection(host, port, timeout=self.timeout_s,
+                                                   context=ssl.create_default_context())
+            else:
+                conn = http.client.HTTPConnection(host, port, timeout=self.timeout_s)
+            self._conns[key] = conn
+        return conn
+
+    def __call__(self, url: str, body: bytes) -> tuple[int, str]:
+        u = urlsplit(url)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise ValueError(f"witness URL must be http(s)://host/...: {url[:100]}")
+        port = u.port or (443 if u.scheme == "https" else 80)
+        path = (u.path or "/") + (f"?{u.query}" if u.query else "")
+        headers = {"Content-Type": "text/plain; charset=utf-8", "Content-Length": str(len(body))}
+        with self._lock:
+            for attempt in (0, 1):
+                conn = self._conn(u.scheme, u.hostname, port)
+                reused = conn.sock is not None
+                try:
+                    conn.request("POST", path, body=body, headers=headers)
+                    r = conn.getresponse()
+                    data = r.read(MAX_RESPONSE_BYTES + 1)
+                except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                    conn.close()
+                    if reused and attempt == 0:  # the witness closed a kept-alive connection
+                        continue
+                    raise
+                except BaseException:
+                    conn.close()
+                    raise
+                if len(data) > MAX_RESPONSE_BYTES:
+                    conn.close()
+                    raise OSError(f"witness answer over {MAX_RESPONSE_BYTES} bytes")
+                if r.will_close:
+                    conn.close()
+                return r.status, data.decode("utf-8", errors="replace")
+        raise OSError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._conns.values():
+                conn.close()
+            self._conns.clear()
+
+
+_default_post = HttpPoster(5.0)

@@ -1,7 +1,7 @@
 """`loket witness …`: run a C2SP tlog-witness for Loket logs (its own key, its own SQLite state).
 
     loket witness init --dir W --name witness.example/fg      # key (0600) + state, prints vkey
-    loket witness serve --dir W --name witness.example/fg --log <log vkey> [--port 8700]
+    loket witness serve --dir W --name witness.example/fg --log <log vkey> [--log <old vkey>@<size>] [--port 8700]
 
 Mounted by gateway/cli.py as ``loket witness``; needs nothing of the gateway.
 """
@@ -16,7 +16,7 @@ import typer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit.checkpoint import NoteVerifier, TrustedKeys, Verifier
+from audit.checkpoint import NoteVerifier, RetiredKey, TrustedKeys, Verifier
 from audit.errors import BadInput
 from audit.witness import CosignerKey, Witness, WitnessState, asgi_app
 
@@ -64,26 +64,39 @@ def vkey_cmd(directory: DirOpt, name: NameOpt) -> None:
 
 
 def build_witness(directory: Path, name: str, log_vkeys: list[str]) -> Witness:
-    logs: dict[str, Verifier] = {}
-    for vkey in log_vkeys:
+    """``--log VKEY`` for a log's current key; ``--log VKEY@SIZE`` for a key it retired at tree
+    size SIZE, trusted only up to that size (a stolen retired key cannot extend the log)."""
+    current: dict[str, NoteVerifier] = {}
+    retired: dict[str, list[NoteVerifier | RetiredKey]] = {}
+    for given in log_vkeys:
+        vkey, at, size = given.partition("@")
         try:
             v = NoteVerifier.from_vkey(vkey)
+            if at and not size.isdigit():
+                raise ValueError("the retirement size after @ must be a tree size")
         except ValueError as e:
-            raise BadInput(f"--log {vkey[:40]}…: {e}") from e
-        prev = logs.get(v.name)  # a log's current and retired keys
-        logs[v.name] = v if prev is None else TrustedKeys(v, (*_all(prev),))
+            raise BadInput(f"--log {given[:40]}…: {e}") from e
+        if at:
+            retired.setdefault(v.name, []).append(RetiredKey(v, int(size)))
+        elif v.name in current:  # an earlier key without its size: trusted as before, unbounded
+            retired.setdefault(v.name, []).append(current[v.name])
+            current[v.name] = v
+        else:
+            current[v.name] = v
+    logs: dict[str, Verifier] = {}
+    for origin in current.keys() | retired.keys():
+        old = tuple(retired.get(origin, ()))
+        cur = current.get(origin)
+        logs[origin] = cur if cur is not None and not old else TrustedKeys(cur, old)
     return Witness(name, _load_key(directory), logs, WitnessState(directory / STATE_FILE))
-
-
-def _all(v: Verifier) -> tuple[NoteVerifier, ...]:
-    return v.all if isinstance(v, TrustedKeys) else (v,)
 
 
 @witness_app.command("serve")
 def serve_cmd(
     directory: DirOpt,
     name: NameOpt,
-    log: Annotated[list[str], typer.Option("--log", help="A log's verifier key (its origin is the key name); repeat.")],
+    log: Annotated[list[str], typer.Option("--log", help="A log's verifier key (its origin is the key name); "
+                                           "VKEY@SIZE for a key the log retired at SIZE; repeat.")],
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8700,
 ) -> None:
@@ -95,7 +108,7 @@ def serve_cmd(
     except BadInput as e:
         typer.echo(f"error: {e.detail}", err=True)
         raise typer.Exit(2) from e
-    origins = ", ".join(sorted({NoteVerifier.from_vkey(v).name for v in log}))
+    origins = ", ".join(sorted({NoteVerifier.from_vkey(v.partition("@")[0]).name for v in log}))
     typer.echo(f"witness {name} ({witness.key.vkey()}) for {origins}", err=True)
     uvicorn.run(asgi_app(witness), host=host, port=port, log_level="warning")
 

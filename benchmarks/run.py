@@ -48,6 +48,7 @@ from benchmarks.harness import (
     sandbox_process,
 )
 from benchmarks.loadgen import percentile, run_load_sync
+from benchmarks.witness_bench import bench_witness, witness_targets
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 console = Console(stderr=True)
@@ -324,6 +325,7 @@ def targets(res: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
         t_us = big["inclusion_gen_sqlite_us"]
         rows.append((f"inclusion proof at {big['records']:,} (SQLite)", "≤ 1 ms at 10⁶", f"{t_us / 1000:.3f} ms",
                      t_us <= 1000 if big["records"] >= 1_000_000 else None))
+    rows.extend(witness_targets(res))
     return rows
 
 
@@ -476,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         if "audit" in sections:
             console.print("audit: appends, verify, proofs …")
             res["audit"] = bench_audit(budget, tmp)
+            res["witness"] = bench_witness(50 if args.quick else 300)
     res["elapsed_s"] = round(time.perf_counter() - started, 1)
     res["targets"] = [{"target": n, "goal": g, "measured": m, "met": ok} for n, g, m, ok in targets(res)]
     render(res)

@@ -34,6 +34,7 @@ from gateway.core.observability import install_observability
 from gateway.core.problems import install_problem_handlers
 from gateway.core.settings import Settings
 from gateway.identity.bsn_guard import BsnFreeUrls
+from gateway.oversight.witnesses import start_witnessing
 
 log = logging.getLogger("loket.app")
 
@@ -57,10 +58,17 @@ def create_app(settings: Settings | None = None, *, loket: Loket | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_checkpoint_timer, loket)
-            yield
-            tg.cancel_scope.cancel()
+        # Witnesses (LOKET_WITNESS_POLICY): each new checkpoint goes out from a background
+        # thread, never in a request.
+        submitter = start_witnessing(loket)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_checkpoint_timer, loket)
+                yield
+                tg.cancel_scope.cancel()
+        finally:
+            if submitter is not None:
+                await anyio.to_thread.run_sync(submitter.stop)
         await aclose_adapters(loket.adapters)
 
     app = FastAPI(

@@ -90,6 +90,7 @@ VERIFICATION: dict[str, Any] = {"id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "s
                 "total": 10000, "percent": 40, "error": None}
 CHECKPOINT_NOTE = ("loket.example/audit\n4\nFsLvNqaAtnG/B6+sGQS00Pmampsx8VdQURN1EqVWUHg=\n\n"
                    "— loket.example/audit JdGF…\n")
+WITNESS_LINE = "— getuige.example/fg 1f2e3d4c…\n"
 
 #: operationId → request body example
 REQUESTS: dict[str, Any] = {
@@ -191,6 +192,8 @@ def apply(op: dict[str, Any]) -> None:
         plain = resp.get("content", {}).get("text/plain")
         if status.startswith("2") and plain is not None and op_id == "getCheckpoint":
             plain["example"] = CHECKPOINT_NOTE
+        if status.startswith("2") and plain is not None and op_id == "getWitnessedCheckpoint":
+            plain["example"] = CHECKPOINT_NOTE + WITNESS_LINE
 
 
 def apply_schemas(schemas: dict[str, Any]) -> None:

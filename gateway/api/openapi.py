@@ -83,6 +83,7 @@ OPERATION_IDS = {
     "get_verify": "getVerification",
     "get_patterns": "listPatterns",
     "latest_checkpoint": "getCheckpoint",
+    "witnessed_checkpoint": "getWitnessedCheckpoint",
     "consistency": "getConsistencyProof",
     "my_aanmeldingen": "listMyAanmeldingen",
     "open_aanmeldingen": "listAanmeldingen",
@@ -119,6 +120,7 @@ EXTRA_STATUSES: dict[str, tuple[int, ...]] = {
     "revokeConsent": (409,),
     "createBreakGlassReview": (409,),
     "getCheckpoint": (404,),
+    "getWitnessedCheckpoint": (404,),
     "getConsistencyProof": (404,),
 }
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from audit.checkpoint import RetiredKey
 from gateway.api.deps import LoketDep
 from gateway.core.errors import BadInput, NotFound
+from gateway.oversight.witnesses import policy_text, witnessed_note
 
 router = APIRouter(tags=["transparency"])
 
@@ -71,11 +72,26 @@ async def audit_keys(loket: LoketDep) -> dict[str, Any]:
 
 @router.get("/v1/log/checkpoint", response_class=PlainTextResponse)
 async def latest_checkpoint(loket: LoketDep) -> str:
-    """The latest signed checkpoint (C2SP tlog-checkpoint signed note)."""
+    """The latest signed checkpoint (C2SP tlog-checkpoint signed note), with the cosignature
+    lines of the witnesses that cosigned it so far."""
     cp = await anyio.to_thread.run_sync(loket.audit.latest_checkpoint)
     if cp is None:
         raise NotFound("no checkpoint has been signed yet")
     return str(cp.note)
+
+
+@router.get("/.well-known/loket-witness-policy", response_class=PlainTextResponse)
+def witness_policy(loket: LoketDep) -> str:
+    """The witnesses whose cosignatures count and the quorum (`witness <name> <vkey>` lines and
+    `quorum <k>`, as `loket audit verify --policy` reads it); 404 without witnesses."""
+    return policy_text(loket)
+
+
+@router.get("/v1/log/witnessed-checkpoint", response_class=PlainTextResponse)
+async def witnessed_checkpoint(loket: LoketDep) -> str:
+    """The newest checkpoint that carries the witness policy's quorum of cosignatures (C2SP
+    signed note with the witnesses' `cosignature/v1` lines); 404 if there is none (yet)."""
+    return await anyio.to_thread.run_sync(witnessed_note, loket)
 
 
 @router.get("/v1/log/consistency", response_model=ConsistencyProofPublic)

@@ -18,8 +18,10 @@ from sqlalchemy import Engine
 from adapters.catalog import Catalog, load_catalog
 from adapters.registry import build_adapters
 from audit.checkpoint import NoteVerifier
+from audit.errors import BadInput as AuditBadInput
 from audit.log import AuditLog
 from audit.pseudonym import HmacPseudonymiser
+from audit.witness import WitnessPolicy, parse_policy
 from gateway.core import migrate
 from gateway.core.db import SessionFactory, create_db_engine, session_factory
 from gateway.core.errors import ConfigurationError
@@ -44,6 +46,7 @@ class Loket:
     verifier: TokenVerifier
     catalog: Catalog
     dev_issuer_key: Ed25519PrivateKey | None = None
+    witness_policy: WitnessPolicy | None = None  # LOKET_WITNESS_POLICY
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -116,6 +119,27 @@ def subject_map_key(settings: Settings) -> bytes | None:
     return hmac.new(pseudonym_key, b"loket:audit-subject-map:v1", hashlib.sha256).digest()
 
 
+def witness_policy(settings: Settings) -> WitnessPolicy | None:
+    """The witness policy (LOKET_WITNESS_POLICY), checked at start-up; None when unset. A policy
+    that names a witness without a submission URL is refused: the gateway could never reach its
+    quorum, and the pages would wait for it forever."""
+    path = settings.witness_policy
+    if path is None:
+        return None
+    try:
+        policy = parse_policy(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigurationError(f"LOKET_WITNESS_POLICY: cannot read {path}: {e.strerror}") from e
+    except AuditBadInput as e:
+        raise ConfigurationError(f"LOKET_WITNESS_POLICY: {e.detail}") from e
+    missing = [w.key.name for w in policy.witnesses if not w.url]
+    if missing:
+        raise ConfigurationError(f"LOKET_WITNESS_POLICY: witness {missing[0]} has no submission URL")
+    if settings.witness_timeout_s <= 0 or settings.witness_max_attempts < 1 or settings.witness_retry_s < 0:
+        raise ConfigurationError("LOKET_WITNESS_TIMEOUT_S and LOKET_WITNESS_MAX_ATTEMPTS must be positive")
+    return policy
+
+
 def audit_log_for(settings: Settings, engine: Engine, key: Ed25519PrivateKey | None) -> AuditLog:
     """The one way to open the audit log from settings (the gateway and `loket audit` alike), so
     the origin and key name of every checkpoint match the published verifier key, and earlier
@@ -185,4 +209,5 @@ def build_loket(settings: Settings, *, run_migrations: bool = True) -> Loket:
         verifier=verifier,
         catalog=catalog,
         dev_issuer_key=dev_key,
+        witness_policy=witness_policy(settings),
     )

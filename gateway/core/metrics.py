@@ -8,7 +8,8 @@ pseudonym, a token or data content.
 
 What is counted where:
   * requests and latency: the observability middleware (gateway/core/observability.py);
-  * decisions by outcome, audit appends by kind and result, agency errors by agency: from the
+  * decisions by outcome, audit appends by kind and result, agency errors by agency, witness
+    alerts by witness (a configured name) and reason: from the
     audit records the gateway appends (every decision and every agency failure is recorded
     there anyway — fail-closed — so the metrics cannot disagree with the log);
   * checkpoint age and unsigned records: read from the log when Prometheus scrapes, so they
@@ -64,6 +65,10 @@ class GatewayMetrics:
         self.agency_errors = Counter("loket_agency_errors",
                                      "Agencies reported unavailable in a dossier answer, by agency.",
                                      ["agency"], registry=r)
+        self.witness_alerts = Counter("loket_witness_alerts",
+                                      "Witness refusals of the log's checkpoints (inconsistent, or no valid "
+                                      "cosignature), by configured witness and reason (from witness:alert records).",
+                                      ["witness", "reason"], registry=r)
         if checkpoint_state is not None:
             r.register(_CheckpointCollector(checkpoint_state))
 
@@ -80,6 +85,8 @@ class GatewayMetrics:
                 continue  # nothing was decided or disclosed under a record that is not in the log
             if record.kind in DECISION_KINDS:
                 self.decisions.labels(record.outcome).inc()
+            if record.kind is AuditEventKind.WITNESS_ALERT:
+                self.witness_alerts.labels(record.extra.get("witness", "?"), record.outcome).inc()
             if record.kind is AuditEventKind.DOSSIER_AGENCY_CALL:
                 continue  # a child span repeats its dossier line's unavailable agency: count once
             for agency in record.unavailable:

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     # Verifier keys (C2SP vkeys) the log signed with before a key rotation: JSON list or
     # comma-separated. Checked at start-up (gateway.core.context.retired_verifiers).
     retired_audit_vkeys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Witnesses (audit/witness.py, C2SP tlog-witness): a policy file naming each witness with its
+    # cosignature vkey and submission URL, and the quorum the pages require. Unset: no witnesses
+    # (the citizen's page says so). Each new checkpoint is submitted in the background.
+    witness_policy: Path | None = None
+    witness_timeout_s: float = 5.0  # per request to a witness
+    witness_retry_s: float = 1.0  # first wait before trying an unavailable witness again (doubles)
+    witness_max_attempts: int = 5  # tries per checkpoint before waiting for the next one
 
     # Limits on untrusted input.
     max_justification_chars: int = 2000

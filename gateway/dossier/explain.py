@@ -44,6 +44,7 @@ KIND_LABELS_NL = {
     "representation:checked": "Nagegaan of iemand voor u mag handelen",
     "machtiging:granted": "Machtiging gegeven",
     "machtiging:revoked": "Machtiging ingetrokken",
+    "witness:alert": "Waarschuwing: een getuige weigerde het logboek",
 }
 
 ROLE_LABELS_NL = {

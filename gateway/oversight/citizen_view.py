@@ -31,6 +31,7 @@ from gateway.oversight.access_log import (
     time_nl,
 )
 from gateway.oversight.reports import ReportView, reports_of_me
+from gateway.oversight.witnesses import WitnessView, witness_view
 from gateway.representation.check import subject_for_reading
 from gateway.workspace.directory import CaseManagerContact, casemanager
 
@@ -189,6 +190,7 @@ class CitizenLooks:
     casemanagers: list[CaseManagerContact]
     reports: list[ReportView]
     agency_requests: list[Any] = field(default_factory=list)
+    witnesses: WitnessView = field(default_factory=lambda: WitnessView(configured=False))
 
 
 def my_looks(loket: Loket, principal: Principal, *, before: int | None, limit: int,
@@ -213,4 +215,5 @@ def my_looks(loket: Loket, principal: Principal, *, before: int | None, limit: i
         looks=[look_view(i, ex, reviews.get(i.record.decision_id or ""), by_index.get(i.index)) for i in items],
         next_before=nxt, casemanagers=contacts, reports=reports,
         agency_requests=requests_of_citizen(loket, pseudonym) if before is None else [],
+        witnesses=witness_view(loket),
     )

@@ -31,6 +31,7 @@ from gateway.identity.bsn import require_valid_bsn
 from gateway.oversight.access_log import SearchQuery, iter_selection, parse_day
 from gateway.oversight.integrity import checkpoint_status
 from gateway.oversight.pattern_scan import MinimisationRow, PatternReport, minimisation, refresh
+from gateway.oversight.witnesses import witness_view
 
 
 def build_query(loket: Loket, *, since: str | None, until: str | None, casemanager: str | None,
@@ -149,6 +150,7 @@ def integrity_json(loket: Loket) -> dict[str, Any]:
         "signature_ok": st.signature_ok,
         "problem": st.problem,
         "vkey": st.vkey,
+        "witnesses": witness_view(loket, with_alerts=True),
     }
 
 

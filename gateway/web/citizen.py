@@ -209,7 +209,7 @@ async def accesses_page(request: Request,
     return render(request, "burger/toegang.html", {
         "title": "Wie bekeek mijn gegevens?", "summary": page.summary, "looks": page.looks,
         "casemanagers": page.casemanagers, "agency_requests": page.agency_requests,
-        "next_before": page.next_before, "paged": voor is not None,
+        "next_before": page.next_before, "paged": voor is not None, "witnesses": page.witnesses,
     }, area=AREA)
 
 

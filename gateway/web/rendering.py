@@ -85,6 +85,18 @@ def _pilot_on(request: Request) -> bool:
     return bool(getattr(getattr(loket, "settings", None), "pilot_unverified_bases", False))
 
 
+def _witness_alerts(request: Request, area: str | None) -> int:
+    """Open witness alerts, for the banner on the FG's pages once the FG is logged in."""
+    if area != "fg" or current_role(request) != "privacy_officer":
+        return 0
+    loket = getattr(request.app.state, "loket", None)
+    if loket is None or getattr(loket, "witness_policy", None) is None:
+        return 0
+    from gateway.oversight.witnesses import open_witness_alerts
+
+    return len(open_witness_alerts(loket))
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *,
            status_code: int = 200, area: str | None = None) -> HTMLResponse:
     ctx: dict[str, Any] = {
@@ -97,6 +109,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "name": request.session.get("name", ""),
         # Loud on every page: the operator's pilot switch for unverified legal bases (issue 16).
         "pilot_unverified_bases": _pilot_on(request),
+        # Loud on every FG page: a witness refused the log and has not cosigned since.
+        "witness_alerts": _witness_alerts(request, area),
     }
     ctx.update(context or {})
     html = ENV.get_template(template).render(ctx)

@@ -92,3 +92,86 @@ def test_without_javascript_the_page_works_as_before(
         assert page.locator("#logcontrole").is_hidden()
     finally:
         ctx.close()
+
+
+def client_note(base: str) -> str:
+    import httpx
+
+    return httpx.get(base + "/v1/log/witnessed-checkpoint").text
+
+
+def _witness_text(page: Any) -> tuple[str, str | None]:
+    el = page.locator("#getuigen-tekst")
+    return str(el.inner_text()), el.get_attribute("data-state")
+
+
+def test_without_witnesses_the_page_says_so_plainly(page_for: Callable[[], Any], loket: Loket, sandbox: Any) -> None:
+    loket.audit.append_many([record(i) for i in range(5)])
+    loket.audit.checkpoint(force=True)
+    page = page_for()
+    login_citizen(page, eva(sandbox)[0])
+    page.goto("/burger/toegang")
+    status = _status(page)
+    assert "onthoudt hoe het er nu uitziet" in status and "getuige" not in status, status
+    text, state = _witness_text(page)
+    assert state == "geen" and text.startswith("Er zijn geen onafhankelijke getuigen ingesteld."), text
+
+
+def test_with_witnesses_the_browser_accepts_only_a_checkpoint_with_the_quorum(
+    chromium: Any, make_loket: Callable[..., Loket], sandbox: Any, tmp_path: Path
+) -> None:
+    """Quorum 2 of 2: while one witness is down nothing is called verified (server-rendered and
+    in the browser, which stores nothing); once both cosign, the browser checks both
+    cosignatures itself, and a note served with one of them stripped is refused again."""
+    from gateway.app import create_app
+    from tests.servers import free_port, serve
+    from tests.witnesses import serving, wait_for, witness_for, write_policy
+
+    probe = make_loket(data_dir=tmp_path / "gw")
+    one, two = witness_for(probe, tmp_path, "getuige.example/fg"), witness_for(probe, tmp_path, "getuige.example/buren")
+    later = free_port()  # the second witness comes up later on this port
+    with serving(one) as u1:
+        policy = write_policy(tmp_path / "w.policy", [(one.key, u1), (two.key, f"http://127.0.0.1:{later}")], 2)
+        loket = make_loket(data_dir=tmp_path / "gw", witness_policy=policy, witness_retry_s=0.05,
+                           witness_max_attempts=2)
+        with serve(create_app(loket=loket)) as base:
+            ctx = chromium.new_context(base_url=base, locale="nl-NL")
+            try:
+                page = ctx.new_page()
+                page.set_default_timeout(10_000)
+                login_citizen(page, eva(sandbox)[0])
+                loket.audit.append_many([record(i) for i in range(10)])
+                loket.audit.checkpoint(force=True)
+                wait_for(lambda: one.state.latest(loket.audit.origin), "the first cosignature")
+                page.goto("/burger/toegang")
+                status = _status(page)
+                assert page.locator("#logcontrole").get_attribute("data-state") == "onbevestigd", status
+                assert status.startswith("Het logboek is nog niet bevestigd door genoeg"), status
+                assert _witness_text(page)[1] == "onbevestigd"
+                assert page.evaluate("localStorage.getItem('loket-logboek-stand-v1')") is None
+
+                with serving(two, port=later):
+                    loket.audit.append_many([record(i) for i in range(10, 16)])
+                    loket.audit.checkpoint(force=True)
+                    wait_for(lambda: (two.state.latest(loket.audit.origin) or (0,))[0] == 16, "both cosignatures")
+                    wait_for(lambda: "\n16\n" in client_note(base), "a witnessed checkpoint at 16")
+                    page.goto("/burger/toegang")
+                    status = _status(page)
+                    assert page.locator("#logcontrole").get_attribute("data-state") == "ok", status
+                    assert "(16 regels)" in status and "getuige.example/fg, getuige.example/buren" in status, status
+                    assert "hebben deze stand bevestigd" in status
+                    text, state = _witness_text(page)
+                    assert state == "bevestigd" and "tot regel 16 klopt" in text, text
+
+                    # The browser counts the cosignatures itself: one stripped is short of the quorum.
+                    note = page.evaluate("fetch('/v1/log/witnessed-checkpoint').then(r => r.text())")
+                    stripped = "".join(line for line in note.splitlines(keepends=True)
+                                       if not line.startswith("— getuige.example/buren "))
+                    page.route("**/v1/log/witnessed-checkpoint",
+                               lambda route: route.fulfill(status=200, body=stripped, content_type="text/plain"))
+                    page.goto("/burger/toegang")
+                    status = _status(page)
+                    assert page.locator("#logcontrole").get_attribute("data-state") == "onbevestigd", status
+                    assert "(1 van de 2)" in status, status
+            finally:
+                ctx.close()

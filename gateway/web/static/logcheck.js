@@ -72,6 +72,52 @@
       .then(function (ok) { if (!ok) { throw new Error("handtekening klopt niet"); } });
   }
 
+  // Witnesses (C2SP tlog-cosignature, as audit/witness.py): a policy of "witness <name> <vkey>"
+  // lines and "quorum <k>"; a cosignature line is "— <name> " + base64(key id (4) ||
+  // uint64be(time) || Ed25519 over "cosignature/v1\ntime <t>\n" + the checkpoint body).
+  function parsePolicy(text) {
+    var out = { witnesses: [], quorum: null };
+    text.split("\n").forEach(function (raw) {
+      var words = raw.split("#")[0].trim().split(/\s+/);
+      if (words[0] === "witness" && words.length >= 3) {
+        var parts = words[2].split("+");
+        var key = b64(parts.slice(2).join("+"));
+        if (parts[0] === words[1] && key.length === 33 && key[0] === 4) {
+          out.witnesses.push({ name: parts[0], id: parts[1], key: key.slice(1) });
+        }
+      } else if (words[0] === "quorum" && /^[0-9]+$/.test(words[1] || "")) {
+        out.quorum = parseInt(words[1], 10);
+      }
+    });
+    if (out.quorum === null) { throw new Error("geen quorum"); }
+    return out;
+  }
+  function hex4(blob) {
+    var hex = "";
+    for (var i = 0; i < 4; i++) { hex += ("0" + blob[i].toString(16)).slice(-2); }
+    return hex;
+  }
+  // Resolves to the names of the distinct policy witnesses whose cosignature verifies.
+  function cosigners(cp, policy) {
+    var seen = {};
+    return Promise.all(policy.witnesses.map(function (w) {
+      var blobs = cp.sigs.filter(function (l) { return l.indexOf("\u2014 " + w.name + " ") === 0; })
+        .map(function (l) { try { return b64(l.slice(w.name.length + 3)); } catch (e) { return new Uint8Array(0); } })
+        .filter(function (blob) { return blob.length === 76 && hex4(blob) === w.id; });
+      if (!blobs.length) { return Promise.resolve(null); }
+      var blob = blobs[0];
+      var time = new DataView(blob.buffer, blob.byteOffset + 4, 8).getBigUint64(0).toString();
+      var msg = enc.encode("cosignature/v1\ntime " + time + "\n" + cp.body);
+      return crypto.subtle.importKey("raw", w.key, { name: "Ed25519" }, false, ["verify"])
+        .then(function (key) { return crypto.subtle.verify({ name: "Ed25519" }, key, blob.slice(12), msg); })
+        .then(function (ok) { return ok ? w.name + "+" + w.id : null; }, function () { return null; });
+    })).then(function (found) {
+      var names = [];
+      found.forEach(function (k) { if (k && !seen[k]) { seen[k] = true; names.push(k.split("+")[0]); } });
+      return names;
+    });
+  }
+
   // RFC 9162 §2.1.4.2 (as audit/merkle.py verify_consistency).
   function verifyConsistency(m, n, oldRoot, newRoot, proof) {
     if (m === n) { return Promise.resolve(proof.length === 0 && equal(oldRoot, newRoot)); }
@@ -109,20 +155,37 @@
     "deze controle mislukte";
   function get(url, json) {
     return fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
-      if (!r.ok) { throw new Error("niet bereikbaar"); }
+      if (!r.ok) { var e = new Error("niet bereikbaar"); e.status = r.status; throw e; }
       return json ? r.json() : r.text();
     });
   }
+  var UNWITNESSED = "Het logboek is nog niet bevestigd door genoeg onafhankelijke getuigen";
+  var policyUrl = box.getAttribute("data-witness-policy-url");
 
   var seen = null;
   try { seen = JSON.parse(localStorage.getItem(STORE) || "null"); } catch (e) { seen = null; }
-  Promise.all([get(box.getAttribute("data-checkpoint-url")), get(box.getAttribute("data-key-url"))])
+  Promise.all([get(box.getAttribute("data-checkpoint-url")), get(box.getAttribute("data-key-url")),
+               policyUrl ? get(policyUrl) : Promise.resolve(null)])
     .then(function (got) {
-      var cp = parseNote(got[0]), vkey = got[1].trim();
+      var cp = parseNote(got[0]), vkey = got[1].trim(), policyText = got[2];
+      var policy = policyText === null ? null : parsePolicy(policyText);
       return verifySignature(cp, vkey).then(function () {
+        return policy ? cosigners(cp, policy) : [];
+      }).then(function (names) {
+        // fail-closed: with witnesses configured, a checkpoint without the quorum is not shown
+        // as verified and not remembered.
+        if (policy && names.length < policy.quorum) {
+          return show("onbevestigd", UNWITNESSED + " (" + names.length + " van de " + policy.quorum +
+            "). Uw browser heeft het daarom niet als gecontroleerd opgeslagen.");
+        }
+        var witnessed = policy ? " Onafhankelijke getuigen (" + names.join(", ") + ") hebben deze stand bevestigd." : "";
+        if (policy && seen && seen.policy && seen.policy !== policyText.trim()) {
+          witnessed += " De lijst met getuigen is veranderd sinds uw vorige bezoek.";
+        }
         var keep = function (message) {
-          localStorage.setItem(STORE, JSON.stringify({ origin: cp.origin, size: cp.size, root: tob64(cp.root), vkey: vkey }));
-          show("ok", message);
+          localStorage.setItem(STORE, JSON.stringify({ origin: cp.origin, size: cp.size, root: tob64(cp.root), vkey: vkey,
+                                                       policy: policyText === null ? null : policyText.trim() }));
+          show("ok", message + witnessed);
         };
         if (!seen || seen.origin !== cp.origin) {
           return keep("Uw browser heeft het logboek gecontroleerd en onthoudt hoe het er nu uitziet (" + cp.size +
@@ -141,7 +204,10 @@
         });
       });
     })
-    .catch(function () {
+    .catch(function (e) {
+      if (policyUrl && e && e.status === 404) {
+        return show("onbevestigd", UNWITNESSED + ". Uw browser heeft het daarom niet als gecontroleerd opgeslagen.");
+      }
       show("fout", FAIL + ": de handtekening of het bewijs van het logboek kon niet worden gecontroleerd.");
     });
 })();
