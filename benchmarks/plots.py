@@ -58,7 +58,7 @@ def _r2_affine(xs: Sequence[float], ys: Sequence[float]) -> float:
 def growth(xs: Sequence[float], ys: Sequence[float]) -> dict[str, Any]:
     """How ``ys`` grows with ``xs``, computed from the figures.
 
-    The slope of the log-log fit decides between constant (< 0.1 and less than 20 % change over
+    The slope of the log-log fit decides between falling (≤ -0.1), constant (< 0.1 and less than 20 % change over
     the whole range), log n (a positive slope below 0.25 that a y = a + b·ln x line fits with
     R² ≥ 0.8), sub-linear (< 0.75; "linear above a fixed cost" when the last step has a slope ≥ 0.7
     and a straight line fits with R² ≥ 0.97), linear (0.75–1.25) and super-linear (> 1.25)."""
@@ -82,6 +82,8 @@ def growth(xs: Sequence[float], ys: Sequence[float]) -> dict[str, Any]:
         rel_b, r2 = _r2_against_log(px, py)
         if slope >= 0.03 and rel_b > 0 and r2 >= 0.8 and change >= 1.2:
             word = "log n"
+        elif slope <= -0.1 and change < 0.8:
+            word = "falling"  # e.g. a cold cache at the smallest size
         elif abs(change - 1) < 0.2 or abs(slope) < 0.1:
             word = "constant"
         else:
