@@ -173,7 +173,8 @@ def docs_markdown(res: Mapping[str, Any], json_name: str) -> str:
 
         lines += ["### Scaling", "",
                   "Growth is computed from the figures: a least-squares fit of log y on log x "
-                  "(benchmarks/plots.py names it: constant, log n, sub-linear, linear, super-linear).", ""]
+                  "(benchmarks/plots.py names it: falling, constant, log n, sub-linear, linear above a fixed cost, "
+                  "linear, super-linear; the rules are in its docstring).", ""]
         for plot in (res.get("scaling") or {}).get("plots", []):
             lines += [f"![{plot[:-4].replace('_', ' ')}](benchmarks/{plot})", ""]
         lines += _md_table(["series", "points (x: y)", "growth"],
