@@ -1,5 +1,5 @@
 # One command per chore; CI (.ci/run) uses the same commands.
-.PHONY: install test lint typecheck bench bench-quick demo ci
+.PHONY: install test lint typecheck bench bench-quick bench-docs demo ci
 
 install:
 	python3 -m pip install -e '.[test]'
@@ -18,6 +18,9 @@ bench:
 
 bench-quick:
 	python3 -m benchmarks.run --quick
+
+bench-docs:
+	python3 -m benchmarks.run --write-docs
 
 demo:
 	loket demo

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 _SEGMENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -25,6 +26,13 @@ def parse_path(path: str) -> tuple[str, ...]:
     """Split and validate a field path; raise FieldPathError on anything odd."""
     if not isinstance(path, str) or not path:
         raise FieldPathError("empty field path")
+    return _parse_path(path)
+
+
+# The same few hundred catalog paths are parsed for every answer (about 100 times per dossier
+# request): remembered, bounded. A malformed path raises every time (exceptions are not cached).
+@lru_cache(maxsize=4096)
+def _parse_path(path: str) -> tuple[str, ...]:
     parts = tuple(path.split("."))
     if len(parts) > MAX_FIELD_DEPTH or not all(_SEGMENT.match(p) for p in parts):
         raise FieldPathError(f"malformed field path: {path[:80]!r}")
@@ -35,7 +43,16 @@ def _build_tree(paths: Iterable[str]) -> dict[str, Any]:
     """A selection tree: {segment: subtree}; an empty subtree selects the whole value.
 
     The paths are normalised first, so a group is never narrowed by a deeper path listed
-    with it (``["naam", "naam.voornamen"]`` selects all of ``naam``)."""
+    with it (``["naam", "naam.voornamen"]`` selects all of ``naam``). The tree of a given
+    selection is built once (bounded cache) and only ever read."""
+    paths = tuple(paths)
+    if not all(isinstance(p, str) for p in paths):
+        raise FieldPathError("empty field path")
+    return _tree_of(paths)
+
+
+@lru_cache(maxsize=1024)
+def _tree_of(paths: tuple[str, ...]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for path in normalise_fields(paths):
         node = tree

@@ -222,8 +222,10 @@ class Gateway:
 
 
 @contextmanager
-def gateway_process(config: GatewayConfig, *, workers: int = 1, port: int | None = None) -> Iterator[Gateway]:
-    """`loket serve` as a real subprocess; waits for /health."""
+def gateway_process(config: GatewayConfig, *, workers: int = 1, port: int | None = None,
+                    source: Path = REPO) -> Iterator[Gateway]:
+    """`loket serve` as a real subprocess; waits for /health. ``source``: the tree whose
+    gateway runs (benchmarks/ab_gateway.py runs an older commit's beside this one)."""
     port = port or free_port()
     # stderr goes to a file, never to a pipe nobody reads: a server that logs a lot would
     # otherwise block on a full pipe and look like a hang.
@@ -233,7 +235,8 @@ def gateway_process(config: GatewayConfig, *, workers: int = 1, port: int | None
         proc = subprocess.Popen(
             [sys.executable, "-c", "from gateway.cli import main; main()", "serve", "--host", "127.0.0.1",
              "--port", str(port), "--workers", str(workers)],
-            cwd=REPO, env=config.env(), stdout=subprocess.DEVNULL, stderr=stderr_file,
+            cwd=source, env={**config.env(), "PYTHONPATH": str(source)}, stdout=subprocess.DEVNULL,
+            stderr=stderr_file,
         )
     proc.loket_stderr_path = stderr_path  # type: ignore[attr-defined]
     base = f"http://127.0.0.1:{port}"

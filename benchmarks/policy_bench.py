@@ -235,17 +235,11 @@ def bench_scaling(samples: int, *, consents: Sequence[int] = (1, 10, 100),
 
 
 def growth(xs: Sequence[float], ys: Sequence[float]) -> str:
-    """A word for how ``ys`` grows with ``xs``: constant, logarithmic or linear (the closest)."""
-    import math
+    """How ``ys`` grows with ``xs``, computed from the figures (benchmarks/plots.py)."""
+    from benchmarks.plots import growth as fitted
+    from benchmarks.plots import growth_text
 
-    if len(xs) < 2 or ys[0] <= 0:
-        return "n/a"
-    span, rise = xs[-1] / xs[0], ys[-1] / ys[0]
-    if rise < 1.25:
-        return "constant"
-    if rise < 1 + 0.5 * math.log(span):
-        return "logarithmic"
-    return "linear" if rise > span**0.5 else "sub-linear"
+    return growth_text(fitted(xs, ys))
 
 
 def svg_plot(scaling: Mapping[str, Any], path: Path) -> None:

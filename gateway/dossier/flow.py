@@ -136,18 +136,28 @@ def load_case_input(
         return case.id, case.purpose, case.citizen_pseudonym, case.citizen_bsn_sealed, policy_input
 
 
-async def decide(loket: Loket, policy_input: dict[str, object], *, decision_id: str,
-                 revision: str) -> tuple[dict[str, object], Decision]:
-    """One policy decision. Raises PolicyEngineError (a timeout included): the caller records
-    that as an error decision and gives no data."""
+async def _decide_in_thread(loket: Loket, policy_input: dict[str, object]) -> dict[str, object]:
     try:
         with anyio.fail_after(loket.settings.policy_timeout_s + 1.0):
             # abandon_on_cancel: without it the deadline waits for the thread, and a late
             # answer was used as if it had come in time (tests/faults/test_policy_faults.py).
-            raw = await anyio.to_thread.run_sync(loket.policy.evaluate, policy_input,
-                                                 abandon_on_cancel=True)
+            raw: dict[str, object] = await anyio.to_thread.run_sync(loket.policy.evaluate, policy_input,
+                                                                    abandon_on_cancel=True)
     except TimeoutError as e:
         raise PolicyEngineError("policy engine timed out", code="policy-timeout") from e
+    return raw
+
+
+async def decide(loket: Loket, policy_input: dict[str, object], *, decision_id: str,
+                 revision: str) -> tuple[dict[str, object], Decision]:
+    """One policy decision. Raises PolicyEngineError (a timeout included): the caller records
+    that as an error decision and gives no data."""
+    # An engine that bounds its own time (wasm: epoch deadline) decides on the loop when it has
+    # a free instance: no thread hop (issue 17). Every other engine decides in a thread.
+    if getattr(loket.policy, "decides_on_loop", False):
+        raw: dict[str, object] = loket.policy.evaluate(policy_input)
+    else:
+        raw = await _decide_in_thread(loket, policy_input)
     decision = parse_decision(raw, decision_id=decision_id, policy_revision=revision, catalog=loket.catalog)
     return raw, decision
 
