@@ -38,8 +38,9 @@ def _fast_gateway_contexts(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     tested on fresh databases in tests/gateway/test_migrations.py, which calls it directly, and
     by `loket db upgrade` in a subprocess), and the compiled embedded engine of the packaged
     bundle is shared: each Loket gets its own shallow copy, so a test that replaces
-    ``loket.policy.evaluate`` changes only its own. The bundle is still filed under each data dir
-    for `loket policy replay`, as the real factory does."""
+    ``loket.policy.evaluate`` changes only its own. The packaged bundle is built once for
+    the other engines too (gateway/policy/wasm.py caches the compiled module). The bundle is
+    still filed under each data dir for `loket policy replay`, as the real factory does."""
     import copy
     import shutil
     import sqlite3
@@ -73,16 +74,26 @@ def _fast_gateway_contexts(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     def create_policy_engine(settings: Settings) -> Any:
         if settings.policy_engine != "embedded" or settings.policy_bundle_path is not None:
             return real_create(settings)
-        if not shared:
-            shared["bundle"] = build_bundle()
-            shared["engine"] = EmbeddedPolicyEngine(shared["bundle"])
+        if "engine" not in shared:
+            shared["engine"] = EmbeddedPolicyEngine(packaged_bundle())
         try:
             store_bundle(store_dir_for(settings.data_dir), shared["bundle"])
         except OSError as e:
             raise ConfigurationError(f"cannot store the policy bundle for replay: {e}") from e
         return copy.copy(shared["engine"])
 
+    import gateway.policy as policy_package
+
+    def packaged_bundle(*args: Any, **kw: Any) -> Any:
+        """The packaged bundle (policies/) built once per worker; any other build runs for real."""
+        if args or kw:
+            return build_bundle(*args, **kw)
+        if "bundle" not in shared:
+            shared["bundle"] = build_bundle()
+        return shared["bundle"]
+
     with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(policy_package, "build_bundle", packaged_bundle)  # what current_bundle builds
         mp.setattr(migrate, "upgrade", upgrade)
         mp.setattr(context, "create_policy_engine", create_policy_engine)
         yield

@@ -26,6 +26,7 @@ for its duration. wasmtime-py calls into native code through ctypes, which relea
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import math
 import threading
@@ -147,6 +148,25 @@ def wasm_engine() -> wasmtime.Engine:
                 target=_ticker, args=(weakref.ref(_engine),), name="loket-wasm-epoch", daemon=True
             ).start()
         return _engine
+
+
+_compiled: dict[str, wasmtime.Module] = {}  # module sha256 -> compiled for wasm_engine()
+_MAX_COMPILED = 4
+
+
+def compiled_module(wasm: bytes) -> wasmtime.Module:
+    """The module compiled once per process (compiling costs ~0.4 s; a Module is immutable and
+    may be instantiated in many stores and threads). Raises WasmtimeError when it does not compile."""
+    key = hashlib.sha256(wasm).hexdigest()
+    with _engine_lock:
+        module = _compiled.get(key)
+    if module is None:
+        module = wasmtime.Module(wasm_engine(), wasm)
+        with _engine_lock:
+            if len(_compiled) >= _MAX_COMPILED:
+                _compiled.pop(next(iter(_compiled)))
+            module = _compiled.setdefault(key, module)
+    return module
 
 
 def _deadline_ticks(timeout_s: float) -> int:
@@ -339,7 +359,7 @@ class WasmPolicyEngine(LoadedBundle):
         self._max_memory_bytes = max_memory_bytes
         self._fast_calls = fast_calls
         try:
-            self._module = wasmtime.Module(wasm_engine(), module.wasm)
+            self._module = compiled_module(module.wasm)
         except wasmtime.WasmtimeError as e:
             raise PolicyEngineError(f"policy wasm module does not compile: {e}") from e
         data = {**bundle.data, **(extra_data or {})}
