@@ -18,6 +18,7 @@ from gateway.core.errors import PolicyEngineError
 from gateway.policy.bundle import policies_root
 
 ENTRYPOINT = "loket/representation/decision"
+ADL_ENTRYPOINT = "data.loket.representation.decision"  # as the decision log names it
 _lock = threading.Lock()
 
 
@@ -75,6 +76,11 @@ def _raw(loket: Loket, value: Mapping[str, Any]) -> Any:
 
 
 def decide(loket: Loket, value: Mapping[str, Any]) -> RepresentationDecision:
+    return evaluate(loket, value)[1]
+
+
+def evaluate(loket: Loket, value: Mapping[str, Any]) -> tuple[Any, RepresentationDecision]:
+    """The engine's raw answer (what the decision log keeps, for replay) and its reading."""
     # fail-closed: an engine error or an answer off the contract means the action is not done (503)
     raw = _raw(loket, value)
     try:
@@ -87,4 +93,5 @@ def decide(loket: Loket, value: Mapping[str, Any]) -> RepresentationDecision:
         raise PolicyEngineError("representation decision: allow is not a boolean")
     if allow and reasons:
         raise PolicyEngineError("representation decision allows with reasons")
-    return RepresentationDecision(allow=allow, reasons=reasons, scope=scope, policy_revision=loket.policy.revision)
+    return raw, RepresentationDecision(allow=allow, reasons=reasons, scope=scope,
+                                       policy_revision=loket.policy.revision)
