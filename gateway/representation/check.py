@@ -255,7 +255,10 @@ def _with_scope(texts: list[str], codes: list[str], first: tuple[Candidate, Repr
 def subject_for_reading(loket: Loket, principal: Principal, trace: TraceContext | None = None) -> str:
     """The subject's pseudonym for a page or list that only shows (action ``inzien``); a
     representative's check is committed on its own, as there is no change to go with it."""
-    acting = act_as(loket, principal, trace or TraceContext.from_header(None), action=INZIEN, domain=None)
+    if trace is None:  # the request's own trace, as the registers were asked in it
+        resolved = principal.representation
+        trace = TraceContext.from_header(resolved.traceparent if isinstance(resolved, Resolved) else None)
+    acting = act_as(loket, principal, trace, action=INZIEN, domain=None)
     for record in acting.records:
         commit_with_record(loket.audit, record, acting.logged(_nothing))
     return acting.subject_pseudonym
