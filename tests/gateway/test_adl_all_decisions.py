@@ -219,3 +219,46 @@ def test_replay_and_export_cover_agency_requests_and_representation(
     lines = [json.loads(x) for x in out.read_bytes().splitlines()]
     assert [x["decision_id"] for x in lines] == [r.decision_id for r in logged]
     assert [x["engine"]["configuration"]["entrypoint"] for x in lines] == [e for _, e, _ in mixed.expected]
+
+
+def test_a_decision_row_commits_only_with_its_audit_record(
+        loket: Loket, client: TestClient, sandbox: Any, token: Callable[..., str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import text
+
+    from gateway.dossier.decision_log import PendingDecision
+
+    cm = bearer(token())
+    case = open_case(client, token(), eva_bsn(sandbox), DEBT, loket=loket)
+    open_case(client, token(), BSN_ONDER_BEWIND, DEBT, loket=loket)
+    rep = bearer(token("citizen", sub=f"kvk-{BEWINDVOERDER_KVK}", kvk=BEWINDVOERDER_KVK, act_for=BSN_ONDER_BEWIND))
+    calls: list[tuple[str, Any]] = [
+        (f"/v1/cases/{case}/requests", {"type": "pause_collection", "agency": "cjib", "until_days": 30}),
+        (f"/v1/cases/{case}/requests", {"type": "warm_handover", "agency": "uwv"}),
+        ("/v1/me/consents", _consent("cjib", "boetes")),
+        ("/v1/me/consents", _consent("gemeente_wmo", "gezondheid")),
+    ]
+
+    # The audit write fails: no decision-log row either (and nothing sent, nothing granted).
+    with loket.db.begin() as conn:
+        conn.execute(text("CREATE TRIGGER refuse_leaf BEFORE INSERT ON audit_records "
+                          "BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END"))
+    try:
+        for url, body in calls:
+            assert client.post(url, json=body, headers=rep if "me" in url else cm).status_code == 503
+    finally:
+        with loket.db.begin() as conn:
+            conn.execute(text("DROP TRIGGER refuse_leaf"))
+    assert rows(loket) == []
+
+    # The decision-log write fails: no audit record either.
+    def fail(self: PendingDecision, conn: Any) -> None:
+        raise RuntimeError("decision log table is gone")
+
+    monkeypatch.setattr(PendingDecision, "write", fail)
+    for url, body in calls:
+        assert client.post(url, json=body, headers=rep if "me" in url else cm).status_code == 503
+    kinds = {s.record.kind for s in loket.audit.iter_records()}
+    assert not kinds & {AuditEventKind.AGENCY_REQUEST_SENT, AuditEventKind.AGENCY_REQUEST_REFUSED,
+                        AuditEventKind.REPRESENTATION_CHECKED, AuditEventKind.CONSENT_GRANTED}
+    assert rows(loket) == []
