@@ -75,10 +75,6 @@ def _raw(loket: Loket, value: Mapping[str, Any]) -> Any:
     raise PolicyEngineError("this policy engine cannot decide representations")
 
 
-def decide(loket: Loket, value: Mapping[str, Any]) -> RepresentationDecision:
-    return evaluate(loket, value)[1]
-
-
 def evaluate(loket: Loket, value: Mapping[str, Any]) -> tuple[Any, RepresentationDecision]:
     """The engine's raw answer (what the decision log keeps, for replay) and its reading."""
     # fail-closed: an engine error or an answer off the contract means the action is not done (503)

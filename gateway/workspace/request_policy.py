@@ -79,10 +79,6 @@ def _raw(loket: Loket, value: Mapping[str, Any]) -> Any:
     raise PolicyEngineError("this policy engine cannot decide agency requests")
 
 
-def decide(loket: Loket, value: Mapping[str, Any]) -> RequestDecision:
-    return evaluate(loket, value)[1]
-
-
 def evaluate(loket: Loket, value: Mapping[str, Any]) -> tuple[Any, RequestDecision]:
     """The engine's raw answer (what the decision log keeps, for replay) and its reading."""
     # fail-closed: an engine error or an answer off the contract means the request is not sent (503)
