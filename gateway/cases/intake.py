@@ -54,7 +54,7 @@ def create_aanmelding(loket: Loket, principal: Principal, trace: TraceContext, *
         session.add(a)
         return a
 
-    value, _ = commit_with_records(loket.audit, [*acting.records, record], change)
+    value, _ = commit_with_records(loket.audit, [*acting.records, record], acting.logged(change))
     return value
 
 

@@ -37,6 +37,7 @@ from gateway.core.errors import BadInput, Conflict, NotAuthenticated
 from gateway.core.models import Case, Consent, ConsentRequest, utcnow
 from gateway.core.tracing import TraceContext
 from gateway.core.unit_of_work import commit_with_record, commit_with_records
+from gateway.dossier.decision_log import PendingDecision
 from gateway.dossier.explain import Explainer
 from gateway.identity.auth import Principal
 from gateway.identity.free_text import check_free_text
@@ -48,6 +49,7 @@ from gateway.representation.check import (
     act_as,
     category_domain,
     subject_for_reading,
+    with_decisions,
 )
 
 
@@ -112,7 +114,7 @@ def grant(loket: Loket, principal: Principal, trace: TraceContext, g: ConsentGra
         session.add(consent)
         return consent
 
-    value, _ = commit_with_records(loket.audit, [*acting.records, record], change)
+    value, _ = commit_with_records(loket.audit, [*acting.records, record], acting.logged(change))
     return value
 
 
@@ -150,7 +152,7 @@ def revoke(loket: Loket, principal: Principal, trace: TraceContext, consent_id: 
         consent.revoked_at = now
         return consent
 
-    value, _ = commit_with_records(loket.audit, [*acting.records, record], change)
+    value, _ = commit_with_records(loket.audit, [*acting.records, record], acting.logged(change))
     return value
 
 
@@ -244,10 +246,12 @@ def answer_request(loket: Loket, principal: Principal, trace: TraceContext, requ
     consents: list[Consent] = []
     records: list[AuditRecord] = []
     acting_extra: dict[str, str] = {}
+    decisions: list[PendingDecision] = []  # the checks' decision-log rows, committed with their records
     # A representative answers only what their representation covers: every item's domain.
     for domain in sorted({category_domain(i.agency, i.category) or "" for i in items_of(req)}):
         acting = act_as(loket, principal, trace, action=VERZOEK_BEANTWOORDEN, domain=domain or None)
         records += acting.records
+        decisions += acting.decisions
         acting_extra = acting.extra
     declines: list[Consent] = []
     for item in items_of(req):
@@ -280,7 +284,7 @@ def answer_request(loket: Loket, principal: Principal, trace: TraceContext, requ
         mark_answered(session, req.id, pseudonym, normalised)  # compare-and-set: 409 on a second answer
         session.add_all(consents + declines)
 
-    commit_with_records(loket.audit, records, change)
+    commit_with_records(loket.audit, records, with_decisions(decisions, change))
     req.status, req.answers, req.answered_at = ANSWERED, normalised, utcnow()
     return request_public(req, case, Explainer.of(loket), [c.id for c in consents])
 

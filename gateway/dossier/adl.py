@@ -54,12 +54,13 @@ def rfc3339(t: datetime) -> str:
     return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@lru_cache(maxsize=4)
-def engine_info(kind: str, opa_url: str | None = None) -> dict[str, Any]:
-    """The engine block: enough to rebuild the PDP that decided (ADL "Engine")."""
+@lru_cache(maxsize=16)
+def engine_info(kind: str, opa_url: str | None = None, entrypoint: str = ENTRYPOINT) -> dict[str, Any]:
+    """The engine block: enough to rebuild the PDP that decided (ADL "Engine"), with the
+    entrypoint it was asked (``data.loket.decision`` for the dossier; replay reads it)."""
     if kind == "opa":
         return {
-            "configuration": {"type": "opa", "entrypoint": ENTRYPOINT, "url": opa_url or ""},
+            "configuration": {"type": "opa", "entrypoint": entrypoint, "url": opa_url or ""},
             "version": {"opa": "as served by the sidecar (see its /health)"},
             "hostname": socket.gethostname(),
         }
@@ -68,7 +69,7 @@ def engine_info(kind: str, opa_url: str | None = None) -> dict[str, Any]:
     except importlib.metadata.PackageNotFoundError:
         regopy = "unknown"
     return {
-        "configuration": {"type": "regopy", "entrypoint": ENTRYPOINT, "strict_built_in_errors": True},
+        "configuration": {"type": "regopy", "entrypoint": entrypoint, "strict_built_in_errors": True},
         "version": {"regopy": regopy},
         "hostname": socket.gethostname(),
     }
@@ -171,6 +172,53 @@ def adl_record(
         "outcome": outcome_of(decision).value,
         "policies": {POLICY_SOURCE: policy_revision},
         "information": information_sources(policy_input, decision),
+        "engine": dict(engine),
+        "trace_id": trace_id,
+        "span_id": span_id,
+    }
+
+
+def rule_adl_record(
+    *,
+    decision_id: str,
+    decided_at: datetime,
+    trace_id: str,
+    span_id: str,
+    traceparent: str,
+    policy_revision: str,
+    engine: Mapping[str, Any],
+    subject: Mapping[str, str],
+    resource: Mapping[str, Any],
+    action: str,
+    allow: bool | None,
+    reasons: Sequence[str],
+    information: Mapping[str, Any],
+    error_code: str | None = None,
+) -> dict[str, Any]:
+    """One ADL record for a yes/no rule of the bundle other than the dossier's (an agency
+    request, a representation): ``allow`` None means the engine failed. The entrypoint is in
+    ``engine.configuration.entrypoint``; the exact input stays beside it in the decision log."""
+    context: dict[str, Any]
+    if allow is None:
+        outcome, context = Outcome.ERROR, {"outcome": Outcome.ERROR.value, "error": error_code or "error"}
+    else:
+        outcome = Outcome.ALLOWED if allow else Outcome.DENIED
+        context = {"outcome": outcome.value, "decision_id": decision_id, "reasons": list(reasons)}
+    return {
+        "format": ADL_FORMAT,
+        "decision_id": decision_id,
+        "timestamp": rfc3339(decided_at),
+        "endpoint": "evaluation",
+        "request": {
+            "subject": dict(subject),
+            "resource": dict(resource),
+            "action": {"name": action, "properties": {}},
+            "context": {"traceparent": traceparent, "time": rfc3339(decided_at)},
+        },
+        "response": {"decision": bool(allow), "context": context},
+        "outcome": outcome.value,
+        "policies": {POLICY_SOURCE: policy_revision},
+        "information": dict(information),
         "engine": dict(engine),
         "trace_id": trace_id,
         "span_id": span_id,

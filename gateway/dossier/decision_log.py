@@ -76,6 +76,32 @@ def record_decision(
 _INSERT = insert(LoggedDecisionRow)
 
 
+@dataclass(frozen=True)
+class PendingDecision:
+    """A decision made, to be logged in the transaction of the action's audit record."""
+
+    decision_id: str
+    policy_revision: str
+    input: dict[str, Any]
+    result: Any
+    trace_id: str | None
+    outcome: str
+    adl: dict[str, Any]
+    case_id: str | None = None
+
+    def write(self, conn: Connection) -> None:
+        record_decision(conn, decision_id=self.decision_id, case_id=self.case_id,
+                        policy_revision=self.policy_revision, policy_input=self.input,
+                        result=self.result, trace_id=self.trace_id, outcome=self.outcome, adl=self.adl)
+
+
+def entrypoint_of(logged: LoggedDecision) -> str:
+    """The rule that decided (``data.loket.decision`` for the dossier and rows without ADL)."""
+    configuration = ((logged.adl or {}).get("engine") or {}).get("configuration") or {}
+    entrypoint = configuration.get("entrypoint")
+    return entrypoint if isinstance(entrypoint, str) and entrypoint else "data.loket.decision"
+
+
 def get_logged_decision(session: Session, decision_id: str) -> LoggedDecision:
     row = session.get(LoggedDecisionRow, decision_id)
     if row is None:

@@ -219,12 +219,17 @@ def wasm_cmd(
 
 
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+DOSSIER_ENTRYPOINT = "data.loket.decision"
+#: The rules whose decisions are logged (gateway/dossier, workspace/request_policy, representation/policy).
+REPLAYABLE = (DOSSIER_ENTRYPOINT, "data.loket.agency_request.decision", "data.loket.representation.decision")
 
 
 def _replay_one(settings: Any, decision_id: str | None, revision: str, policy_input: Any,
-                logged: Any) -> dict[str, Any]:
-    """Re-evaluate one logged decision against its own revision; raise typer.Exit on a bundle
-    or engine failure. ``identical`` is None for a logged engine error (nothing to compare)."""
+                logged: Any, entrypoint: str = DOSSIER_ENTRYPOINT) -> dict[str, Any]:
+    """Re-evaluate one logged decision against its own revision, with the rule that made it
+    (``entrypoint``, as the ADL record names it: the dossier's, an agency request's, a
+    representation's); raise typer.Exit on a bundle or engine failure. ``identical`` is None
+    for a logged engine error (nothing to compare)."""
     from gateway.policy.bundle import load_stored_bundle, store_dir_for
 
     try:
@@ -235,16 +240,26 @@ def _replay_one(settings: Any, decision_id: str | None, revision: str, policy_in
     except IntegrityError as e:
         _err(f"the stored bundle does not verify: {e.detail}")
         raise typer.Exit(exit_code_for(e)) from e
+    if entrypoint not in REPLAYABLE:
+        _err(f"cannot replay a decision of {entrypoint}")
+        raise typer.Exit(EXIT_BAD_INPUT)
     try:
-        engine_name, engine = _replay_engine(bundle, store_dir_for(settings.data_dir))
-        replayed = engine.evaluate(policy_input)
+        if entrypoint == DOSSIER_ENTRYPOINT:
+            engine_name, engine = _replay_engine(bundle, store_dir_for(settings.data_dir))
+            replayed = engine.evaluate(policy_input)
+        else:  # the other rules are decided by regopy over the same bundle, as in the gateway
+            from gateway.policy.embedded import EmbeddedPolicyEngine
+
+            rule = entrypoint.removeprefix("data.").replace(".", "/")
+            engine_name = "embedded"
+            replayed = EmbeddedPolicyEngine(bundle, entrypoints=(rule,)).query(rule, policy_input)
     except IntegrityError as e:
         _err(f"the stored policy.wasm does not verify: {e.detail}")
         raise typer.Exit(exit_code_for(e)) from e
     except PolicyEngineError as e:
         _err(f"policy engine failed: {e.detail}")
         raise typer.Exit(exit_code_for(e)) from e
-    head = {"decision_id": decision_id, "revision": revision, "engine": engine_name}
+    head = {"decision_id": decision_id, "revision": revision, "engine": engine_name, "entrypoint": entrypoint}
     if isinstance(logged, dict) and set(logged) == {"error"}:
         # The engine failed when this decision was made (ADL outcome "error"): show what the
         # rules say now; there is no logged answer to compare with.
@@ -264,7 +279,8 @@ def replay_cmd(
         Path | None,
         typer.Option(
             "--from-file",
-            help="A logged decision as JSON: decision_id, policy_revision, input, result.",
+            help="A logged decision as JSON: decision_id, policy_revision, input, result "
+                 "(and entrypoint, default data.loket.decision).",
         ),
     ] = None,
 ) -> None:
@@ -287,12 +303,13 @@ def replay_cmd(
                 record["result"],
             )
             decision_id = record.get("decision_id", decision_id)
+            entrypoint = str(record.get("entrypoint") or DOSSIER_ENTRYPOINT)
         except (OSError, ValueError, KeyError, TypeError) as e:
             _err(f"cannot read the logged decision from {from_file}: {e}")
             raise typer.Exit(EXIT_BAD_INPUT) from e
-        results = [_replay_one(settings, decision_id, revision, policy_input, logged)]
+        results = [_replay_one(settings, decision_id, revision, policy_input, logged, entrypoint)]
     elif decision_id is not None and _TRACE_ID.match(decision_id):
-        from gateway.dossier.decision_log import load_decisions_in_trace
+        from gateway.dossier.decision_log import entrypoint_of, load_decisions_in_trace
 
         trace_id = decision_id
         try:
@@ -303,10 +320,10 @@ def replay_cmd(
         if not found:
             _err(f"no logged decision in trace {trace_id}")
             raise typer.Exit(EXIT_BAD_INPUT)
-        results = [_replay_one(settings, d.decision_id, d.policy_revision, d.input, d.result)
+        results = [_replay_one(settings, d.decision_id, d.policy_revision, d.input, d.result, entrypoint_of(d))
                    for d in found]
     elif decision_id is not None:
-        from gateway.dossier.decision_log import load_logged_decision
+        from gateway.dossier.decision_log import entrypoint_of, load_logged_decision
 
         try:
             logged_decision = load_logged_decision(settings, decision_id)
@@ -314,7 +331,7 @@ def replay_cmd(
             _err(f"no logged decision {decision_id}: {e.detail or e}")
             raise typer.Exit(exit_code_for(e)) from e
         results = [_replay_one(settings, decision_id, logged_decision.policy_revision,
-                               logged_decision.input, logged_decision.result)]
+                               logged_decision.input, logged_decision.result, entrypoint_of(logged_decision))]
     else:
         _err("give a decision id, a trace id or --from-file")
         raise typer.Exit(EXIT_BAD_INPUT)

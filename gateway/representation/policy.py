@@ -18,6 +18,7 @@ from gateway.policy.bundle import policies_root
 from gateway.policy.entrypoints import query_decision
 
 ENTRYPOINT = "loket/representation/decision"
+ADL_ENTRYPOINT = "data.loket.representation.decision"  # as the decision log names it
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ def representation_data() -> Mapping[str, Any]:
     return data
 
 
-def decide(loket: Loket, value: Mapping[str, Any]) -> RepresentationDecision:
+def evaluate(loket: Loket, value: Mapping[str, Any]) -> tuple[Any, RepresentationDecision]:
+    """The engine's raw answer (what the decision log keeps, for replay) and its reading."""
     # fail-closed: an engine error or an answer off the contract means the action is not done (503)
     raw = query_decision(loket, "loket/representation", value)
     try:
@@ -55,4 +57,5 @@ def decide(loket: Loket, value: Mapping[str, Any]) -> RepresentationDecision:
         raise PolicyEngineError("representation decision: allow is not a boolean")
     if allow and reasons:
         raise PolicyEngineError("representation decision allows with reasons")
-    return RepresentationDecision(allow=allow, reasons=reasons, scope=scope, policy_revision=loket.policy.revision)
+    return raw, RepresentationDecision(allow=allow, reasons=reasons, scope=scope,
+                                       policy_revision=loket.policy.revision)

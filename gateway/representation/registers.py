@@ -59,6 +59,8 @@ class Resolved:
     unavailable: tuple[str, ...] = ()
     #: the subject's display name, if a register gave it (never a BSN)
     subject_name: str | None = None
+    #: the request's W3C traceparent, so a check made without one logs under the caller's trace
+    traceparent: str | None = None
 
 
 def _date(value: Any) -> str | None:
@@ -150,5 +152,6 @@ async def resolve(loket: Loket, principal: Principal, *, traceparent: str | None
             candidates += measure_candidates(answer.data, principal.bsn, principal.kvk)
     candidates += await anyio.to_thread.run_sync(machtiging_candidates, loket, subject, actor)
     resolved = Resolved(subject_pseudonym=subject, actor_pseudonym=actor, candidates=tuple(candidates),
-                        birth_date=birth, checked_at=checked_at, unavailable=tuple(unavailable))
+                        birth_date=birth, checked_at=checked_at, unavailable=tuple(unavailable),
+                        traceparent=traceparent)
     return dataclasses.replace(principal, representation=resolved)

@@ -7,12 +7,14 @@ the row and its ``agency_request:sent`` record commit together *before* anything
 only the fields the policy allows go to the agency through its adapter. The agency's answer
 (polled, :func:`collect_answers`) commits with an ``agency_request:answered`` record and
 changes what the overview shows. A request that could not be delivered is marked ``failed``
-with its own record.
+with its own record. Every decision — allowed, refused or an engine error — commits one
+decision-log row with its ADL record in the transaction of that record.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -27,10 +29,11 @@ from audit.record import AuditEventKind
 from gateway.cases.service import load_own_case
 from gateway.core.auditing import event_record
 from gateway.core.context import Loket
-from gateway.core.errors import BadInput, Denied
+from gateway.core.errors import AuditWriteError, BadInput, Denied, PolicyEngineError
 from gateway.core.models import AgencyRequest, Case, utcnow
 from gateway.core.tracing import TraceContext
 from gateway.core.unit_of_work import commit_with_record
+from gateway.dossier.decision_log import PendingDecision
 from gateway.dossier.explain import Explainer
 from gateway.identity.auth import Principal, Role
 from gateway.oversight.access_log import time_nl
@@ -147,6 +150,12 @@ def _body(loket: Loket, sends: tuple[str, ...], new: NewAgencyRequest, request_i
     return body
 
 
+def _log(pending: PendingDecision) -> Callable[[Session], None]:
+    def change(session: Session) -> None:
+        pending.write(session.connection())
+    return change
+
+
 async def send_request(loket: Loket, principal: Principal, trace: TraceContext, case_id: str,
                        new: NewAgencyRequest) -> AgencyRequestView:
     import anyio
@@ -164,16 +173,36 @@ async def send_request(loket: Loket, principal: Principal, trace: TraceContext, 
     value = request_policy.policy_input(
         sub=principal.sub, role=principal.role.value, purpose=case.purpose, casemanager=case.casemanager_sub,
         ground=getattr(case, "ground_type", None), request_type=new.request_type, agency=new.agency)
-    decision = await anyio.to_thread.run_sync(request_policy.decide, loket, value)
+    revision = loket.policy.revision
+    try:
+        raw, decision = await anyio.to_thread.run_sync(request_policy.evaluate, loket, value)
+    # fail-closed: an engine error is logged as a decision (outcome error) with its record; nothing is sent
+    except PolicyEngineError as err:
+        failed = request_policy.logged_decision(loket, trace, value, case_id=case.id, revision=revision,
+                                                raw={"error": err.code}, decision=None, error_code=err.code)
+        record = event_record(kind=AuditEventKind.AGENCY_REQUEST_REFUSED, principal=principal, trace=trace,
+                              started=started, status_code=2, outcome="error", purposes=loket.purposes,
+                              purpose=case.purpose, case_id=case.id, data_subject=case.citizen_pseudonym,
+                              extra={"agency": new.agency, "request_type": new.request_type[:32],
+                                     "policy_revision": revision[:200], "reasons": err.code[:200],
+                                     "decision_id": failed.decision_id})
+        try:
+            await anyio.to_thread.run_sync(commit_with_record, loket.audit, record, _log(failed))
+        except AuditWriteError:
+            pass  # still nothing sent; the engine error is what the caller is told
+        raise
+    logged = request_policy.logged_decision(loket, trace, value, case_id=case.id, revision=revision,
+                                            raw=raw, decision=decision)
     base_extra = {"agency": new.agency, "request_type": new.request_type[:32],
-                  "policy_revision": decision.policy_revision[:200]}
+                  "policy_revision": decision.policy_revision[:200], "decision_id": logged.decision_id}
     if not decision.allow:
         codes = ",".join(r.code for r in decision.reasons)[:200] or "denied"
         record = event_record(kind=AuditEventKind.AGENCY_REQUEST_REFUSED, principal=principal, trace=trace,
                               started=started, status_code=2, outcome="refused", purposes=loket.purposes,
                               purpose=case.purpose, case_id=case.id, data_subject=case.citizen_pseudonym,
                               extra={**base_extra, "reasons": codes})
-        await anyio.to_thread.run_sync(loket.audit.append, record)
+        # the refusal's record and its decision-log row commit together
+        await anyio.to_thread.run_sync(commit_with_record, loket.audit, record, _log(logged))
         raise Denied(" ".join(r.reason_nl for r in decision.reasons) or "refused", code="agency-request-refused")
     request_id = str(uuid.uuid4())
     bsn = loket.vault.open(case.citizen_bsn_sealed, case.citizen_pseudonym)
@@ -192,6 +221,7 @@ async def send_request(loket: Loket, principal: Principal, trace: TraceContext, 
                                  "sent_fields": ",".join(sorted(body))[:200]})
 
     def add(session: Session) -> AgencyRequest:
+        logged.write(session.connection())
         session.add(row)
         return row
 
