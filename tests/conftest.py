@@ -29,6 +29,24 @@ hypothesis_settings.register_profile("loket-ci", parent=hypothesis_settings.get_
 hypothesis_settings.load_profile("loket-ci" if os.environ.get("CI") else "loket")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Test files (tmp_path, and what the tests' subprocesses write) on tmpfs where the machine
+    has one with room: the suite writes hundreds of SQLite databases whose every commit is an
+    fsync, and that is a quarter of its time on a disk. Durability itself is tested where it
+    counts (kill -9 during appends, the full-disk case), not by where tmp_path lies. A TMPDIR
+    set by the caller wins; pytest's own rotation (three runs kept) bounds what stays in memory."""
+    import shutil
+    import tempfile
+
+    shm = Path("/dev/shm")
+    if "TMPDIR" in os.environ or not shm.is_dir() or not os.access(shm, os.W_OK):
+        return
+    if shutil.disk_usage(shm).free < 2 * 1024**3:
+        return
+    os.environ["TMPDIR"] = str(shm)
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _fast_gateway_contexts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Building a Loket ran Alembic on a fresh SQLite file (0.3-0.7 s) and compiled the Rego
