@@ -6,21 +6,23 @@ and raises IntegrityError naming the first record, column, subtree or checkpoint
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, select
+from sqlalchemy import Connection, Engine, func, select
 
-from audit import subjects
+from audit import merkle, subjects
 from audit.checkpoint import KeyChain, Verifier
 from audit.errors import IntegrityError
 from audit.models import audit_checkpoints, audit_subtrees
 from audit.record import LEAF_FORMAT, LEAF_PREFIX, AuditRecord
 from audit.store import blob, read_head
 from audit.subjects import SubjectIndex
-from audit.verify import VerifyReport, verify_leaf_stream
+from audit.verify import CheckpointTrack, VerifyReport
 
 _SELECT_NOTES = select(audit_checkpoints.c.note).order_by(audit_checkpoints.c.tree_size)
 
@@ -72,7 +74,6 @@ def verify_store(
                 "truncated, and the checkpoints that covered its tail were removed"
             )
         checkpoints.append(cp)
-    completed: list[tuple[int, bytes]] = []
     with engine.connect() as conn:
         stored_subtrees = int(
             conn.execute(select(func.count()).select_from(audit_subtrees)).scalar_one()
@@ -89,18 +90,10 @@ def verify_store(
             if subject_map_key is not None and roots
             else None
         )
-        rows = _verified_rows(conn, head_size, completed, deep=deep,
-                              subject_index=index, subject_roots=roots)
-        size, root = verify_leaf_stream(
-            rows,
-            checkpoints,
-            expected_size=head_size,
-            progress=progress,
-            subtrees=completed,
+        size, root = _verify_rows(
+            conn, head_size, CheckpointTrack(checkpoints, head_size), deep=deep,
+            subject_index=index, subject_roots=roots, progress=progress,
         )
-        _check_subtrees(conn, completed)
-        if index is not None:
-            subjects.check_root(index, roots)
     if root != head_root:
         raise IntegrityError(
             f"log head at tree size {size}: stored root does not match the records"
@@ -133,64 +126,106 @@ _VERIFY_SQL = (
 )
 
 
-def _verified_rows(
+def _verify_rows(
     conn: Connection,
     tree_size: int,
-    completed: list[tuple[int, bytes]],
+    track: CheckpointTrack,
     *,
     deep: bool,
-    subject_index: SubjectIndex | None = None,
-    subject_roots: Mapping[int, bytes] | None = None,
-) -> Iterator[tuple[int, bytes | memoryview, bytes | None]]:
-    """The stored records as (index, leaf body, leaf hash), each row's index columns checked
-    against its leaf on the way; between pages, the subtrees completed so far are checked.
+    subject_index: SubjectIndex | None,
+    subject_roots: Mapping[int, bytes],
+    progress: Callable[[int], None] | None,
+) -> tuple[int, bytes]:
+    """The one pass over the stored records, in index order: each row's index columns against
+    its leaf, its leaf hash, the tree (every perfect subtree it completes, compared with
+    ``audit_subtrees`` page by page), the signed root at every checkpoint size and the subject
+    map root where a checkpoint carries one. Returns (tree size, root).
 
-    Rows come through the DBAPI cursor, not SQLAlchemy's result rows: on a 10⁶-record log the
-    per-row processing cost more than hashing the leaves."""
-    sql = _VERIFY_SQL.format(p="?" if conn.dialect.paramstyle == "qmark" else "%s")
+    Rows come through the DBAPI cursor in pages, not SQLAlchemy's result rows, and the loop
+    is one function: on a 10⁶-record log the per-row overhead cost more than the hashing."""
+    p = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = _VERIFY_SQL.format(p=p)
     prefix_len = len(LEAF_PREFIX)
     match = index_columns_match
-    roots = subject_roots or {}
-    after = -1
+    roots = subject_roots
+    sha256 = hashlib.sha256
+    node = b"\x01"
+    leaf_tag = b"\x00"
+    frontier: list[bytes] = []
+    completed: list[tuple[int, bytes]] = []
+    add_subject = subject_index.add if subject_index is not None else None
+    next_cp = track.next_size
+    size = 0
     raw = conn.connection.dbapi_connection
     assert raw is not None
     cursor = raw.cursor()
     try:
         while True:
-            cursor.execute(sql, (after, VERIFY_PAGE_ROWS))
+            cursor.execute(sql, (size - 1, VERIFY_PAGE_ROWS))
             page = cursor.fetchall()
             for row in page:
-                index = int(row[0])
-                if index >= tree_size:
+                index = row[0]
+                if index != size:
+                    index = int(index)
+                    if index >= tree_size:
+                        raise IntegrityError(
+                            f"record {index}: stored beyond the log head at size {tree_size}"
+                        )
+                    if index != size:
+                        raise IntegrityError(
+                            f"record {size}: found index {index} where index {size} belongs "
+                            "(records were deleted, inserted or reordered)"
+                        )
+                if size >= tree_size:
                     raise IntegrityError(
-                        f"record {index}: stored beyond the log head at size {tree_size}"
+                        f"record {size}: stored beyond the log head at size {tree_size}"
                     )
                 leaf, leaf_hash = row[1], row[2]
                 if type(leaf) is not bytes or type(leaf_hash) is not bytes:
-                    leaf = blob(leaf, f"record {index}: leaf")
-                    leaf_hash = blob(leaf_hash, f"record {index}: leaf hash")
+                    leaf = blob(leaf, f"record {size}: leaf")
+                    leaf_hash = blob(leaf_hash, f"record {size}: leaf hash")
                 if not leaf.startswith(LEAF_PREFIX):
-                    raise IntegrityError(f"record {index}: stored leaf is not a {LEAF_FORMAT} leaf")
+                    raise IntegrityError(f"record {size}: stored leaf is not a {LEAF_FORMAT} leaf")
                 if deep:
                     try:
                         AuditRecord.from_leaf(leaf)
                     except ValueError as e:
-                        raise IntegrityError(f"record {index}: not a valid audit record: {e}") from e
-                if not match(leaf, row[3:], prefix_len):
-                    body = leaf[prefix_len:]
-                    raise IntegrityError(f"record {index}: {_column_difference(body, row[3:])}")
-                if subject_index is not None:
-                    if index in roots:
-                        subjects.check_root(subject_index, roots)
-                    # the column was just checked against the leaf
-                    subject_index.add(index, row[7], leaf_hash)
-                yield index, memoryview(leaf)[prefix_len:], leaf_hash
-            _check_subtrees(conn, completed)
+                        raise IntegrityError(f"record {size}: not a valid audit record: {e}") from e
+                columns = row[3:]
+                if not match(leaf, columns, prefix_len):
+                    raise IntegrityError(f"record {size}: {_column_difference(leaf[prefix_len:], columns)}")
+                x = sha256(leaf_tag + leaf).digest()
+                if x != leaf_hash:
+                    raise IntegrityError(
+                        f"record {size}: content does not match its leaf hash (the record was changed)"
+                    )
+                if add_subject is not None:
+                    add_subject(size, row[7], x)  # the column was just checked against the leaf
+                # RFC 9162 §2.1.1 split, incrementally: merge the perfect subtrees completed
+                n, level = size, 0
+                while n & 1:
+                    x = sha256(node + frontier.pop() + x).digest()
+                    n >>= 1
+                    level += 1
+                    completed.append(((size >> level) << 6 | level, x))
+                frontier.append(x)
+                size += 1
+                if size == next_cp:
+                    track.reached(frontier)
+                    next_cp = track.next_size
+                if subject_index is not None and size in roots:
+                    subjects.check_root(subject_index, roots)
+                if progress is not None and size & 0x3FFF == 0:
+                    progress(size)
+            _check_subtrees(cursor, p, completed)
             if len(page) < VERIFY_PAGE_ROWS:
-                return
-            after = int(page[-1][0])
+                break
     finally:
         cursor.close()
+    if progress is not None:
+        progress(size)
+    track.finish(size, tree_size)
+    return size, merkle.frontier_root(frontier)
 
 
 _SAFE_JSON_TEXT = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII that JSON does not escape
@@ -327,18 +362,16 @@ def _column_difference(body: bytes, columns: Sequence[object]) -> str:
     return "the leaf is not the canonical encoding of an audit record"
 
 
-_SELECT_SUBTREES_BY_KEY = select(audit_subtrees.c.node, audit_subtrees.c.hash).where(
-    audit_subtrees.c.node.in_(bindparam("keys", expanding=True))
-)
+_SUBTREES_SQL = "SELECT node, hash FROM audit_subtrees WHERE node IN ({})"
 
 
-def _check_subtrees(conn: Connection, completed: list[tuple[int, bytes]]) -> None:
-    """Compare the subtree hashes recomputed from the leaves with the cached rows; clear."""
+def _check_subtrees(cursor: Any, p: str, completed: list[tuple[int, bytes]]) -> None:
+    """Compare the subtree hashes recomputed from the leaves with the cached rows (one query,
+    ``p`` the DBAPI's placeholder); clear the list."""
     if not completed:
         return
-    stored = {
-        int(k): h for k, h in conn.execute(_SELECT_SUBTREES_BY_KEY, {"keys": [k for k, _ in completed]})
-    }
+    cursor.execute(_SUBTREES_SQL.format(",".join([p] * len(completed))), [k for k, _ in completed])
+    stored = dict(cursor.fetchall())
     for key, h in completed:
         got = stored.get(key)
         if got is None or blob(got, "subtree hash") != h:
@@ -350,4 +383,3 @@ def _check_subtrees(conn: Connection, completed: list[tuple[int, bytes]]) -> Non
                 "(proofs served from it would fail)"
             )
     completed.clear()
-

@@ -76,7 +76,7 @@ def _sorted_checkpoints(checkpoints: Iterable[Checkpoint]) -> list[Checkpoint]:
     return [by_size[s] for s in sorted(by_size)]
 
 
-class _CheckpointTrack:
+class CheckpointTrack:
     """The signed checkpoints a stream of leaves must meet, in tree-size order."""
 
     def __init__(self, checkpoints: Sequence[Checkpoint], expected_size: int) -> None:
@@ -135,7 +135,7 @@ def verify_leaf_stream(
     appended to it as ``(audit.models.subtree_key(level, index), hash)``, in completion order
     (the caller compares them with a store's cached subtrees and may clear the list).
     """
-    track = _CheckpointTrack(checkpoints, expected_size)
+    track = CheckpointTrack(checkpoints, expected_size)
     leaf_base = hashlib.sha256(merkle.LEAF_PREFIX + LEAF_PREFIX)
     sha256 = hashlib.sha256
     node = merkle.NODE_PREFIX
@@ -193,7 +193,7 @@ def _bad_record_line(line: bytes, line_no: int, size: int) -> IntegrityError:
 
 def _verify_record_lines(
     stream: IO[bytes],
-    track: _CheckpointTrack,
+    track: CheckpointTrack,
     *,
     first_line: int,
     expected_size: int,
@@ -346,7 +346,7 @@ def verify_export(
         checkpoints.append(cp)
     size, root = _verify_record_lines(
         stream,
-        _CheckpointTrack(checkpoints, tree_size),
+        CheckpointTrack(checkpoints, tree_size),
         first_line=1 + n_cps,
         expected_size=tree_size,
         deep=deep,
