@@ -9,6 +9,7 @@ records), never as the guard.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -18,10 +19,18 @@ from sqlalchemy import Connection, Engine, bindparam, insert, update
 
 from audit import merkle
 from audit.errors import AuditWriteError
-from audit.models import audit_log_head, audit_records, audit_subtrees, subtree_key
+from audit.models import audit_log_head, audit_records, audit_subtrees
 from audit.record import AuditRecord, utc_timestamp
 from audit.store import HEAD_ID, locked, read_head
 
+_RECORD_COLUMNS = (
+    "idx", "record_id", "leaf", "leaf_hash", "kind", "start_time", "actor_sub", "actor_role",
+    "purpose", "case_id", "data_subject_id", "break_glass", "trace_id",
+)
+_INSERT_RECORDS_SQL = (
+    f"INSERT INTO audit_records ({', '.join(_RECORD_COLUMNS)}) VALUES ({', '.join('?' * len(_RECORD_COLUMNS))})"  # noqa: S608 -- constant names
+)
+_INSERT_SUBTREES_SQL = "INSERT INTO audit_subtrees (node, hash) VALUES (?, ?)"
 _INSERT_RECORDS = insert(audit_records)
 _INSERT_SUBTREES = insert(audit_subtrees)
 _UPDATE_HEAD = (
@@ -64,14 +73,23 @@ class _Pending:
 
 class Appender:
     """The log's write side. ``after_append`` is called with the new tree size after each
-    committed transaction (None after a failed one), outside the database lock."""
+    committed transaction (None after a failed one), outside the database lock; ``committed``
+    (if given) right after each commit with the first index written and each record's
+    (data subject, leaf hash), so the subject map need not read its own appends back."""
 
     def __init__(
-        self, engine: Engine, *, max_batch: int, after_append: Callable[[int | None], None]
+        self,
+        engine: Engine,
+        *,
+        max_batch: int,
+        after_append: Callable[[int | None], None],
+        committed: Callable[[int, list[tuple[str | None, bytes]]], None] | None = None,
     ) -> None:
         if not 1 <= max_batch <= 10_000:
             raise ValueError("checkpoint intervals and batch size must be positive")
         self.engine = engine
+        self._dialect = engine.dialect.name
+        self._committed = committed
         self.max_batch = max_batch
         self._after_append = after_append
         self._queue: deque[_Pending] = deque()
@@ -107,12 +125,10 @@ class Appender:
         leaves = [r.to_leaf() for r in records]
         receipts: list[AppendReceipt] = []
         for start in range(0, len(records), self.max_batch):
-            chunk = [
-                _Pending((r,), (leaf,))
-                for r, leaf in zip(records[start : start + self.max_batch], leaves[start:], strict=False)
-            ]
+            end = start + self.max_batch
+            chunk = _Pending(tuple(records[start:end]), tuple(leaves[start:end]))
             try:
-                receipts.extend(self._write(chunk))
+                receipts.extend(self._write((chunk,)))
             except Exception as e:
                 raise AuditWriteError("audit records could not be written") from e
         self._after_append(receipts[-1].index + 1 if receipts else None)
@@ -144,47 +160,59 @@ class Appender:
         self._after_append(receipts[-1].index + 1)
 
     def _write(self, batch: Sequence[_Pending]) -> list[AppendReceipt]:
+        sha256 = hashlib.sha256
         with locked(self.engine) as conn:
             for p in batch:
                 if p.companion is not None:
                     p.companion(conn)
-            size, _root, frontier = read_head(conn, lock=True)
-            rows: list[dict[str, object]] = []
-            nodes: list[dict[str, object]] = []
+            first, _root, frontier = read_head(conn, lock=True)
+            size = first
+            rows: list[tuple[object, ...]] = []
+            nodes: list[tuple[int, bytes]] = []
             receipts: list[AppendReceipt] = []
-            for rec, leaf in ((r, lf) for p in batch for r, lf in zip(p.records, p.leaves, strict=True)):
-                h = merkle.leaf_hash(leaf)
-                frontier, completed = merkle.frontier_append(frontier, size, h)
-                rows.append(
-                    {
-                        "idx": size,
-                        "record_id": rec.record_id,
-                        "leaf": leaf,
-                        "leaf_hash": h,
-                        "kind": rec.kind.value,
-                        "start_time": rec.start_time,
-                        "actor_sub": rec.actor_sub,
-                        "actor_role": rec.actor_role,
-                        "purpose": rec.purpose,
-                        "case_id": rec.case_id,
-                        "data_subject_id": rec.data_subject_id,
-                        "break_glass": rec.break_glass,
-                        "trace_id": rec.trace_id,
-                    }
-                )
-                nodes.extend({"node": subtree_key(lvl, i), "hash": nh} for lvl, i, nh in completed)
-                receipts.append(AppendReceipt(size, h, rec.record_id))
-                size += 1
-            conn.execute(_INSERT_RECORDS, rows)
-            if nodes:
-                conn.execute(_INSERT_SUBTREES, nodes)
-            conn.execute(
-                _UPDATE_HEAD,
-                {
-                    "new_size": size,
-                    "new_root": merkle.frontier_root(frontier),
-                    "new_frontier": merkle.pack_frontier(frontier),
-                    "now": utc_timestamp(),
-                },
-            )
-        return receipts  # committed: the `with` block exited without error
+            subjects: list[tuple[str | None, bytes]] = []
+            for p in batch:
+                for rec, leaf in zip(p.records, p.leaves, strict=True):
+                    x = h = sha256(b"\x00" + leaf).digest()  # RFC 9162 leaf hash
+                    # the frontier, incrementally: each trailing 1-bit of `size` is a perfect
+                    # subtree the new leaf completes (merkle.frontier_append, inlined)
+                    n, level = size, 0
+                    while n & 1:
+                        x = sha256(b"\x01" + frontier.pop() + x).digest()
+                        n >>= 1
+                        level += 1
+                        nodes.append(((size >> level) << 6 | level, x))  # models.subtree_key
+                    frontier.append(x)
+                    rows.append((
+                        size, rec.record_id, leaf, h, rec.kind._value_, rec.start_time,
+                        rec.actor_sub, rec.actor_role, rec.purpose, rec.case_id,
+                        rec.data_subject_id, rec.break_glass, rec.trace_id,
+                    ))
+                    receipts.append(AppendReceipt(size, h, rec.record_id))
+                    subjects.append((rec.data_subject_id, h))
+                    size += 1
+            head = {
+                "new_size": size,
+                "new_root": merkle.frontier_root(frontier),
+                "new_frontier": merkle.pack_frontier(frontier),
+                "now": utc_timestamp(),
+            }
+            if self._dialect == "sqlite":  # the DBAPI directly: SQLAlchemy's executemany per
+                raw = conn.connection.dbapi_connection  # row cost as much as the insert
+                assert raw is not None
+                cursor = raw.cursor()
+                try:
+                    cursor.executemany(_INSERT_RECORDS_SQL, rows)
+                    if nodes:
+                        cursor.executemany(_INSERT_SUBTREES_SQL, nodes)
+                finally:
+                    cursor.close()
+            else:
+                conn.execute(_INSERT_RECORDS, [dict(zip(_RECORD_COLUMNS, r, strict=True)) for r in rows])
+                if nodes:
+                    conn.execute(_INSERT_SUBTREES, [{"node": k, "hash": nh} for k, nh in nodes])
+            conn.execute(_UPDATE_HEAD, head)
+        # committed: the `with` block exited without error
+        if self._committed is not None:
+            self._committed(first, subjects)
+        return receipts

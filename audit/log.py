@@ -101,7 +101,10 @@ class AuditLog:
             checkpoint_every_s=checkpoint_every_s,
             subject_map_key=subject_map_key,
         )
-        self._appending = Appender(engine, max_batch=max_batch, after_append=self._after_append)
+        self._appending = Appender(
+            engine, max_batch=max_batch, after_append=self._after_append,
+            committed=self._signing.note_appended,
+        )
         self._reading = Reader(engine, subtree_cache_entries=subtree_cache_entries)
 
     def __repr__(self) -> str:  # never show the key

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from audit import merkle, store
-from audit.errors import NotFound
+from audit import merkle
+from audit.errors import IntegrityError, NotFound
 from audit.merkle import ConsistencyProof, InclusionProof, NodeId
-from audit.models import audit_records
+from audit.models import audit_records, subtree_key
 from audit.record import AuditEventKind, AuditRecord
-from audit.store import MAX_INDEX, blob, fetch_nodes, read_head
+from audit.store import MAX_INDEX, blob, read_head
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,12 @@ class SubtreeCache:
             self._nodes.clear()
 
 
+# A proof's nodes by key (audit.models.subtree_key; leaf hashes under subtree_key(0, i) = i << 6)
+_SIZE_SQL = "SELECT tree_size FROM audit_log_head WHERE id = 1"  # audit.store.HEAD_ID
+_SUBTREE_NODES_SQL = "SELECT node, hash FROM audit_subtrees WHERE node IN ({})"
+_LEAF_NODES_SQL = "SELECT idx * 64, leaf_hash FROM audit_records WHERE idx IN ({})"
+
+
 def _stored(idx: object, leaf: object, leaf_hash: object) -> StoredRecord:
     index = int(idx)  # type: ignore[call-overload]
     return StoredRecord(index, blob(leaf, f"record {index}: leaf"), blob(leaf_hash, f"record {index}: leaf hash"))
@@ -138,6 +145,7 @@ class Reader:
 
     def __init__(self, engine: Engine, *, subtree_cache_entries: int) -> None:
         self.engine = engine
+        self._placeholder = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         # ~150 bytes per entry: the default holds the top levels of any tree in ~5 MB.
         self.subtree_cache = SubtreeCache(subtree_cache_entries)
 
@@ -146,38 +154,72 @@ class Reader:
             size, root, _ = read_head(conn, lock=False)
         return LogHead(size, root)
 
-    def _proof_nodes(self, conn: Connection, ids: set[NodeId]) -> dict[NodeId, bytes]:
-        """Nodes for serving a proof: cached committed hashes, the rest read (and cached).
+    def _proof(self, size_ok: Callable[[int], bool], plan: merkle.Plan) -> tuple[int, tuple[bytes, ...] | None]:
+        """(log size, proof hashes) for ``plan``, or (size, None) if ``size_ok(size)`` is false.
 
-        ``conn`` is a read transaction outside any write, so what it reads is committed.
-        """
-        out, missing = self.subtree_cache.get_many(ids)
-        if missing:
-            fetched = fetch_nodes(conn, missing)
-            self.subtree_cache.put_many(fetched)
-            out.update(fetched)
+        Served through the DBAPI connection directly (two point queries; SQLAlchemy's
+        statement handling cost more than the reads): the log size from the head, then the
+        plan's nodes that are not in the cache of committed subtrees, in one query. Each
+        statement reads committed rows only (no write transaction is open here)."""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(_SIZE_SQL)
+                row = cursor.fetchone()
+                size = 0 if row is None else int(row[0])
+                if not size_ok(size):
+                    return size, None
+                found, missing = self.subtree_cache.get_many(merkle.plan_nodes(plan))
+                if missing:
+                    fetched = self._read_nodes(cursor, missing)
+                    self.subtree_cache.put_many(fetched)
+                    found.update(fetched)
+            finally:
+                cursor.close()
+        finally:
+            raw.close()
+        return size, merkle.assemble(plan, found)
+
+    def _read_nodes(self, cursor: Any, ids: set[NodeId]) -> dict[NodeId, bytes]:
+        """Perfect subtree hashes (level 0: leaf hashes) in one query; missing ones are an
+        IntegrityError, as in audit.store.fetch_nodes."""
+        p = self._placeholder
+        subtrees = [subtree_key(lvl, i) for lvl, i in ids if lvl]
+        leaves = [i for lvl, i in ids if lvl == 0]
+        parts = []
+        if subtrees:
+            parts.append(_SUBTREE_NODES_SQL.format(",".join([p] * len(subtrees))))
+        if leaves:
+            parts.append(_LEAF_NODES_SQL.format(",".join([p] * len(leaves))))
+        cursor.execute(" UNION ALL ".join(parts), subtrees + leaves)
+        out: dict[NodeId, bytes] = {}
+        for key, h in cursor.fetchall():
+            key = int(key)
+            lvl, i = key & 63, key >> 6
+            out[(lvl, i)] = blob(h, f"record {i}: leaf hash" if lvl == 0 else f"subtree {lvl}/{i}: hash")
+        if len(out) != len(ids):
+            raise IntegrityError(f"audit log is missing subtree hashes {sorted(ids - out.keys())[:5]}")
         return out
 
     # --- proofs -------------------------------------------------------------------------
 
     def inclusion_proof(self, index: int, tree_size: int) -> InclusionProof:
         """RFC 9162 §2.1.3 proof that leaf ``index`` is in the tree of ``tree_size``."""
-        with self.engine.connect() as conn:
-            size = store.tree_size(conn)
-            if not 0 <= index < tree_size <= size:
-                raise NotFound(f"no leaf {index} in a tree of size {tree_size} (log size {size})")
-            plan = merkle.inclusion_plan(index, tree_size)
-            hashes = merkle.assemble(plan, self._proof_nodes(conn, merkle.plan_nodes(plan)))
+        if not 0 <= index < tree_size:
+            raise NotFound(f"no leaf {index} in a tree of size {tree_size} (log size {self.head().tree_size})")
+        size, hashes = self._proof(lambda size: tree_size <= size, merkle.inclusion_plan(index, tree_size))
+        if hashes is None:
+            raise NotFound(f"no leaf {index} in a tree of size {tree_size} (log size {size})")
         return InclusionProof(index, tree_size, hashes)
 
     def consistency_proof(self, old_size: int, new_size: int) -> ConsistencyProof:
         """RFC 9162 §2.1.4 proof that the tree of ``old_size`` is a prefix of ``new_size``."""
-        with self.engine.connect() as conn:
-            size = store.tree_size(conn)
-            if not 0 <= old_size <= new_size <= size:
-                raise NotFound(f"no consistency proof {old_size} -> {new_size} (log size {size})")
-            plan = merkle.consistency_plan(old_size, new_size)
-            hashes = merkle.assemble(plan, self._proof_nodes(conn, merkle.plan_nodes(plan)))
+        if not 0 <= old_size <= new_size:
+            raise NotFound(f"no consistency proof {old_size} -> {new_size} (log size {self.head().tree_size})")
+        size, hashes = self._proof(lambda size: new_size <= size, merkle.consistency_plan(old_size, new_size))
+        if hashes is None:
+            raise NotFound(f"no consistency proof {old_size} -> {new_size} (log size {size})")
         return ConsistencyProof(old_size, new_size, hashes)
 
     # --- reading ------------------------------------------------------------------------

@@ -238,11 +238,28 @@ class Signer:
 
     # --- the per-subject map (audit/subjects.py) --------------------------------------------
 
+    def note_appended(self, first: int, records: list[tuple[str | None, bytes]]) -> None:
+        """Feed this process's just committed leaves (their data subject and leaf hash) to the
+        subject index, so signing need not read them back; skipped unless they are the next
+        leaves the index expects (another process's appends are read from the table)."""
+        if self._subjects is None:
+            return
+        with self._subjects_lock:
+            index = self._subjects
+            if index.size != first:
+                return
+            add = index.add
+            for i, (subject, leaf_hash) in enumerate(records, first):
+                add(i, subject, leaf_hash)
+
     def _catch_up_subjects(self, conn: Connection, up_to: int) -> None:
-        """Add the committed leaves below ``up_to`` that the subject index has not seen."""
+        """Add the committed leaves below ``up_to`` that the subject index has not seen, and
+        hash the map over them (outside the write lock: signing then only adds what was
+        appended since)."""
         assert self._subjects is not None
         with self._subjects_lock:
             _add_subjects(conn, self._subjects, up_to)
+            self._subjects.commit()
 
     def _subject_map_locked(self, conn: Connection, size: int) -> SubjectMap | None:
         """The subject map over the first ``size`` leaves, inside the write lock (so no leaf
