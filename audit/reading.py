@@ -146,6 +146,7 @@ class Reader:
     def __init__(self, engine: Engine, *, subtree_cache_entries: int) -> None:
         self.engine = engine
         self._placeholder = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._known_size = 0  # the largest committed tree size read so far
         # ~150 bytes per entry: the default holds the top levels of any tree in ~5 MB.
         self.subtree_cache = SubtreeCache(subtree_cache_entries)
 
@@ -157,19 +158,23 @@ class Reader:
     def _proof(self, size_ok: Callable[[int], bool], plan: merkle.Plan) -> tuple[int, tuple[bytes, ...] | None]:
         """(log size, proof hashes) for ``plan``, or (size, None) if ``size_ok(size)`` is false.
 
-        Served through the DBAPI connection directly (two point queries; SQLAlchemy's
-        statement handling cost more than the reads): the log size from the head, then the
-        plan's nodes that are not in the cache of committed subtrees, in one query. Each
-        statement reads committed rows only (no write transaction is open here)."""
+        Served through the DBAPI connection directly (SQLAlchemy's statement handling cost
+        more than the reads): the log size from the head (unless a size read before already
+        covers the proof: the log only appends), then the plan's nodes that are not in the
+        cache of committed subtrees, in one query. Each statement reads committed rows only
+        (no write transaction is open here)."""
         raw = self.engine.raw_connection()
         try:
             cursor = raw.cursor()
             try:
-                cursor.execute(_SIZE_SQL)
-                row = cursor.fetchone()
-                size = 0 if row is None else int(row[0])
-                if not size_ok(size):
-                    return size, None
+                size = self._known_size
+                if not size_ok(size):  # the log only grows: a size seen once stays valid
+                    cursor.execute(_SIZE_SQL)
+                    row = cursor.fetchone()
+                    size = 0 if row is None else int(row[0])
+                    self._known_size = max(self._known_size, size)
+                    if not size_ok(size):
+                        return size, None
                 found, missing = self.subtree_cache.get_many(merkle.plan_nodes(plan))
                 if missing:
                     fetched = self._read_nodes(cursor, missing)
