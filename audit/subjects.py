@@ -329,6 +329,12 @@ class SubjectIndex:
         if len(map_key) < 32:
             raise ValueError("the subject map key must be at least 32 bytes")
         self._map_key = map_key
+        # HMAC-SHA256(map key, tag || P) with the key's inner and outer pads hashed once
+        # (RFC 2104): a key costs two hash copies instead of a new HMAC object.
+        k = hashlib.sha256(map_key).digest() if len(map_key) > 64 else map_key
+        k = k.ljust(64, b"\x00")
+        self._key_inner = _sha256(bytes(b ^ 0x36 for b in k) + _KEY_TAG)
+        self._key_outer = _sha256(bytes(b ^ 0x5C for b in k))
         self.size = 0  # leaves seen
         self.map = SubjectMap()
         self._entries: dict[str, _Entry] = {}
@@ -350,7 +356,11 @@ class SubjectIndex:
         self._dirty[pseudonym] = e
 
     def _new_entry(self, pseudonym: str) -> _Entry:
-        key = subject_key(self._map_key, pseudonym)
+        inner = self._key_inner.copy()
+        inner.update(pseudonym.encode("ascii"))
+        outer = self._key_outer.copy()
+        outer.update(inner.digest())
+        key = outer.digest()  # == subject_key(self._map_key, pseudonym)
         try:
             p = bytes.fromhex(pseudonym)
         except ValueError as e:
