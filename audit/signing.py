@@ -6,8 +6,11 @@ from a timer to cover idle periods) and on demand — and only after checking th
 is consistent with the last checkpoint it signed (RFC 9162 §2.1.4).
 
 The per-subject map (audit/subjects.py, ADR 0005) is a pure function of the committed leaves,
-built here as checkpoints are signed (never in the append transaction), its root signed in
-every checkpoint. Maps at recent checkpoint sizes are kept for proofs.
+its root signed in every checkpoint. It is kept incrementally: this process's own appends are
+fed to it after their commit (:meth:`Signer.note_appended`), other processes' leaves are read
+from the table, and the map is hashed before the write lock is taken — inside it only what was
+appended since. Never in the append transaction. Maps at recent checkpoint sizes are kept for
+proofs.
 """
 
 from __future__ import annotations
