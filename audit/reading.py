@@ -11,17 +11,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from audit import merkle
-from audit.errors import IntegrityError, NotFound
+from audit.errors import NotFound
 from audit.merkle import ConsistencyProof, InclusionProof, NodeId
-from audit.models import audit_records, subtree_key
+from audit.models import audit_records
 from audit.record import AuditEventKind, AuditRecord
-from audit.store import MAX_INDEX, blob, read_head
+from audit.store import MAX_INDEX, blob, placeholder, read_head, read_nodes
 
 
 @dataclass(frozen=True)
@@ -129,10 +128,7 @@ class SubtreeCache:
             self._nodes.clear()
 
 
-# A proof's nodes by key (audit.models.subtree_key; leaf hashes under subtree_key(0, i) = i << 6)
 _SIZE_SQL = "SELECT tree_size FROM audit_log_head WHERE id = 1"  # audit.store.HEAD_ID
-_SUBTREE_NODES_SQL = "SELECT node, hash FROM audit_subtrees WHERE node IN ({})"
-_LEAF_NODES_SQL = "SELECT idx * 64, leaf_hash FROM audit_records WHERE idx IN ({})"
 
 
 def _stored(idx: object, leaf: object, leaf_hash: object) -> StoredRecord:
@@ -145,7 +141,7 @@ class Reader:
 
     def __init__(self, engine: Engine, *, subtree_cache_entries: int) -> None:
         self.engine = engine
-        self._placeholder = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._placeholder = placeholder(engine)
         self._known_size = 0  # the largest committed tree size read so far
         # ~150 bytes per entry: the default holds the top levels of any tree in ~5 MB.
         self.subtree_cache = SubtreeCache(subtree_cache_entries)
@@ -177,7 +173,7 @@ class Reader:
                         return size, None
                 found, missing = self.subtree_cache.get_many(merkle.plan_nodes(plan))
                 if missing:
-                    fetched = self._read_nodes(cursor, missing)
+                    fetched = read_nodes(cursor, self._placeholder, missing)
                     self.subtree_cache.put_many(fetched)
                     found.update(fetched)
             finally:
@@ -185,27 +181,6 @@ class Reader:
         finally:
             raw.close()
         return size, merkle.assemble(plan, found)
-
-    def _read_nodes(self, cursor: Any, ids: set[NodeId]) -> dict[NodeId, bytes]:
-        """Perfect subtree hashes (level 0: leaf hashes) in one query; missing ones are an
-        IntegrityError, as in audit.store.fetch_nodes."""
-        p = self._placeholder
-        subtrees = [subtree_key(lvl, i) for lvl, i in ids if lvl]
-        leaves = [i for lvl, i in ids if lvl == 0]
-        parts = []
-        if subtrees:
-            parts.append(_SUBTREE_NODES_SQL.format(",".join([p] * len(subtrees))))
-        if leaves:
-            parts.append(_LEAF_NODES_SQL.format(",".join([p] * len(leaves))))
-        cursor.execute(" UNION ALL ".join(parts), subtrees + leaves)
-        out: dict[NodeId, bytes] = {}
-        for key, h in cursor.fetchall():
-            key = int(key)
-            lvl, i = key & 63, key >> 6
-            out[(lvl, i)] = blob(h, f"record {i}: leaf hash" if lvl == 0 else f"subtree {lvl}/{i}: hash")
-        if len(out) != len(ids):
-            raise IntegrityError(f"audit log is missing subtree hashes {sorted(ids - out.keys())[:5]}")
-        return out
 
     # --- proofs -------------------------------------------------------------------------
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, literal_column, select, text, union_all
+from sqlalchemy import Connection, Engine, insert, select, text
 
 from audit import merkle
 from audit.errors import IntegrityError
 from audit.merkle import NodeId
-from audit.models import audit_log_head, audit_records, audit_subtrees, subtree_key
+from audit.models import audit_log_head, subtree_key
 from audit.record import utc_timestamp
 
 HEAD_ID = 1
@@ -38,19 +39,6 @@ SELECT_HEAD = select(
 ).where(audit_log_head.c.id == HEAD_ID)
 SELECT_HEAD_FOR_UPDATE = SELECT_HEAD.with_for_update()
 SELECT_TREE_SIZE = select(audit_log_head.c.tree_size).where(audit_log_head.c.id == HEAD_ID)
-# Every node a proof needs in one round trip: subtree rows by key, leaf hashes (level 0) by
-# index, the latter returned under the same key scheme (subtree_key(0, i) == i << 6).
-SELECT_NODES = union_all(
-    select(audit_subtrees.c.node, audit_subtrees.c.hash).where(
-        audit_subtrees.c.node.in_(bindparam("subtrees", expanding=True))
-    ),
-    select(
-        (audit_records.c.idx * literal_column("64")).label("node"),
-        audit_records.c.leaf_hash.label("hash"),
-    ).where(audit_records.c.idx.in_(bindparam("leaves", expanding=True))),
-)
-
-
 def blob(value: object, where: str) -> bytes:
     """A stored hash or leaf as bytes. The columns are BLOBs; a value that comes back as text
     (the column or the row was rewritten, e.g. ``CAST(leaf AS TEXT)``) is tampering with the
@@ -102,23 +90,48 @@ def tree_size(conn: Connection) -> int:
     return 0 if size is None else int(size)
 
 
-def fetch_nodes(conn: Connection, ids: set[NodeId]) -> dict[NodeId, bytes]:
-    """Perfect subtree hashes from the tables in one query (level 0 = leaf hashes)."""
+# A proof's nodes by key (audit.models.subtree_key; leaf hashes under subtree_key(0, i) = i << 6)
+_SUBTREE_NODES_SQL = "SELECT node, hash FROM audit_subtrees WHERE node IN ({})"
+_LEAF_NODES_SQL = "SELECT idx * 64, leaf_hash FROM audit_records WHERE idx IN ({})"
+
+
+def placeholder(engine_or_conn: Engine | Connection) -> str:
+    """The DBAPI's parameter marker (SQLite ``?``, psycopg ``%s``)."""
+    return "?" if engine_or_conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def read_nodes(cursor: Any, p: str, ids: set[NodeId]) -> dict[NodeId, bytes]:
+    """Perfect subtree hashes (level 0: leaf hashes) in one query on a DBAPI cursor, ``p``
+    its parameter marker; a missing one is an IntegrityError. The DBAPI directly: SQLAlchemy's
+    expanding IN cost more than the reads."""
     out: dict[NodeId, bytes] = {}
     if not ids:
         return out
-    params = {
-        "subtrees": sorted(subtree_key(lvl, i) for lvl, i in ids if lvl),
-        "leaves": sorted(i for lvl, i in ids if lvl == 0),
-    }
-    for key, h in conn.execute(SELECT_NODES, params):
+    subtrees = [subtree_key(lvl, i) for lvl, i in ids if lvl]
+    leaves = [i for lvl, i in ids if lvl == 0]
+    parts = []
+    if subtrees:
+        parts.append(_SUBTREE_NODES_SQL.format(",".join([p] * len(subtrees))))
+    if leaves:
+        parts.append(_LEAF_NODES_SQL.format(",".join([p] * len(leaves))))
+    cursor.execute(" UNION ALL ".join(parts), subtrees + leaves)
+    for key, h in cursor.fetchall():
         key = int(key)
         lvl, i = key & 63, key >> 6
-        if lvl == 0:
-            out[(0, i)] = blob(h, f"record {i}: leaf hash")
-        else:
-            out[(lvl, i)] = blob(h, f"subtree {lvl}/{i}: hash")
-    missing = ids - out.keys()
-    if missing:
-        raise IntegrityError(f"audit log is missing subtree hashes {sorted(missing)[:5]}")
+        out[(lvl, i)] = blob(h, f"record {i}: leaf hash" if lvl == 0 else f"subtree {lvl}/{i}: hash")
+    if len(out) != len(ids):
+        raise IntegrityError(f"audit log is missing subtree hashes {sorted(ids - out.keys())[:5]}")
     return out
+
+
+def fetch_nodes(conn: Connection, ids: set[NodeId]) -> dict[NodeId, bytes]:
+    """:func:`read_nodes` inside ``conn``'s transaction (its DBAPI connection)."""
+    if not ids:
+        return {}
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        return read_nodes(cursor, placeholder(conn), ids)
+    finally:
+        cursor.close()
