@@ -45,7 +45,9 @@ def verify_store(
       times, …) against the leaf it sits beside: the citizen's and the FG's pages filter on
       these, so an edited column would hide a record from them;
     - every cached ``audit_subtrees`` hash (proofs are served from them), and that there
-      are exactly as many as a tree of this size has.
+      are exactly as many as a tree of this size has;
+    - with ``subject_map_key``, the subject map root of every checkpoint that carries one
+      (ADR 0005), the map kept incrementally over the same pass.
 
     Checkpoints verify with ``verifier`` (AuditLog.verify: the log's current and retired keys) and
     the keys its transition checkpoints link to them (audit.checkpoint.KeyChain).
@@ -55,12 +57,11 @@ def verify_store(
     validates every record. ``progress`` is called with the number of records checked.
     This is the one verifier: ``loket audit verify`` and the FG's "verify now" both call it.
     """
-    v = verifier
     started = time.perf_counter()
     with engine.connect() as conn:
         notes = [str(n) for n in conn.execute(_SELECT_NOTES).scalars()]
         head_size, head_root, _ = read_head(conn, lock=False)
-    chain = KeyChain.for_notes(notes, v, origin=origin)
+    chain = KeyChain.for_notes(notes, verifier, origin=origin)
     checkpoints = [chain.open(note, origin=origin) for note in notes]
     for note in trusted_checkpoints:
         try:
