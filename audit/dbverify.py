@@ -20,7 +20,7 @@ from audit.checkpoint import KeyChain, Verifier
 from audit.errors import IntegrityError
 from audit.models import audit_checkpoints, audit_subtrees
 from audit.record import LEAF_FORMAT, LEAF_PREFIX, AuditRecord
-from audit.store import blob, read_head
+from audit.store import blob, map_sqlite_file, read_head
 from audit.subjects import SubjectIndex
 from audit.verify import CheckpointTrack, VerifyReport
 
@@ -159,6 +159,7 @@ def _verify_rows(
     size = 0
     raw = conn.connection.dbapi_connection
     assert raw is not None
+    map_sqlite_file(raw, conn.connection.info)
     cursor = raw.cursor()
     try:
         while True:

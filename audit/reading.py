@@ -20,7 +20,7 @@ from audit.errors import NotFound
 from audit.merkle import ConsistencyProof, InclusionProof, NodeId
 from audit.models import audit_records
 from audit.record import AuditEventKind, AuditRecord
-from audit.store import MAX_INDEX, blob, placeholder, read_head, read_nodes
+from audit.store import MAX_INDEX, blob, map_sqlite_file, placeholder, read_head, read_nodes
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,7 @@ class Reader:
         (no write transaction is open here)."""
         raw = self.engine.raw_connection()
         try:
+            map_sqlite_file(raw.dbapi_connection, raw.info)
             cursor = raw.cursor()
             try:
                 size = self._known_size

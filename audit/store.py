@@ -39,6 +39,25 @@ SELECT_HEAD = select(
 ).where(audit_log_head.c.id == HEAD_ID)
 SELECT_HEAD_FOR_UPDATE = SELECT_HEAD.with_for_update()
 SELECT_TREE_SIZE = select(audit_log_head.c.tree_size).where(audit_log_head.c.id == HEAD_ID)
+#: Bytes of a SQLite file a reading connection maps into memory (PRAGMA mmap_size): proofs
+#: and verify read pages spread over a large file; read through the page cache by system
+#: calls they cost several times more. A per-connection setting, made once per connection.
+SQLITE_MMAP_BYTES = 1 << 30
+
+
+def map_sqlite_file(dbapi_connection: Any, info: dict[Any, Any]) -> None:
+    """Let a pooled SQLite connection read its file through mmap (once; ``info`` is the
+    pooled connection's own dict). Reads only: SQLite still writes with write()."""
+    if info.get("loket_audit_mmap") or type(dbapi_connection).__module__ != "sqlite3":
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES:d}")
+    finally:
+        cursor.close()
+    info["loket_audit_mmap"] = True
+
+
 def blob(value: object, where: str) -> bytes:
     """A stored hash or leaf as bytes. The columns are BLOBs; a value that comes back as text
     (the column or the row was rewritten, e.g. ``CAST(leaf AS TEXT)``) is tampering with the

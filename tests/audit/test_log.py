@@ -482,3 +482,19 @@ def test_a_missing_subtree_row_stops_proofs_and_signing_not_the_appends(
         sqlite_log.checkpoint(force=True)
     assert sqlite_log.latest_checkpoint() is not None
     assert sqlite_log.latest_checkpoint().tree_size == 8  # type: ignore[union-attr]
+
+
+def test_proofs_and_verify_read_a_sqlite_log_through_mmap(
+    sqlite_log: AuditLog, sqlite_engine: Engine, make_record: MakeRecord
+) -> None:
+    from audit.store import SQLITE_MMAP_BYTES
+
+    sqlite_log.append_many([make_record(i) for i in range(4)])
+    sqlite_log.inclusion_proof(1, 4)
+    sqlite_log.verify()
+    raw = sqlite_engine.raw_connection()  # the pool's one idle connection, used by both
+    try:
+        assert raw.info.get("loket_audit_mmap") is True
+        assert raw.cursor().execute("PRAGMA mmap_size").fetchone()[0] == SQLITE_MMAP_BYTES
+    finally:
+        raw.close()
