@@ -176,18 +176,28 @@ def _range_nodes(start: int, end: int) -> tuple[NodeId, ...]:
 
 
 def inclusion_plan(index: int, tree_size: int) -> Plan:
-    """RFC 9162 §2.1.3.1 PATH(m, D[n]), as perfect-subtree plans, leaf-side first."""
+    """RFC 9162 §2.1.3.1 PATH(m, D[n]), as perfect-subtree plans, leaf-side first.
+
+    Each step splits ``[start, end)`` at the largest power of two ``k``; the sibling is a
+    perfect subtree (one node) except a right sibling on the tree's right edge."""
     if not 0 <= index < tree_size:
         raise ValueError(f"index {index} outside tree of size {tree_size}")
     path: list[tuple[NodeId, ...]] = []
     start, end, m = 0, tree_size, index
     while end - start > 1:
-        k = _largest_power_of_two_below(end - start)
+        n = end - start
+        lvl = (n - 1).bit_length() - 1
+        k = 1 << lvl
         if m < k:
-            path.append(_range_nodes(start + k, end))
+            r = n - k
+            if r & (r - 1):
+                path.append(_range_nodes(start + k, end))
+            else:  # a perfect right sibling, aligned at start + k (a multiple of k >= r)
+                rl = r.bit_length() - 1
+                path.append(((rl, (start + k) >> rl),))
             end = start + k
         else:
-            path.append(_range_nodes(start, start + k))
+            path.append(((lvl, start >> lvl),))
             start, m = start + k, m - k
     path.reverse()  # PATH lists the hashes from the leaf up
     return tuple(path)
@@ -234,8 +244,9 @@ def assemble(
     out: list[bytes] = []
     for entry in plan:
         h = get(entry[-1])
-        for node in reversed(entry[:-1]):
-            h = node_hash(get(node), h)
+        if len(entry) > 1:
+            for node in reversed(entry[:-1]):
+                h = node_hash(get(node), h)
         out.append(h)
     return tuple(out)
 

@@ -33,8 +33,10 @@ import binascii
 import hashlib
 import hmac
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from audit.errors import IntegrityError
 
@@ -57,7 +59,7 @@ def subject_key(map_key: bytes, pseudonym: str) -> bytes:
     and the map's shape say nothing to someone who holds pseudonyms but not the map key."""
     if len(map_key) < 32:
         raise ValueError("the subject map key must be at least 32 bytes")
-    return hmac.new(map_key, _KEY_TAG + pseudonym.encode("ascii"), hashlib.sha256).digest()
+    return hmac.digest(map_key, _KEY_TAG + pseudonym.encode("ascii"), "sha256")
 
 
 def extend_list(list_hash: bytes, index: int, leaf_hash: bytes) -> bytes:
@@ -91,84 +93,55 @@ def _bit(key: bytes, depth: int) -> int:
 # --- the map: a persistent (path-copying) tree, so earlier roots stay readable -------------
 
 
-class _Leaf:
-    __slots__ = ("hash", "key")
-
-    def __init__(self, key: bytes, h: bytes) -> None:
-        self.key: bytes = key
-        self.hash: bytes = h
-
-
-class _Node:
-    __slots__ = ("hash", "left", "right")
-
-    def __init__(self, left: _Leaf | _Node | None, right: _Leaf | _Node | None) -> None:
-        self.left, self.right = left, right
-        self.hash: bytes = _sha256(
-            _NODE + (ZERO if left is None else left.hash) + (ZERO if right is None else right.hash)
-        ).digest()
+# A map node is a tuple, cheaper to make than an object: a leaf is (entry hash, key, key as a
+# 256-bit number: bit tests and order in C), an inner node (hash, left, right) with None for
+# an empty side. They tell apart by their second item (bytes for a leaf).
+_Tree = tuple[Any, ...] | None
+_TOP_BIT = 8 * KEY_SIZE - 1
 
 
-_Tree = _Leaf | _Node | None
+def _is_leaf(node: tuple[Any, ...]) -> bool:
+    return type(node[1]) is bytes
 
 
-def _first_one(items: Sequence[tuple[bytes, bytes]], depth: int, lo: int, hi: int) -> int:
-    """In sorted ``items[lo:hi]`` sharing their first ``depth`` bits: where bit ``depth`` is 1."""
-    byte, shift = depth >> 3, 7 - (depth & 7)
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if items[mid][0][byte] >> shift & 1:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
-def _split(a: _Leaf, b: _Leaf, depth: int) -> _Node:
-    """The subtree at ``depth`` holding exactly the two leaves ``a`` and ``b``."""
-    chain = depth
-    while _bit(a.key, chain) == _bit(b.key, chain):
-        chain += 1
-    node = _Node(b, a) if _bit(a.key, chain) else _Node(a, b)
-    for d in range(chain - 1, depth - 1, -1):
-        node = _Node(None, node) if _bit(a.key, d) else _Node(node, None)
-    return node
-
-
-def _insert_one(node: _Tree, depth: int, key: bytes, h: bytes) -> _Leaf | _Node:
-    """``node`` with one entry set, without recursion: down the key's path, then rebuild the
-    path's nodes bottom-up (path copying)."""
-    path: list[tuple[_Node, int]] = []
-    while isinstance(node, _Node):
-        right = _bit(key, depth)
-        path.append((node, right))
-        node = node.right if right else node.left
-        depth += 1
-    leaf = _Leaf(key, h)
-    new: _Leaf | _Node = _split(node, leaf, depth) if isinstance(node, _Leaf) and node.key != key else leaf
-    for parent, right in reversed(path):
-        new = _Node(parent.left, new) if right else _Node(new, parent.right)
-    return new
-
-
-def _insert_many(node: _Tree, depth: int, items: list[tuple[bytes, bytes]], lo: int, hi: int) -> _Tree:
-    """``node`` (the subtree at ``depth``) with the sorted ``items[lo:hi]`` set."""
-    if lo == hi:
-        return node
+def _fresh(depth: int, ik: list[int], ent: list[tuple[bytes, bytes]], lo: int, hi: int) -> tuple[Any, ...]:
+    """The subtree at ``depth`` holding exactly the sorted entries ``[lo, hi)`` (which share
+    their first ``depth`` bits): a leaf for one, else a node per bit down to where they part."""
     if hi - lo == 1:
-        return _insert_one(node, depth, *items[lo])
-    if isinstance(node, _Leaf):
-        keys = {k for k, _ in items[lo:hi]}
-        merged = items[lo:hi] if node.key in keys else sorted([*items[lo:hi], (node.key, node.hash)])
-        return _insert_many(None, depth, merged, 0, len(merged))
-    if node is None and hi - lo == 1:
-        return _Leaf(*items[lo])
-    mid = _first_one(items, depth, lo, hi)
-    left = node.left if isinstance(node, _Node) else None
-    right = node.right if isinstance(node, _Node) else None
-    return _Node(
-        left if mid == lo else _insert_many(left, depth + 1, items, lo, mid),
-        right if mid == hi else _insert_many(right, depth + 1, items, mid, hi),
+        key, h = ent[lo]
+        return (h, key, ik[lo])
+    shift = _TOP_BIT - depth
+    mid = bisect_left(ik, (ik[lo] >> shift | 1) << shift, lo, hi)  # first with bit `depth` set
+    left = _fresh(depth + 1, ik, ent, lo, mid) if mid > lo else None
+    right = _fresh(depth + 1, ik, ent, mid, hi) if mid < hi else None
+    return (
+        _sha256(_NODE + (ZERO if left is None else left[0]) + (ZERO if right is None else right[0])).digest(),
+        left,
+        right,
+    )
+
+
+def _update(node: _Tree, depth: int, ik: list[int], ent: list[tuple[bytes, bytes]], lo: int, hi: int) -> _Tree:
+    """``node`` (the subtree at ``depth``) with the sorted entries ``[lo, hi)`` set; nodes off
+    their paths are shared with ``node`` (path copying), each changed node is hashed once."""
+    if node is None:
+        return _fresh(depth, ik, ent, lo, hi)
+    if type(node[1]) is bytes:  # a leaf
+        ikey = node[2]
+        j = bisect_left(ik, ikey, lo, hi)
+        if j < hi and ik[j] == ikey:  # the leaf's own entry is replaced
+            return _fresh(depth, ik, ent, lo, hi)
+        ik2 = ik[lo:j] + [ikey] + ik[j:hi]
+        ent2 = [*ent[lo:j], (node[1], node[0]), *ent[j:hi]]
+        return _fresh(depth, ik2, ent2, 0, len(ik2))
+    shift = _TOP_BIT - depth
+    mid = bisect_left(ik, (ik[lo] >> shift | 1) << shift, lo, hi)
+    left = _update(node[1], depth + 1, ik, ent, lo, mid) if mid > lo else node[1]
+    right = _update(node[2], depth + 1, ik, ent, mid, hi) if mid < hi else node[2]
+    return (
+        _sha256(_NODE + (ZERO if left is None else left[0]) + (ZERO if right is None else right[0])).digest(),
+        left,
+        right,
     )
 
 
@@ -215,38 +188,41 @@ class SubjectMap:
 
     @property
     def root(self) -> bytes:
-        return ZERO if self._root is None else self._root.hash
+        return ZERO if self._root is None else bytes(self._root[0])
 
     def with_entries(self, entries: Mapping[bytes, bytes], *, new: int = 0) -> SubjectMap:
         """This map with ``entries`` (key -> entry hash) set; ``new``: how many are new keys.
         One pass for the whole batch: each changed node is rebuilt once, however many of the
         batch's keys lie below it."""
-        items = sorted(entries.items())
-        for key, _ in items:
+        from_bytes = int.from_bytes
+        keyed = sorted((from_bytes(k, "big"), k, h) for k, h in entries.items())
+        for _, key, _h in keyed:
             if len(key) != KEY_SIZE:
                 raise ValueError("a map key is 32 bytes")
-        root = _insert_many(self._root, 0, items, 0, len(items)) if items else self._root
+        ik = [i for i, _, _ in keyed]
+        ent = [(k, h) for _, k, h in keyed]
+        root = _update(self._root, 0, ik, ent, 0, len(ik)) if ik else self._root
         return SubjectMap(root, self.size + new)
 
     def get(self, key: bytes) -> bytes | None:
         node, depth = self._root, 0
-        while isinstance(node, _Node):
-            node = node.right if _bit(key, depth) else node.left
+        while node is not None and not _is_leaf(node):
+            node = node[2] if _bit(key, depth) else node[1]
             depth += 1
-        return node.hash if isinstance(node, _Leaf) and node.key == key else None
+        return bytes(node[0]) if node is not None and node[1] == key else None
 
     def proof(self, key: bytes) -> MapProof:
         siblings: list[bytes] = []
         node, depth = self._root, 0
-        while isinstance(node, _Node):
+        while node is not None and not _is_leaf(node):
             if _bit(key, depth):
-                siblings.append(ZERO if node.left is None else node.left.hash)
-                node = node.right
+                siblings.append(ZERO if node[1] is None else node[1][0])
+                node = node[2]
             else:
-                siblings.append(ZERO if node.right is None else node.right.hash)
-                node = node.left
+                siblings.append(ZERO if node[2] is None else node[2][0])
+                node = node[1]
             depth += 1
-        other = (node.key, node.hash) if isinstance(node, _Leaf) and node.key != key else None
+        other = (node[1], node[0]) if node is not None and node[1] != key else None
         return MapProof(tuple(siblings), other)
 
 
@@ -332,38 +308,73 @@ def subject_of_body(body: bytes | memoryview) -> str | None:
 # --- building the map from the leaves ---------------------------------------------------------
 
 
+class _Entry:
+    """One subject's running state while the map is built: position, pseudonym bytes, count
+    and list hash (mutated in place: one object per subject, not one tuple per record)."""
+
+    __slots__ = ("count", "key", "list", "p")
+
+    def __init__(self, key: bytes, p: bytes) -> None:
+        self.key, self.p, self.count, self.list = key, p, 0, LIST_START
+
+
 class SubjectIndex:
-    """The map being built from the leaves in log order (by the log and by every verifier)."""
+    """The map being built from the leaves in log order (by the log and by every verifier).
+
+    Incremental: :meth:`add` costs one hash per leaf (its subject's list); :meth:`commit`
+    hashes the entries of the subjects seen since the last commit and rebuilds only the map
+    paths above them."""
 
     def __init__(self, map_key: bytes) -> None:
         if len(map_key) < 32:
             raise ValueError("the subject map key must be at least 32 bytes")
         self._map_key = map_key
+        # HMAC-SHA256(map key, tag || P) with the key's inner and outer pads hashed once
+        # (RFC 2104): a key costs two hash copies instead of a new HMAC object.
+        k = hashlib.sha256(map_key).digest() if len(map_key) > 64 else map_key
+        k = k.ljust(64, b"\x00")
+        self._key_inner = _sha256(bytes(b ^ 0x36 for b in k) + _KEY_TAG)
+        self._key_outer = _sha256(bytes(b ^ 0x5C for b in k))
         self.size = 0  # leaves seen
         self.map = SubjectMap()
-        self._entries: dict[str, tuple[bytes, int, bytes]] = {}  # P -> (key, count, list)
-        self._dirty: set[str] = set()
+        self._entries: dict[str, _Entry] = {}
+        self._dirty: dict[str, _Entry] = {}
         self._new = 0  # subjects first seen since the last commit
 
     def add(self, index: int, pseudonym: str | None, leaf_hash: bytes) -> None:
         if index != self.size:
             raise ValueError(f"leaf {index} added where leaf {self.size} belongs")
-        self.size += 1
+        self.size = index + 1
         if pseudonym is None:
             return
-        got = self._entries.get(pseudonym)
-        if got is None:
-            key, count, lst = subject_key(self._map_key, pseudonym), 0, LIST_START
+        e = self._entries.get(pseudonym)
+        if e is None:
+            e = self._entries[pseudonym] = self._new_entry(pseudonym)
             self._new += 1
-        else:
-            key, count, lst = got
-        self._entries[pseudonym] = (key, count + 1, extend_list(lst, index, leaf_hash))
-        self._dirty.add(pseudonym)
+        e.count += 1
+        e.list = _sha256(e.list + index.to_bytes(8, "big") + leaf_hash).digest()
+        self._dirty[pseudonym] = e
+
+    def _new_entry(self, pseudonym: str) -> _Entry:
+        inner = self._key_inner.copy()
+        inner.update(pseudonym.encode("ascii"))
+        outer = self._key_outer.copy()
+        outer.update(inner.digest())
+        key = outer.digest()  # == subject_key(self._map_key, pseudonym)
+        try:
+            p = bytes.fromhex(pseudonym)
+        except ValueError as e:
+            raise ValueError("a pseudonym is 64 hex digits") from e
+        if len(p) != 32:
+            raise ValueError("a pseudonym is 64 hex digits")
+        return _Entry(key, p)
 
     def entry(self, pseudonym: str) -> tuple[bytes, int, bytes]:
         """(key, count, list hash) of ``pseudonym`` (count 0 if absent)."""
         got = self._entries.get(pseudonym)
-        return got if got is not None else (subject_key(self._map_key, pseudonym), 0, LIST_START)
+        if got is None:
+            return subject_key(self._map_key, pseudonym), 0, LIST_START
+        return got.key, got.count, got.list
 
     def key_for(self, pseudonym: str) -> bytes:
         return subject_key(self._map_key, pseudonym)
@@ -371,10 +382,11 @@ class SubjectIndex:
     def commit(self) -> SubjectMap:
         """The map over the leaves added so far."""
         if self._dirty:
-            changed: dict[bytes, bytes] = {}
-            for p in self._dirty:
-                key, count, lst = self._entries[p]
-                changed[key] = entry_hash(key, p, count, lst)
+            tag = _ENTRY_TAG
+            changed = {
+                e.key: _sha256(tag + e.key + e.p + e.count.to_bytes(8, "big") + e.list).digest()
+                for e in self._dirty.values()
+            }
             self.map = self.map.with_entries(changed, new=self._new)
             self._dirty.clear()
             self._new = 0

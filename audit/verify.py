@@ -76,7 +76,7 @@ def _sorted_checkpoints(checkpoints: Iterable[Checkpoint]) -> list[Checkpoint]:
     return [by_size[s] for s in sorted(by_size)]
 
 
-class _CheckpointTrack:
+class CheckpointTrack:
     """The signed checkpoints a stream of leaves must meet, in tree-size order."""
 
     def __init__(self, checkpoints: Sequence[Checkpoint], expected_size: int) -> None:
@@ -135,7 +135,7 @@ def verify_leaf_stream(
     appended to it as ``(audit.models.subtree_key(level, index), hash)``, in completion order
     (the caller compares them with a store's cached subtrees and may clear the list).
     """
-    track = _CheckpointTrack(checkpoints, expected_size)
+    track = CheckpointTrack(checkpoints, expected_size)
     leaf_base = hashlib.sha256(merkle.LEAF_PREFIX + LEAF_PREFIX)
     sha256 = hashlib.sha256
     node = merkle.NODE_PREFIX
@@ -193,7 +193,7 @@ def _bad_record_line(line: bytes, line_no: int, size: int) -> IntegrityError:
 
 def _verify_record_lines(
     stream: IO[bytes],
-    track: _CheckpointTrack,
+    track: CheckpointTrack,
     *,
     first_line: int,
     expected_size: int,
@@ -212,14 +212,16 @@ def _verify_record_lines(
     frontier: list[bytes] = []
     size = 0
     line_no = first_line
+    next_cp = track.next_size
+    add_subject = None if subject_index is None else subject_index.add
     for line in stream:
         line_no += 1
         head = b'{"index":%d,"leaf_hash":"' % size
         hp = len(head)
         if (
             not line.startswith(head)
-            or line[hp + 64 : hp + 75] != mid
-            or line[-2:] != b"}\n"
+            or not line.startswith(mid, hp + 64)
+            or not line.endswith(b"}\n")
             or len(line) > MAX_EXPORT_LINE_BYTES
         ):
             raise _bad_record_line(line, line_no, size)
@@ -227,7 +229,7 @@ def _verify_record_lines(
         h = leaf_base.copy()
         h.update(body)
         x = h.digest()
-        if hexlify(x) != line[hp : hp + 64]:
+        if not line.startswith(hexlify(x), hp):  # the 64 hex digits before `mid`
             raise IntegrityError(
                 f"record {size}: content does not match its leaf hash (the record was changed)"
             )
@@ -238,16 +240,17 @@ def _verify_record_lines(
                 raise IntegrityError(
                     f"record {size} (export line {line_no}): not a valid audit record: {e}"
                 ) from e
-        if subject_index is not None:
-            subject_index.add(size, subjects.subject_of_body(body), x)
+        if add_subject is not None:
+            add_subject(size, subjects.subject_of_body(body), x)
         n = size
         while n & 1:  # RFC 9162 §2.1.1 split, incrementally: merge completed perfect subtrees
             x = sha256(node + frontier.pop() + x).digest()
             n >>= 1
         frontier.append(x)
         size += 1
-        if size == track.next_size:
+        if size == next_cp:
             track.reached(frontier)
+            next_cp = track.next_size
         if subject_index is not None and size in roots:
             subjects.check_root(subject_index, roots)
         if progress is not None and size & 0x3FFF == 0:
@@ -346,7 +349,7 @@ def verify_export(
         checkpoints.append(cp)
     size, root = _verify_record_lines(
         stream,
-        _CheckpointTrack(checkpoints, tree_size),
+        CheckpointTrack(checkpoints, tree_size),
         first_line=1 + n_cps,
         expected_size=tree_size,
         deep=deep,

@@ -28,6 +28,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# --baseline: the same measurements against another revision's audit/ package (extracted by
+# git archive into this directory), imported before the worktree's own.
+if os.environ.get("LOKET_BENCH_AUDIT_SRC"):
+    sys.path.insert(0, os.environ["LOKET_BENCH_AUDIT_SRC"])
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -41,6 +45,8 @@ from audit.verify import EXPORT_FORMAT, verify_export_file
 from gateway.core.db import create_db_engine
 
 ORIGIN = "bench.loket.example/audit"
+#: The revision before issues 15 and 17 (the "before" of the targets table).
+BASELINE_REV = "e75b4e0"
 
 
 def make_record(i: int) -> AuditRecord:
@@ -167,10 +173,10 @@ def bench_verify(tmp: str, key: Ed25519PrivateKey, n: int) -> dict[str, float]:
     }
 
 
-def bulk_db(tmp: str, tree: merkle.MemoryTree, n: int) -> AuditLog:
+def bulk_db(tmp: str, tree: merkle.MemoryTree, n: int, name: str = "proofs") -> AuditLog:
     """A SQLite log of ``n`` leaves filled directly (tiny placeholder leaves; hashes as appends
     would store them), to time proofs served from the database."""
-    path = os.path.join(tmp, f"proofs-{n}.db")
+    path = os.path.join(tmp, f"{name}-{n}.db")
     engine = create_db_engine(f"sqlite:///{path}")
     metadata.create_all(engine)
     engine.dispose()
@@ -397,15 +403,200 @@ def bench_db_verify(tmp: str, key: Ed25519PrivateKey, n: int) -> dict[str, float
             "db_over_export_leaves_only": best_db / best_plain}
 
 
+# --- the targets (issues 11 and 17), before and after in one run ---------------------------
+
+#: (key, what, target, unit, higher is better)
+TARGETS: tuple[tuple[str, str, float, str, bool], ...] = (
+    ("db_verify_with_index_per_s", "verify database, every check incl. subject map", 300_000, "rec/s", True),
+    ("export_verify_per_s", "verify full export (public key: leaves, tree, checkpoints)", 500_000, "rec/s", True),
+    ("append_batched_per_s", "append_many, 256 per commit, checkpoint per 256", 15_000, "rec/s", True),
+    ("append_index_ratio", "appends with subject index / without", 0.80, "ratio", True),
+    ("inclusion_proof_db_ms", "inclusion proof from the database (warm)", 0.2, "ms", False),
+    ("completeness_gen_ms", "completeness proof generation (map proof)", 1.0, "ms", False),
+    ("completeness_verify_ms", "completeness proof verification (list, entry, map proof)", 0.2, "ms", False),
+)
+
+
+def _cpu_and_wall(fn: Any) -> tuple[Any, float, float]:
+    c, w = time.process_time(), time.perf_counter()
+    out = fn()
+    return out, time.process_time() - c, time.perf_counter() - w
+
+
+def target_verify(tmp: str, key: Ed25519PrivateKey, n: int) -> dict[str, float]:
+    """A log of ``n`` records appended as the gateway does (256 per commit, a checkpoint with a
+    subject map root every 256), verified from the database (every check) and as an export."""
+    from audit.export import write_full_export
+
+    engine = create_db_engine(f"sqlite:///{os.path.join(tmp, 'target-verify.db')}")
+    metadata.create_all(engine)
+    log = AuditLog(engine, key, origin=ORIGIN, key_name=ORIGIN, checkpoint_every_records=256,
+                   checkpoint_every_s=3600, subject_map_key=MAP_KEY)
+    recs = [make_record(i) for i in range(n)]
+    for k in range(0, n, 256):
+        log.append_many(recs[k : k + 256])
+    log.checkpoint(force=True)
+    path = os.path.join(tmp, "target-verify.jsonl")
+    with open(path, "wb") as f:
+        write_full_export(log, f)
+    out: dict[str, float] = {"verify_records": n, "db_verify_with_index_per_s": 0.0, "export_verify_per_s": 0.0,
+                             "export_verify_with_index_per_s": 0.0, "db_verify_with_index_cpu_per_s": 0.0}
+    assert log.verifier is not None
+    for _ in range(2):  # best of two: the machine is shared
+        r, cpu, wall = _cpu_and_wall(log.verify)
+        out["db_verify_with_index_per_s"] = max(out["db_verify_with_index_per_s"], n / wall)
+        out["db_verify_with_index_cpu_per_s"] = max(out["db_verify_with_index_cpu_per_s"], n / cpu)
+        _, _, wall = _cpu_and_wall(lambda: verify_export_file(path, log.verifier))
+        out["export_verify_per_s"] = max(out["export_verify_per_s"], n / wall)
+        _, _, wall = _cpu_and_wall(lambda: verify_export_file(path, log.verifier, subject_map_key=MAP_KEY))
+        out["export_verify_with_index_per_s"] = max(out["export_verify_with_index_per_s"], n / wall)
+    out["verify_checkpoints"] = r.checkpoints_verified
+    engine.dispose()
+    return out
+
+
+def target_appends(tmp: str, key: Ed25519PrivateKey, n: int, rounds: int = 4) -> dict[str, float]:
+    """append_many of 256 (one commit each, fsynced) with a checkpoint every 256 records,
+    without and with the subject map; same records, alternating order, medians."""
+    recs = [make_record(i) for i in range(n)]
+    rates: dict[str, list[float]] = {"without": [], "with": []}
+    ratios = []
+    for rnd in range(rounds):
+        order = [("without", None), ("with", MAP_KEY)]
+        got: dict[str, float] = {}
+        for label, map_key in order if rnd % 2 == 0 else order[::-1]:
+            engine = create_db_engine(f"sqlite:///{os.path.join(tmp, f'target-app-{label}-{rnd}.db')}")
+            metadata.create_all(engine)
+            log = AuditLog(engine, key, origin=ORIGIN, key_name=ORIGIN, checkpoint_every_records=256,
+                           checkpoint_every_s=3600, subject_map_key=map_key)
+
+            def run(log: AuditLog = log) -> None:
+                for k in range(0, n, 256):
+                    log.append_many(recs[k : k + 256])
+
+            _, _, wall = _cpu_and_wall(run)
+            got[label] = n / wall
+            rates[label].append(got[label])
+            engine.dispose()
+        ratios.append(got["with"] / got["without"])
+    return {"append_records": n, "append_batched_per_s": statistics.median(rates["without"]),
+            "append_batched_with_index_per_s": statistics.median(rates["with"]),
+            "append_index_ratio": statistics.median(ratios)}
+
+
+def target_proofs(tmp: str, n: int, samples: int = 1000) -> dict[str, float]:
+    """Inclusion proofs for random leaves of an ``n``-leaf log in SQLite (filled through the
+    bulk path), served by AuditLog.inclusion_proof: the mean over ``samples`` from a fresh
+    log object (cold: empty subtree cache, file pages not yet read), then over ``samples``
+    more (warm, as a running gateway serves them; the target figure)."""
+    tree = merkle.MemoryTree()
+    sha = hashlib.sha256
+    for i in range(n):
+        tree.append_leaf_hash(sha(b"\x00" + i.to_bytes(8, "big")).digest())
+    log = bulk_db(tmp, tree, n, "target-proofs")
+    rng = random.Random(3)
+    idx = [rng.randrange(n) for _ in range(2 * samples)]
+    _, _, cold = _cpu_and_wall(lambda: [log.inclusion_proof(i, n) for i in idx[:samples]])
+    _, _, warm = _cpu_and_wall(lambda: [log.inclusion_proof(i, n) for i in idx[samples:]])
+    p = log.inclusion_proof(idx[0], n)
+    merkle.verify_inclusion(idx[0], n, tree.levels[0][idx[0]], p.hashes, tree.root(n))
+    log.engine.dispose()
+    return {"proof_records": n, "inclusion_proof_db_ms": 1e3 * warm / samples,
+            "inclusion_proof_db_cold_ms": 1e3 * cold / samples}
+
+
+def measure_targets(tmp: str, key: Ed25519PrivateKey, quick: bool) -> dict[str, float]:
+    out: dict[str, float] = {}
+    print("  verify …", file=sys.stderr)
+    out.update(target_verify(tmp, key, 20_000 if quick else 100_000))
+    print("  appends …", file=sys.stderr)
+    out.update(target_appends(tmp, key, 5_000 if quick else 10_000))
+    print("  proofs …", file=sys.stderr)
+    out.update(target_proofs(tmp, 100_000 if quick else 1_000_000))
+    print("  completeness …", file=sys.stderr)
+    c = bench_completeness(100_000 if quick else 1_000_000, 10_000 if quick else 100_000)
+    out.update({"completeness_records": c["records"], "completeness_gen_ms": c["proof_gen_us"] / 1e3,
+                "completeness_verify_ms": c["proof_verify_us"] / 1e3})
+    return out
+
+
+def baseline_targets(rev: str, quick: bool) -> dict[str, float] | None:
+    """:func:`measure_targets` against ``rev``'s audit/ package, in a subprocess."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory(prefix="loket-bench-base-") as src:
+        try:
+            archive = subprocess.run(["git", "-C", str(repo), "archive", rev, "audit"], check=True,
+                                     capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", src], input=archive, check=True)
+        except (OSError, subprocess.CalledProcessError) as e:
+            print(f"no baseline ({rev}): {e}", file=sys.stderr)
+            return None
+        out_json = os.path.join(src, "targets.json")
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--targets-only", "--json", out_json]
+        if quick:
+            cmd.append("--quick")
+        subprocess.run(cmd, check=True, env={**os.environ, "LOKET_BENCH_AUDIT_SRC": src})
+        return dict(json.loads(Path(out_json).read_text()))
+
+
+def _met(value: float, target: float, higher: bool) -> bool:
+    return value >= target if higher else value <= target
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "ratio":
+        return f"{100 * value:.0f} %"
+    if unit == "ms":
+        return f"{value:.3f} ms"
+    return f"{value:,.0f} {unit}"
+
+
+def print_targets(after: dict[str, float], before: dict[str, float] | None, rev: str) -> None:
+    print(f"\nTargets (issues 11, 17): before = {rev}, after = this worktree; same run, same machine "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    print(f"  {'figure':<62} {'target':>14} {'before':>14} {'after':>14}  met")
+    for key, what, target, unit, higher in TARGETS:
+        sign = ">=" if higher else "<="
+        b = None if before is None else before.get(key)
+        a = after[key]
+        print(f"  {what:<62} {sign + ' ' + _fmt(target, unit):>14} {_fmt(b, unit):>14} {_fmt(a, unit):>14}  "
+              f"{'met' if _met(a, target, higher) else 'NOT met'}")
+    print(f"  (verify: {after['verify_records']:,.0f} records, {after['verify_checkpoints']:,.0f} checkpoints; "
+          f"database verify per CPU-second {after['db_verify_with_index_cpu_per_s']:,.0f} rec/s; export with "
+          f"subject map {after['export_verify_with_index_per_s']:,.0f} rec/s; proofs at {after['proof_records']:,.0f} "
+          f"records, cold {after['inclusion_proof_db_cold_ms']:.3f} ms; appends with the index "
+          f"{after['append_batched_with_index_per_s']:,.0f} rec/s; completeness at {after['completeness_records']:,.0f})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller runs (10⁴/10⁵ trees only)")
     ap.add_argument("--issue-11", action="store_true",
                     help="only the per-subject index, witness and full-verify benchmarks")
+    ap.add_argument("--targets-only", action="store_true", help="only the target figures")
+    ap.add_argument("--json", help="write the target figures here (with --targets-only)")
+    ap.add_argument("--baseline", default=BASELINE_REV,
+                    help=f"revision measured as 'before' (default {BASELINE_REV}; 'none' to skip)")
     args = ap.parse_args()
     if args.issue_11:
         return main_issue_11(args.quick)
     key = Ed25519PrivateKey.generate()
+    if args.targets_only:
+        with tempfile.TemporaryDirectory(prefix="loket-bench-") as tmp:
+            got = measure_targets(tmp, key, args.quick)
+        if args.json:
+            Path(args.json).write_text(json.dumps(got))
+        else:
+            print_targets(got, None, "-")
+        return None
+    before = None
+    if args.baseline != "none":
+        print(f"targets, before ({args.baseline}) …", file=sys.stderr)
+        before = baseline_targets(args.baseline, args.quick)
     results: dict[str, Any] = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -419,6 +610,10 @@ def main() -> None:
         print("proofs …", file=sys.stderr)
         sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
         results["proofs"] = bench_proofs(tmp, sizes, 1000)
+        print("targets, after …", file=sys.stderr)
+        results["targets"] = measure_targets(tmp, key, args.quick)
+    results["targets_before"] = before
+    results["baseline"] = args.baseline
 
     a, v = results["appends"], results["verify"]
     print("\nAudit log benchmark (SQLite WAL, synchronous=FULL)")
@@ -442,6 +637,7 @@ def main() -> None:
             f" {r['consistency_gen_memory_us']:>6.1f} / {r['consistency_gen_sqlite_us']:>6.1f} µs    |"
             f" {r['consistency_verify_us']:>7.1f} µs"
         )
+    print_targets(results["targets"], before, args.baseline)
     out_dir = Path(__file__).resolve().parent / "results"
     out_dir.mkdir(exist_ok=True)
     (out_dir / "audit_bench.json").write_text(json.dumps(results, indent=2))

@@ -461,3 +461,40 @@ def test_a_checkpoint_that_cannot_be_signed_is_retried_per_interval_not_per_appe
         other.append(make_record(i))
     assert other.head().tree_size == 40
     assert attempts == 1
+
+
+def test_a_missing_subtree_row_stops_proofs_and_signing_not_the_appends(
+    sqlite_log: AuditLog, sqlite_engine: Engine, make_record: MakeRecord
+) -> None:
+    """Proof nodes and the signer's root and consistency checks read audit_subtrees through
+    the DBAPI: a row gone is an IntegrityError naming it, never a short proof or a signature."""
+    sqlite_log.append_many([make_record(i) for i in range(8)])
+    sqlite_log.checkpoint(force=True)
+    with sqlite_engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_subtrees WHERE node = :k"), {"k": subtree_key(2, 1)})
+    sqlite_log.subtree_cache.clear()
+    with pytest.raises(IntegrityError, match=r"missing subtree hashes \[\(2, 1\)\]"):
+        sqlite_log.inclusion_proof(0, 8)
+    sqlite_log.append(make_record(8))  # the records still commit
+    with sqlite_engine.begin() as conn:  # the root at size 9 folds subtree 3/0 and leaf 8
+        conn.execute(text("DELETE FROM audit_subtrees WHERE node = :k"), {"k": subtree_key(3, 0)})
+    with pytest.raises(IntegrityError, match=r"missing subtree hashes \[\(3, 0\)\]"):
+        sqlite_log.checkpoint(force=True)
+    assert sqlite_log.latest_checkpoint() is not None
+    assert sqlite_log.latest_checkpoint().tree_size == 8  # type: ignore[union-attr]
+
+
+def test_proofs_and_verify_read_a_sqlite_log_through_mmap(
+    sqlite_log: AuditLog, sqlite_engine: Engine, make_record: MakeRecord
+) -> None:
+    from audit.store import SQLITE_MMAP_BYTES
+
+    sqlite_log.append_many([make_record(i) for i in range(4)])
+    sqlite_log.inclusion_proof(1, 4)
+    sqlite_log.verify()
+    raw = sqlite_engine.raw_connection()  # the pool's one idle connection, used by both
+    try:
+        assert raw.info.get("loket_audit_mmap") is True
+        assert raw.cursor().execute("PRAGMA mmap_size").fetchone()[0] == SQLITE_MMAP_BYTES
+    finally:
+        raw.close()

@@ -112,3 +112,15 @@ def test_subject_of_body_reads_the_top_level_field(make_record) -> None:  # type
     body = r.to_leaf()[len(b"loket-audit-v1\n"):]
     assert subject_of_body(body) == r.data_subject_id
     assert subject_of_body(make_record(2, data_subject_id=None).to_leaf()[15:]) is None
+
+
+@pytest.mark.parametrize("map_key", [b"\x5a" * 32, bytes(range(64)), bytes(range(100))])
+def test_the_index_places_subjects_where_subject_key_says(map_key: bytes) -> None:
+    """The index's precomputed HMAC pads give the keyed position of ``subject_key`` (for keys
+    shorter than, equal to and longer than the SHA-256 block)."""
+    index = SubjectIndex(map_key)
+    pseudonyms = [hashlib.sha256(b"p%d" % i).hexdigest() for i in range(5)]
+    for i, p in enumerate(pseudonyms):
+        index.add(i, p, hashlib.sha256(b"L%d" % i).digest())
+    for p in pseudonyms:
+        assert index.entry(p)[0] == subject_key(map_key, p)
