@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
+
+# Bytecode caches (__pycache__/, gitignored) are written even where PYTHONDONTWRITEBYTECODE is
+# set: without them every xdist worker and every `loket` subprocess of the suite compiled ~560
+# modules again on every run (collection 6.6 s -> 2.8 s; the README command 89 s -> 79 s here).
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -209,3 +216,10 @@ def token(loket: Loket) -> Callable[..., str]:
 
 def bearer(tok: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {tok}"}
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than there are cores, at most four. Many tests wait part of
+    their time (an agency's timeout, a checkpoint interval, a subprocess), so on 2 cores three
+    workers finish first (measured: 2 workers 85 s, 3 workers 79 s, 4 workers 95 s)."""
+    return max(1, min((os.cpu_count() or 1) + 1, 4))

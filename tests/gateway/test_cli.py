@@ -101,6 +101,7 @@ assert warnings.filters == before, "filters changed"
 """
 
 
+@pytest.mark.slow  # five `loket` commands in a fresh interpreter (~4 s)
 def test_commands_print_no_deprecation_warning_and_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     """Run with -W error::DeprecationWarning; Authlib's import-time warning about httpx is
     silenced at its one import (filters restored), any other warning fails this test."""
@@ -116,6 +117,7 @@ def test_commands_print_no_deprecation_warning_and_db_upgrade_creates_the_schema
     assert {"cases", "consents", "audit_records"} <= set(inspect(create_db_engine(url)).get_table_names())
 
 
+@pytest.mark.slow  # a real `loket demo` process, its curl and its token hint (~7 s)
 def test_demo_serves_the_printed_curl_and_token_hint(tmp_path: Path) -> None:
     """`loket demo` on any port and data dir prints the URLs, a token, a case and a curl, and
     really serves: run it, then do what it says — the curl with its token, and the `loket token`

@@ -37,6 +37,7 @@ def needles() -> list[bytes]:
     return sorted(out)
 
 
+@pytest.mark.slow  # every route and page with ten BSN formats, then every byte stored (~6 s)
 def test_a_bsn_in_ten_formats_is_stored_nowhere(tmp_path: Path, sandbox: Any, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     data_dir = tmp_path / "nowhere"
