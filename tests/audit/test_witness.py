@@ -8,7 +8,6 @@ import base64
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -32,7 +31,6 @@ from audit.witness import (
     WitnessEndpoint,
     WitnessPolicy,
     WitnessState,
-    asgi_app,
     cosign,
     cosignature_time,
     parse_policy,
@@ -40,6 +38,7 @@ from audit.witness import (
 )
 from audit.witnessing import witness_latest
 from gateway.core.db import create_db_engine
+from tests.witnesses import serving
 
 from .conftest import ORIGIN, cli_log, record
 
@@ -167,28 +166,10 @@ def test_concurrent_submissions_never_roll_the_witness_back(
     assert size in (10, 20)
 
 
-def _serve(witness: Witness) -> Iterator[str]:
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(asgi_app(witness), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
-
-
 @pytest.fixture
 def witness_url(witness: Witness) -> Iterator[str]:
-    yield from _serve(witness)
+    with serving(witness) as url:
+        yield url
 
 
 def _policy(path: Path, *entries: tuple[CosignerKey, str | None], quorum: str) -> Path:

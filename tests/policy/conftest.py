@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from gateway.dossier.decisions import build_policy_input
 from gateway.policy.bundle import PolicyBundle, build_bundle
 from gateway.policy.embedded import EmbeddedPolicyEngine
 
@@ -69,28 +71,14 @@ def make_input(
     ground: str | None = "aanmelding",
     pilot: bool = False,
 ) -> dict[str, Any]:
-    """A policy input exactly as docs/contracts.md describes it."""
-    return {
-        "time_ns": time_ns,
-        "subject": {"sub": sub, "role": role, "team": team},
-        "case": {
-            "id": "case-1",
-            "purpose": purpose,
-            "casemanager": casemanager,
-            "citizen": "ab" * 32,
-            "team": case_team,
-            "ground": None if ground is None else {"type": ground},
-        },
-        "pilot": {"unverified_bases": pilot},
-        "request": {
-            "break_glass": break_glass,
-            "justification_given": justification_given,
-            "categories": None
-            if categories is None
-            else [{"agency": a, "category": c} for a, c in categories],
-        },
-        "consents": consents or [],
-    }
+    """A policy input as the gateway builds it (gateway/dossier/decisions.py, docs/contracts.md),
+    with the time and the consent rows given as the contract writes them."""
+    doc = build_policy_input(
+        now=datetime.fromtimestamp(0, UTC), subject_sub=sub, subject_role=role, case_id="case-1",
+        case_purpose=purpose, case_casemanager=casemanager, citizen_pseudonym="ab" * 32, consents=(),
+        break_glass=break_glass, justification_given=justification_given, categories=categories,
+        subject_team=team, case_team=case_team, case_ground=ground, pilot_unverified_bases=pilot)
+    return doc | {"time_ns": time_ns, "consents": consents or []}
 
 
 @pytest.fixture
