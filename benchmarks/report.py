@@ -160,7 +160,7 @@ def docs_markdown(res: Mapping[str, Any], json_name: str) -> str:
              f"Everything below comes from that one run (raw figures: `benchmarks/results/{json_name}`). "
              "The gateway, the sandbox agencies, OPA and the load driver share the cores: read ratios "
              "within the run.", ""]
-    lines += ["### Targets (issue 17)", ""]
+    lines += ["### Targets (issues 11 and 17)", ""]
     lines += _md_table(["target", "goal", "measured", "met", "why not (measured in this run)"],
                        [[t["name"], t["goal"], t["measured"], _met(t["met"]), t["reason"]]
                         for t in res.get("target_rows", [])])

@@ -309,6 +309,9 @@ def bench_audit(budget: Budget, tmp: Path) -> dict[str, Any]:
         out["verify_by_size"].append(audit_bench.bench_verify(str(sub), key, n))
     out["verify"] = out["verify_by_size"][-1]
     out["proofs"] = audit_bench.bench_proofs(str(d), list(budget.proof_sizes), 1000)
+    t = d / "targets"
+    t.mkdir(exist_ok=True)
+    out["targets"] = audit_bench.measure_targets(str(t), key, budget.audit_quick)  # issues 11 and 17
     return out
 
 
@@ -388,6 +391,36 @@ class Target:
     reason: str = ""  # where not met: what the run measured that explains it
 
 
+def audit_target_rows(aud: Mapping[str, Any], load: float) -> list[Target]:
+    """The audit targets of issues 11 and 17, as benchmarks/audit_bench.py measures them."""
+    from benchmarks import audit_bench
+
+    got = aud.get("targets")
+    if not got:
+        return []
+    why = {
+        "db_verify_with_index_per_s": lambda v: (
+            f"{1e6 / v:.1f} µs per record: leaf hash, columns, tree and ~6 subject-map node hashes per "
+            f"record in CPython; {got.get('db_verify_with_index_cpu_per_s', 0):,.0f} rec/s per CPU-second"),
+        "export_verify_per_s": lambda v: f"{1e6 / v:.1f} µs per line: JSON, leaf hash and tree in one CPython loop",
+        "append_batched_per_s": lambda v: (
+            f"{256e3 / v:.1f} ms per 256-record commit incl. its checkpoint (two fsyncs); load average {load}"),
+        "append_index_ratio": lambda v: f"the subject index costs {100 * (1 - v):.0f} % of the batched rate",
+        "inclusion_proof_db_ms": lambda v: f"cold {got.get('inclusion_proof_db_cold_ms', 0):.3f} ms: node reads from SQLite",
+        "completeness_gen_ms": lambda v: "",
+        "completeness_verify_ms": lambda v: "",
+    }
+    rows = []
+    for key, what, goal, unit, higher in audit_bench.TARGETS:
+        v = got.get(key)
+        if v is None:
+            continue
+        ok = audit_bench._met(v, goal, higher)
+        rows.append(Target(f"{what} (audit bench)", f"{'≥' if higher else '≤'} {audit_bench._fmt(goal, unit)}",
+                           audit_bench._fmt(v, unit), ok, "" if ok else why[key](v)))
+    return rows
+
+
 def _fmt(x: float | None, spec: str = ",.1f") -> str:
     return "—" if x is None else format(x, spec)
 
@@ -458,24 +491,7 @@ def targets(res: Mapping[str, Any]) -> list[Target]:
     aud = res.get("audit")
     if aud:
         load = res["machine"]["loadavg_at_start"][0]
-        a = aud["appends"]
-        b = a["append_many_256_per_s"]
-        single = a["append_single_per_s"]
-        rows.append(Target("audit appends batched (audit bench)", "≥ 5,000 /s", f"{b:,.0f} /s", b >= 5000,
-                           "" if b >= 5000 else f"one durable commit takes {1000 / single:.1f} ms here (one caller: "
-                           f"{single:,.0f} /s); load average at start {load}"))
-        v = aud["verify"]["verify_records_per_s"]
-        rows.append(Target(f"audit verify, export of {aud['verify']['verify_records']:,} (audit bench)",
-                           "≥ 200,000 rec/s", f"{v:,.0f} rec/s", v >= 200_000,
-                           "" if v >= 200_000 else f"{1e6 / v:.1f} µs per record; load average at start {load}"))
-        big = aud["proofs"][-1]
-        t_us = big["inclusion_gen_sqlite_us"]
-        at_million = big["records"] >= 1_000_000
-        rows.append(Target(f"inclusion proof at {big['records']:,} from SQLite (audit bench)", "≤ 0.2 ms at 10⁶",
-                           f"{t_us / 1000:.3f} ms", t_us <= 200 if at_million else None,
-                           "" if not at_million or t_us <= 200 else
-                           f"in memory {big['inclusion_gen_memory_us']:.0f} µs: the rest is reading "
-                           f"{big['inclusion_hashes_max']} nodes from SQLite"))
+        rows.extend(audit_target_rows(aud, load))
     rows.extend(Target(*row) for row in witness_targets(res))
     return rows
 
@@ -507,7 +523,7 @@ def render(res: Mapping[str, Any]) -> None:
             t.add_row(name, " ".join(f"{x:g}:{y:.3g}" for x, y in s["points"]),
                       f"{s['growth']} (slope {s['slope']})")
         out.print(t)
-    t = Table(title="Targets (issue 17)")
+    t = Table(title="Targets (issues 11 and 17)")
     for col in ("target", "goal", "measured", "met", "why not (measured)"):
         t.add_column(col)
     for tg in res.get("target_rows", []):
