@@ -71,3 +71,19 @@ def test_a_page_refusal_that_cannot_be_recorded_answers_503_and_shows_no_refusal
         undo()
     assert r.status_code == 503
     assert "Het lukt nu even niet" in r.text and "Niet gevonden" not in r.text
+
+
+def test_a_bsn_in_a_form_of_a_signed_in_user_is_refused_and_recorded_without_it(
+    web: TestClient, loket: Loket, sandbox: Any,
+) -> None:
+    bsn = eva_bsn(sandbox)
+    login_citizen(web, bsn)
+    token = csrf_of(web.get("/burger/hulp").text)
+    before = len(denials(loket))
+    spaced = f"{bsn[:4]} {bsn[4:6]} {bsn[6:]}"
+    r = web.post("/burger/hulp", data={"csrf_token": token, "purpose": "schuldhulp_intake",
+                                       "message": f"Mijn nummer is {spaced}"}, follow_redirects=False)
+    assert r.status_code == 422 and bsn not in r.text and spaced not in r.text
+    new = denials(loket)[: len(denials(loket)) - before]
+    assert [(d["outcome"], d["http_status"]) for d in new] == [("bsn-in-free-text", "422")]
+    assert bsn not in repr(new) and spaced not in repr(new)
