@@ -47,6 +47,25 @@ class RequestReason:
     reason_nl: str
 
 
+def parse_rule_answer(raw: Any, items: str, what: str) -> tuple[bool, tuple[RequestReason, ...], tuple[str, ...]]:
+    """A yes/no rule's answer (``data.loket.agency_request`` and ``.representation``): ``allow``,
+    its ``reasons`` and the strings listed under ``items``.
+
+    fail-closed: an answer off that contract, or an allow that carries reasons, is an engine
+    error (503) and the caller does nothing."""
+    try:
+        allow = raw["allow"]
+        reasons = tuple(RequestReason(str(r["code"]), str(r["reason_nl"])) for r in raw["reasons"])
+        listed = tuple(str(s) for s in raw[items])
+    except (KeyError, TypeError) as e:
+        raise PolicyEngineError(f"{what} decision does not parse") from e
+    if allow is not True and allow is not False:
+        raise PolicyEngineError(f"{what} decision: allow is not a boolean")
+    if allow and reasons:
+        raise PolicyEngineError(f"{what} decision allows with reasons")
+    return allow, reasons, listed
+
+
 @dataclass(frozen=True)
 class Decision:
     decision_id: str

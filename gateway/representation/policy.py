@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from gateway.core.context import Loket
-from gateway.core.errors import PolicyEngineError
+from gateway.dossier.decisions import RequestReason, parse_rule_answer
 from gateway.policy.bundle import policies_root
 from gateway.policy.entrypoints import query_decision
 
@@ -22,15 +22,9 @@ ADL_ENTRYPOINT = "data.loket.representation.decision"  # as the decision log nam
 
 
 @dataclass(frozen=True)
-class Reason:
-    code: str
-    reason_nl: str
-
-
-@dataclass(frozen=True)
 class RepresentationDecision:
     allow: bool
-    reasons: tuple[Reason, ...]
+    reasons: tuple[RequestReason, ...]
     scope: tuple[str, ...]
     policy_revision: str
 
@@ -47,15 +41,6 @@ def evaluate(loket: Loket, value: Mapping[str, Any]) -> tuple[Any, Representatio
     """The engine's raw answer (what the decision log keeps, for replay) and its reading."""
     # fail-closed: an engine error or an answer off the contract means the action is not done (503)
     raw = query_decision(loket, "loket/representation", value)
-    try:
-        allow = raw["allow"]
-        reasons = tuple(Reason(str(r["code"]), str(r["reason_nl"])) for r in raw["reasons"])
-        scope = tuple(str(s) for s in raw["scope"])
-    except (KeyError, TypeError) as e:
-        raise PolicyEngineError("representation decision does not parse") from e
-    if allow is not True and allow is not False:
-        raise PolicyEngineError("representation decision: allow is not a boolean")
-    if allow and reasons:
-        raise PolicyEngineError("representation decision allows with reasons")
+    allow, reasons, scope = parse_rule_answer(raw, "scope", "representation")
     return raw, RepresentationDecision(allow=allow, reasons=reasons, scope=scope,
                                        policy_revision=loket.policy.revision)

@@ -13,20 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.core.context import Loket
-from gateway.core.errors import PolicyEngineError
 from gateway.core.tracing import TraceContext
 from gateway.dossier.adl import engine_info, rule_adl_record
 from gateway.dossier.decision_log import PendingDecision
+from gateway.dossier.decisions import RequestReason, parse_rule_answer
 from gateway.policy.entrypoints import query_decision
 
 ENTRYPOINT = "loket/agency_request/decision"
 ADL_ENTRYPOINT = "data.loket.agency_request.decision"  # as the decision log names it
-
-
-@dataclass(frozen=True)
-class RequestReason:
-    code: str
-    reason_nl: str
 
 
 @dataclass(frozen=True)
@@ -48,17 +42,8 @@ def evaluate(loket: Loket, value: Mapping[str, Any]) -> tuple[Any, RequestDecisi
     """The engine's raw answer (what the decision log keeps, for replay) and its reading."""
     # fail-closed: an engine error or an answer off the contract means the request is not sent (503)
     raw = query_decision(loket, "loket/agency_request", value)
-    try:
-        allow = raw["allow"]
-        reasons = tuple(RequestReason(str(r["code"]), str(r["reason_nl"])) for r in raw["reasons"])
-        sends = tuple(str(s) for s in raw["sends"])
-    except (KeyError, TypeError) as e:
-        raise PolicyEngineError("agency request decision does not parse") from e
-    if allow is not True and allow is not False:
-        raise PolicyEngineError("agency request decision: allow is not a boolean")
-    if allow and reasons:
-        raise PolicyEngineError("agency request decision allows with reasons")
-    return raw, RequestDecision(allow=allow and not reasons, reasons=reasons, sends=sends if allow else (),
+    allow, reasons, sends = parse_rule_answer(raw, "sends", "agency request")
+    return raw, RequestDecision(allow=allow, reasons=reasons, sends=sends if allow else (),
                                 policy_revision=loket.policy.revision)
 
 
