@@ -27,7 +27,7 @@ from gateway.consents.requests import APPROVE, DECLINE, parse_request_items, pur
 from gateway.consents.service import subject_pseudonym
 from gateway.consents.views import consent_public
 from gateway.core.context import Loket
-from gateway.core.errors import IntegrityError, LoketError
+from gateway.core.errors import BadInput, IntegrityError, LoketError
 from gateway.core.models import Case
 from gateway.core.tracing import TraceContext
 from gateway.dossier.explain import Explainer
@@ -349,9 +349,7 @@ async def help_submit(request: Request) -> Response:
             intake.create_aanmelding, loket, principal, _trace(request),
             purpose=str(form.get("purpose") or ""), message=str(form.get("message") or "")))
     except LoketError as e:
-        await record_page_refusal(request, e)
-        flash(request, _text(e), "error")
-        return RedirectResponse("/burger/hulp", status_code=303)
+        return await _refused(request, e, "/burger/hulp")
     flash(request, "Bedankt. Wij zoeken een casemanager voor u. Die neemt contact met u op.")
     return RedirectResponse("/burger/hulp", status_code=303)
 
@@ -382,6 +380,15 @@ def _text(e: LoketError) -> str:
     return str(e) if e.code.startswith("representation-") else error_text_nl(e.code)
 
 
+async def _refused(request: Request, e: LoketError | ValueError, target: str) -> Response:
+    """A refused citizen form: recorded as every page refusal is, told in B1 Dutch, back to
+    ``target``. A value that does not parse (a number of days) is bad input, as in the API."""
+    error = e if isinstance(e, LoketError) else BadInput("a form value does not parse", code="bad-input")
+    await record_page_refusal(request, error)
+    flash(request, _text(error), "error")
+    return RedirectResponse(target, status_code=303)
+
+
 def _trace(request: Request) -> TraceContext:
     return TraceContext.from_header(request.headers.get("traceparent"))
 
@@ -404,8 +411,7 @@ async def grant_submit(request: Request) -> Response:
             valid_until=now + timedelta(days=days), explicit=True)
         await anyio.to_thread.run_sync(consent_service.grant, loket, principal, _trace(request), grant)
     except (LoketError, ValueError) as e:
-        flash(request, _text(e) if isinstance(e, LoketError) else error_text_nl("bad-input"), "error")
-        return RedirectResponse("/burger/toestemmingen", status_code=303)
+        return await _refused(request, e, "/burger/toestemmingen")
     flash(request, "Uw toestemming is vastgelegd. U kunt haar altijd weer intrekken.")
     return RedirectResponse("/burger/toestemmingen", status_code=303)
 
@@ -418,9 +424,7 @@ async def revoke_submit(request: Request, consent_id: Annotated[str, Path(max_le
     try:
         await anyio.to_thread.run_sync(consent_service.revoke, loket, principal, _trace(request), consent_id)
     except LoketError as e:
-        await record_page_refusal(request, e)
-        flash(request, _text(e), "error")
-        return RedirectResponse("/burger/toestemmingen", status_code=303)
+        return await _refused(request, e, "/burger/toestemmingen")
     flash(request, "De toestemming is ingetrokken. Vanaf nu geldt zij niet meer.")
     return RedirectResponse("/burger/toestemmingen", status_code=303)
 
@@ -511,8 +515,7 @@ async def machtiging_submit(request: Request) -> Response:
             scope=tuple(str(v) for v in form.getlist("scope")), valid_until=datetime.now(UTC) + timedelta(days=days))
         await anyio.to_thread.run_sync(machtigingen.grant_machtiging, loket, principal, _trace(request), grant)
     except (LoketError, ValueError) as e:
-        flash(request, _text(e) if isinstance(e, LoketError) else error_text_nl("bad-input"), "error")
-        return RedirectResponse("/burger/vertegenwoordiging", status_code=303)
+        return await _refused(request, e, "/burger/vertegenwoordiging")
     flash(request, "Uw machtiging is vastgelegd. U kunt haar altijd weer intrekken.")
     return RedirectResponse("/burger/vertegenwoordiging", status_code=303)
 
@@ -526,8 +529,6 @@ async def machtiging_revoke(request: Request, machtiging_id: Annotated[str, Path
         await anyio.to_thread.run_sync(machtigingen.revoke_machtiging, loket, principal, _trace(request),
                                        machtiging_id)
     except LoketError as e:
-        await record_page_refusal(request, e)
-        flash(request, _text(e), "error")
-        return RedirectResponse("/burger/vertegenwoordiging", status_code=303)
+        return await _refused(request, e, "/burger/vertegenwoordiging")
     flash(request, "De machtiging is ingetrokken. Vanaf nu mag deze persoon niet meer voor u handelen.")
     return RedirectResponse("/burger/vertegenwoordiging", status_code=303)

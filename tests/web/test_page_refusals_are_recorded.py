@@ -87,3 +87,22 @@ def test_a_bsn_in_a_form_of_a_signed_in_user_is_refused_and_recorded_without_it(
     new = denials(loket)[: len(denials(loket)) - before]
     assert [(d["outcome"], d["http_status"]) for d in new] == [("bsn-in-free-text", "422")]
     assert bsn not in repr(new) and spaced not in repr(new)
+
+
+def test_a_consent_form_the_gateway_refuses_is_recorded_bad_numbers_too(
+    web: TestClient, loket: Loket, sandbox: Any,
+) -> None:
+    """The consent form catches both the service's refusal and a value that does not parse;
+    each is flashed and recorded, as the API records its 400s."""
+    login_citizen(web, eva_bsn(sandbox))
+    routes = []
+    for item, days in (("onbekend.niets", "90"), ("duo.studieschuld", "negentig")):
+        token = csrf_of(web.get("/burger/toestemmingen").text)
+        before = len(denials(loket))
+        r = web.post("/burger/toestemmingen", data={"csrf_token": token, "purpose": "student_in_crisis",
+                                                   "team": "team-centrum", "item": item, "days": days},
+                     follow_redirects=False)
+        assert r.status_code == 303
+        routes += [(d["route"], d["http_status"]) for d in denials(loket)[: len(denials(loket)) - before]]
+    assert len(routes) == 2 and {r for r, _ in routes} == {"POST /burger/toestemmingen"}
+    assert all(status.startswith("4") for _, status in routes)
